@@ -1,0 +1,182 @@
+// The headless CLI (`npx sam-annotator ...`) over the same core the app uses.
+// Exit codes: 0 success; 1 bad input (one line on stderr naming the file or value, no stack);
+// 2 internal error (message plus stack for the bug report).
+
+import { parseArgs } from 'node:util'
+import { isUserError, UserError } from './core/errors.ts'
+import { Engine } from './core/segment/engine.ts'
+import { checkModelFolder, defaultModelDir, type ModelInfo } from './core/segment/model.ts'
+import type { Box, Point } from './core/segment/prompt.ts'
+
+const USAGE = `Usage: sam-annotator <command> [options]
+
+Commands:
+  segment <image> --point x,y[,label] [--point ...] [--box x0,y0,x1,y1]
+          [--candidate auto|0|1|2] [--tolerance PX] [--min-area PX2] [--model DIR] [--json]
+      Segment one object. Points are image pixels (COCO frame: pixel (0,0) covers [0,1)x[0,1));
+      label 1 = on the object (default), 0 = not on it.
+  models check [DIR]
+      Validate a model folder against the SAM 2.1 interface and print it (default: the model
+      the other commands would use).
+
+Options:
+  --model DIR   encoder.onnx + decoder.onnx folder (default: models/sam2.1-hiera-small when
+                installed, else the demo model)
+  --json        one JSON object on stdout
+  -h, --help    this help
+`
+
+function parseNumberList(value: string, what: string, count: number[]): number[] {
+  const parts = value.split(',').map((s) => s.trim())
+  const nums = parts.map(Number)
+  if (!count.includes(parts.length) || parts.some((p) => p === '') || nums.some((n) => !Number.isFinite(n))) {
+    throw new UserError('bad-argument', `${what} '${value}': expected ${count.join(' or ')} comma-separated numbers`)
+  }
+  return nums
+}
+
+export function parsePoint(value: string): Point {
+  const [x, y, label = 1] = parseNumberList(value, '--point', [2, 3])
+  if (label !== 0 && label !== 1) throw new UserError('bad-argument', `--point '${value}': label must be 0 or 1`)
+  return { x, y, label }
+}
+
+export function parseBox(value: string): Box {
+  const [x0, y0, x1, y1] = parseNumberList(value, '--box', [4])
+  return { x0, y0, x1, y1 }
+}
+
+function parseCandidate(value: string | undefined): number | undefined {
+  if (value === undefined || value === 'auto') return undefined
+  if (!['0', '1', '2'].includes(value)) throw new UserError('bad-argument', `--candidate '${value}': expected auto, 0, 1 or 2`)
+  return Number(value)
+}
+
+function parsePositive(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (!Number.isFinite(n) || n < 0) throw new UserError('bad-argument', `${flag} '${value}': expected a number >= 0`)
+  return n
+}
+
+function modelLine(info: ModelInfo, demoFallback: boolean): string {
+  const notice = info.demo
+    ? demoFallback
+      ? ' — DEMO model (a colour region grower, not SAM): no SAM 2.1 weights installed; run `npm run models:fetch`'
+      : ' — DEMO model (a colour region grower, not SAM)'
+    : ''
+  return `model ${info.id} on ${info.provider}${notice}`
+}
+
+async function segmentCommand(args: string[], out: (s: string) => void, err: (s: string) => void): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      point: { type: 'string', multiple: true },
+      box: { type: 'string' },
+      candidate: { type: 'string' },
+      tolerance: { type: 'string' },
+      'min-area': { type: 'string' },
+      model: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  })
+  if (positionals.length !== 1) throw new UserError('bad-argument', 'segment: expected exactly one image path')
+  const image = positionals[0]
+  const points = (values.point ?? []).map(parsePoint)
+  const box = values.box ? parseBox(values.box) : null
+  if (points.length === 0 && !box) throw new UserError('bad-argument', 'segment: give at least one --point or a --box')
+  const candidate = parseCandidate(values.candidate)
+  const tolerance = parsePositive(values.tolerance, '--tolerance')
+  const minArea = parsePositive(values['min-area'], '--min-area')
+
+  const engine = await Engine.open({ modelDir: values.model })
+  try {
+    if (!values.json || engine.info.demo) err(modelLine(engine.info, engine.demoFallback))
+    for (const a of engine.info.providerAttempts) if (!a.ok) err(`provider ${a.reason}`)
+    const result = await engine.segment(image, { points, box }, { candidate, tolerance, minArea })
+    if (values.json) {
+      out(
+        JSON.stringify({
+          image,
+          width: result.width,
+          height: result.height,
+          model: { id: engine.info.id, provider: engine.info.provider, demo: engine.info.demo, decoderVariant: engine.info.decoderVariant },
+          candidate: result.candidate,
+          score: result.score,
+          scores: result.scores,
+          segmentation: result.segmentation,
+          bbox: result.bbox,
+          area: result.area,
+          timings: result.timings,
+        }),
+      )
+    } else {
+      const parts = result.shape.parts
+      const holes = parts.reduce((n, p) => n + p.holes.length, 0)
+      const vertices = parts.reduce((n, p) => n + p.outer.length / 2 + p.holes.reduce((m, h) => m + h.length / 2, 0), 0)
+      const t = result.timings
+      out(`${image}: ${result.width}x${result.height}`)
+      out(`candidate ${result.candidate} (score ${result.score.toFixed(3)}; scores ${result.scores.map((s) => s.toFixed(3)).join(', ')})`)
+      out(`${parts.length} part(s), ${holes} hole(s), ${vertices} vertices; area ${result.area} px; bbox ${result.bbox.join(',')}`)
+      out(`segmentation: ${Array.isArray(result.segmentation) ? 'polygons' : 'RLE (the object has holes)'}`)
+      out(`timings ms: preprocess ${t.preprocess.toFixed(1)}, encode ${t.encode.toFixed(1)}, decode ${t.decode.toFixed(1)}, postprocess ${t.postprocess.toFixed(1)}`)
+    }
+  } finally {
+    await engine.close()
+  }
+}
+
+async function modelsCommand(args: string[], out: (s: string) => void): Promise<void> {
+  const [sub, ...rest] = args
+  if (sub !== 'check') throw new UserError('bad-argument', `models: unknown subcommand '${sub ?? ''}' (expected: check)`)
+  const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' } } })
+  if (positionals.length > 1) throw new UserError('bad-argument', 'models check: expected at most one folder')
+  const dir = positionals[0] ?? defaultModelDir().dir
+  const report = await checkModelFolder(dir)
+  if (values.json) {
+    out(JSON.stringify({ dir, ok: true, ...report }))
+    return
+  }
+  out(`${dir}: OK — SAM 2.1 split interface, decoder variant ${report.decoderVariant}${report.demo ? ' (demo model, not SAM)' : ''}`)
+  out(`id: ${report.id}`)
+  for (const [name, part] of [['encoder.onnx', report.encoder], ['decoder.onnx', report.decoder]] as const) {
+    out(name)
+    for (const t of part.inputs) out(`  in  ${t.name} ${t.type} [${t.shape.join(',')}]`)
+    for (const t of part.outputs) out(`  out ${t.name} ${t.type} [${t.shape.join(',')}]`)
+  }
+}
+
+export async function main(
+  argv: string[],
+  io: { out: (s: string) => void; err: (s: string) => void } = {
+    out: (s) => process.stdout.write(s + '\n'),
+    err: (s) => process.stderr.write(s + '\n'),
+  },
+): Promise<number> {
+  const [command, ...rest] = argv
+  try {
+    if (!command || command === '-h' || command === '--help' || command === 'help') {
+      io.out(USAGE)
+      return command ? 0 : 1
+    }
+    if (command === 'segment') await segmentCommand(rest, io.out, io.err)
+    else if (command === 'models') await modelsCommand(rest, io.out)
+    else throw new UserError('bad-argument', `unknown command '${command}' (see sam-annotator --help)`)
+    return 0
+  } catch (e) {
+    if (isUserError(e)) {
+      io.err(`error: ${e.message}`)
+      return 1
+    }
+    // parseArgs reports unknown or malformed options with these codes: user errors too.
+    const code = (e as { code?: string }).code
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      io.err(`error: ${(e as Error).message.split('\n')[0]}`)
+      return 1
+    }
+    io.err(`internal error: ${(e as Error)?.stack ?? String(e)}`)
+    return 2
+  }
+}

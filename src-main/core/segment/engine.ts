@@ -1,0 +1,149 @@
+// The segmentation engine: one loaded model, used by the CLI, the app and the tests.
+// encode(image) → Embedding; prompt(embedding) → PromptSession; result(state) → polygons and
+// the COCO segmentation of the chosen candidate. segment() chains them for one-shot use.
+
+import * as ort from 'onnxruntime-node'
+import { UserError } from '../errors.ts'
+import { LOW_RES_SIZE, MODEL_SIZE } from './contract.ts'
+import { defaultModelDir, loadModel, type LoadModelOptions, type LoadedModel, type ModelInfo } from './model.ts'
+import { logitsToShape, type Shape } from './mask-geometry.ts'
+import { preprocessImage, MAX_IMAGE_PIXELS } from './preprocess.ts'
+import { Decoder, PromptSession, type DecodedState, type Embedding, type Prompt } from './prompt.ts'
+import { toCocoSegmentation } from './segmentation.ts'
+import type { CompressedRle } from './rle.ts'
+
+export interface EngineOptions extends LoadModelOptions {
+  /** Model folder; default: installed SAM 2.1 weights, else the demo model. */
+  modelDir?: string
+  maxPixels?: number
+}
+
+export interface PolygonOptions {
+  /** Douglas–Peucker tolerance in image pixels. */
+  tolerance?: number
+  /** Parts and holes smaller than this many square pixels are dropped. */
+  minArea?: number
+}
+
+export interface SegmentResult {
+  width: number
+  height: number
+  candidate: number
+  score: number
+  scores: number[]
+  shape: Shape
+  segmentation: number[][] | CompressedRle
+  bbox: [number, number, number, number]
+  area: number
+  hasHoles: boolean
+  timings: { preprocess: number; encode: number; decode: number; postprocess: number }
+}
+
+export interface EncodeResult {
+  embedding: Embedding
+  timings: { preprocess: number; encode: number }
+}
+
+export class Engine {
+  private constructor(
+    private readonly model: LoadedModel,
+    /** True when the caller named no model and no SAM 2.1 weights are installed. */
+    readonly demoFallback: boolean,
+    private readonly maxPixels: number,
+  ) {}
+
+  static async open(options: EngineOptions = {}): Promise<Engine> {
+    const chosen = options.modelDir ? { dir: options.modelDir, demoFallback: false } : defaultModelDir()
+    const model = await loadModel(chosen.dir, options)
+    const engine = new Engine(model, chosen.demoFallback, options.maxPixels ?? MAX_IMAGE_PIXELS)
+    await engine.warmDecoder()
+    return engine
+  }
+
+  get info(): ModelInfo {
+    return this.model.info
+  }
+
+  /** The first run() of a session pays lazy initialisation; do it before the user clicks. */
+  private async warmDecoder(): Promise<void> {
+    const zeros: Embedding = {
+      modelId: this.info.id,
+      width: MODEL_SIZE,
+      height: MODEL_SIZE,
+      imageEmbed: new Float32Array(256 * 64 * 64),
+      highResFeats0: new Float32Array(32 * 256 * 256),
+      highResFeats1: new Float32Array(64 * 128 * 128),
+    }
+    await new Decoder(this.model.decoder, this.info.decoderVariant, zeros).run({ points: [{ x: 512, y: 512, label: 1 }] }, null)
+  }
+
+  /** Runs the encoder on an already prepared tensor. */
+  async encodeTensor(tensor: Float32Array, width: number, height: number): Promise<Embedding> {
+    const input = new ort.Tensor('float32', tensor, [1, 3, MODEL_SIZE, MODEL_SIZE])
+    const out = await this.model.encoder.run({ image: input })
+    const take = (name: string): Float32Array => {
+      const t = out[name]
+      // The session owns its output buffers only until dispose; keep our own copy.
+      const data = (t.data as Float32Array).slice()
+      t.dispose?.()
+      return data
+    }
+    return {
+      modelId: this.info.id,
+      width,
+      height,
+      imageEmbed: take('image_embed'),
+      highResFeats0: take('high_res_feats_0'),
+      highResFeats1: take('high_res_feats_1'),
+    }
+  }
+
+  async encode(image: string | Buffer): Promise<EncodeResult> {
+    const t0 = performance.now()
+    const prepared = await preprocessImage(image, this.maxPixels)
+    const t1 = performance.now()
+    const embedding = await this.encodeTensor(prepared.tensor, prepared.width, prepared.height)
+    const t2 = performance.now()
+    return { embedding, timings: { preprocess: t1 - t0, encode: t2 - t1 } }
+  }
+
+  prompt(embedding: Embedding): PromptSession {
+    if (embedding.modelId !== this.info.id) {
+      throw new UserError('embedding-model', `embedding was computed by model '${embedding.modelId}', not the loaded '${this.info.id}'`)
+    }
+    return new PromptSession(new Decoder(this.model.decoder, this.info.decoderVariant, embedding))
+  }
+
+  /** Polygons and COCO segmentation of a decoded state's chosen candidate. */
+  shapeOf(state: DecodedState, width: number, height: number, options: PolygonOptions = {}) {
+    const shape = logitsToShape(state.logits[state.chosen], LOW_RES_SIZE, LOW_RES_SIZE, width, height, options)
+    return { shape, ...toCocoSegmentation(shape, width, height) }
+  }
+
+  /** One-shot: encode the image, decode the prompt, return the chosen candidate's geometry. */
+  async segment(
+    image: string | Buffer,
+    prompt: Prompt,
+    options: PolygonOptions & { candidate?: number } = {},
+  ): Promise<SegmentResult> {
+    const { embedding, timings } = await this.encode(image)
+    const session = this.prompt(embedding)
+    const state = await session.decode(prompt, options.candidate)
+    const t0 = performance.now()
+    const geometry = this.shapeOf(state, embedding.width, embedding.height, options)
+    const t1 = performance.now()
+    return {
+      width: embedding.width,
+      height: embedding.height,
+      candidate: state.chosen,
+      score: state.scores[state.chosen],
+      scores: state.scores,
+      ...geometry,
+      timings: { ...timings, decode: state.timings.run + state.timings.overhead, postprocess: t1 - t0 },
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.model.release()
+  }
+}

@@ -1,0 +1,176 @@
+// Preprocessing: every input kind becomes the contract's encoder tensor in the oriented frame,
+// and every bad input gets a clear error naming the file.
+
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { deflateSync } from 'node:zlib'
+import sharp from 'sharp'
+import { afterAll, describe, expect, it } from 'vitest'
+import { PIXEL_MEAN, PIXEL_STD } from '../../src-main/core/segment/contract.ts'
+import { UserError } from '../../src-main/core/errors.ts'
+import { preprocessImage, readImageHeader } from '../../src-main/core/segment/preprocess.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'sam-preprocess-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const PLANE = 1024 * 1024
+
+/** The RGB the tensor holds at model pixel (x, y), back in 0..255. */
+function rgbAt(tensor: Float32Array, x: number, y: number): number[] {
+  return [0, 1, 2].map((c) => Math.round((tensor[c * PLANE + y * 1024 + x] * PIXEL_STD[c] + PIXEL_MEAN[c]) * 255))
+}
+
+/** A w x h RGB image, grey, with a red block in its top-left quarter. */
+function markerRaw(w: number, h: number): Buffer {
+  const buf = Buffer.alloc(w * h * 3, 128)
+  for (let y = 0; y < h / 2; y++) for (let x = 0; x < w / 2; x++) buf.set([230, 20, 20], (y * w + x) * 3)
+  return buf
+}
+
+async function write(name: string, img: sharp.Sharp): Promise<string> {
+  const file = join(dir, name)
+  await img.toFile(file)
+  return file
+}
+
+function crc32(buf: Buffer): number {
+  let c = ~0
+  for (const b of buf) {
+    c ^= b
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1
+  }
+  return ~c >>> 0
+}
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const len = Buffer.alloc(4)
+  len.writeUInt32BE(data.length)
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data])
+  const crc = Buffer.alloc(4)
+  crc.writeUInt32BE(crc32(body))
+  return Buffer.concat([len, body, crc])
+}
+
+/** A PNG whose header claims w x h; its pixel data is a stub, never decoded if the check works. */
+function hugePng(w: number, h: number): Buffer {
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(w, 0)
+  ihdr.writeUInt32BE(h, 4)
+  ihdr.set([8, 2, 0, 0, 0], 8)
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(Buffer.alloc(16))),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ])
+}
+
+describe('preprocess', () => {
+  it('produces exactly the normalised NCHW tensor of the contract', async () => {
+    const file = await write('flat.png', sharp({ create: { width: 1024, height: 1024, channels: 3, background: { r: 10, g: 200, b: 30 } } }).png())
+    const { tensor, width, height } = await preprocessImage(file)
+    expect([width, height]).toEqual([1024, 1024])
+    expect(tensor.length).toBe(3 * PLANE)
+    const rgb = [10, 200, 30]
+    for (let c = 0; c < 3; c++) {
+      const want = (rgb[c] / 255 - PIXEL_MEAN[c]) / PIXEL_STD[c]
+      expect(tensor[c * PLANE]).toBeCloseTo(want, 5)
+      expect(tensor[c * PLANE + PLANE - 1]).toBeCloseTo(want, 5)
+    }
+  })
+
+  it('stretches (does not pad) a non-square image to 1024x1024', async () => {
+    const file = await write('wide.png', sharp(markerRaw(600, 200), { raw: { width: 600, height: 200, channels: 3 } }).png())
+    const { tensor, width, height } = await preprocessImage(file)
+    expect([width, height]).toEqual([600, 200])
+    // The red quarter covers the top-left quarter of the model input, not a letterboxed part.
+    expect(rgbAt(tensor, 250, 250)[0]).toBeGreaterThan(200)
+    expect(rgbAt(tensor, 770, 250)[0]).toBeLessThan(140)
+    expect(rgbAt(tensor, 250, 770)[0]).toBeLessThan(140)
+  })
+
+  it('applies EXIF orientation: sizes and pixels are in the oriented frame', async () => {
+    // Stored 300x200 with the red block top-left; orientation 6 means "rotate 90° clockwise to
+    // display", so the viewer sees 200x300 with the block top-right.
+    const file = await write('exif6.jpg', sharp(markerRaw(300, 200), { raw: { width: 300, height: 200, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }))
+    const header = await readImageHeader(file)
+    expect(header.orientation).toBe(6)
+    expect([header.width, header.height]).toEqual([200, 300])
+    const { tensor, width, height } = await preprocessImage(file)
+    expect([width, height]).toEqual([200, 300])
+    expect(rgbAt(tensor, 800, 200)[0]).toBeGreaterThan(200)
+    expect(rgbAt(tensor, 200, 200)[0]).toBeLessThan(140)
+  })
+
+  it('accepts 16-bit, grey, RGBA (alpha dropped), palette and CMYK input', async () => {
+    const raw = markerRaw(256, 256)
+    const base = () => sharp(raw, { raw: { width: 256, height: 256, channels: 3 } })
+    const ref = (await preprocessImage(await write('ref.png', base().png()))).tensor
+
+    const sixteen = await write('16bit.png', base().toColourspace('rgb16').png())
+    expect((await readImageHeader(sixteen)).depth).toBe('ushort')
+    const t16 = (await preprocessImage(sixteen)).tensor
+    expect(rgbAt(t16, 100, 100)).toEqual(rgbAt(ref, 100, 100))
+
+    const grey = (await preprocessImage(await write('grey.png', base().toColourspace('b-w').png()))).tensor
+    const g = rgbAt(grey, 100, 100)
+    expect(g[0]).toBe(g[1])
+    expect(g[1]).toBe(g[2])
+
+    // Alpha 0 everywhere: dropping alpha keeps the RGB underneath (as PIL's convert('RGB')).
+    const rgba = Buffer.alloc(256 * 256 * 4)
+    for (let i = 0; i < 256 * 256; i++) rgba.set([200, 50, 60, 0], i * 4)
+    const ta = (await preprocessImage(await write('rgba.png', sharp(rgba, { raw: { width: 256, height: 256, channels: 4 } }).png()))).tensor
+    expect(rgbAt(ta, 500, 500)).toEqual([200, 50, 60])
+
+    const palette = (await preprocessImage(await write('palette.png', base().png({ palette: true, colours: 8 })))).tensor
+    expect(rgbAt(palette, 100, 100)[0]).toBeGreaterThan(200)
+
+    const cmykFile = await write('cmyk.jpg', base().toColourspace('cmyk').jpeg())
+    expect((await readImageHeader(cmykFile)).space).toBe('cmyk')
+    const tc = (await preprocessImage(cmykFile)).tensor
+    const red = rgbAt(tc, 100, 100)
+    expect(red[0]).toBeGreaterThan(180)
+    expect(red[1]).toBeLessThan(90)
+  })
+
+  it('reads every common format sharp reads', async () => {
+    const base = () => sharp(markerRaw(320, 240), { raw: { width: 320, height: 240, channels: 3 } })
+    const formats: [string, (s: sharp.Sharp) => sharp.Sharp][] = [
+      ['a.jpg', (s) => s.jpeg()],
+      ['a.png', (s) => s.png()],
+      ['a.webp', (s) => s.webp({ lossless: true })],
+      ['a.tiff', (s) => s.tiff()],
+      ['a.gif', (s) => s.gif()],
+      ['a.avif', (s) => s.avif({ quality: 90 })],
+    ]
+    for (const [name, fmt] of formats) {
+      const { tensor, width, height } = await preprocessImage(await write(name, fmt(base())))
+      expect([name, width, height]).toEqual([name, 320, 240])
+      expect(rgbAt(tensor, 200, 200)[0]).toBeGreaterThan(180)
+      expect(rgbAt(tensor, 800, 800)[0]).toBeLessThan(150)
+    }
+  })
+
+  it('refuses absurd sizes from the header, before decoding', async () => {
+    const file = join(dir, 'huge.png')
+    writeFileSync(file, hugePng(30000, 20000))
+    const started = performance.now()
+    await expect(preprocessImage(file)).rejects.toThrow(/huge\.png: 30000x20000 is 600 MP, more than the 250 MP/)
+    expect(performance.now() - started).toBeLessThan(2000)
+    await expect(readImageHeader(file)).rejects.toBeInstanceOf(UserError)
+  })
+
+  it('gives a clear error naming the file for missing, empty, non-image and truncated files', async () => {
+    await expect(preprocessImage(join(dir, 'missing.png'))).rejects.toThrow(/missing\.png: file not found/)
+    writeFileSync(join(dir, 'empty.jpg'), '')
+    await expect(preprocessImage(join(dir, 'empty.jpg'))).rejects.toThrow(/empty\.jpg: empty file/)
+    writeFileSync(join(dir, 'text.jpg'), 'hello, I am not an image\n')
+    await expect(preprocessImage(join(dir, 'text.jpg'))).rejects.toThrow(/text\.jpg: .*(format|read)/)
+    const jpeg = readFileSync(await write('full.jpg', sharp(markerRaw(640, 480), { raw: { width: 640, height: 480, channels: 3 } }).jpeg()))
+    writeFileSync(join(dir, 'truncated.jpg'), jpeg.subarray(0, jpeg.length >> 1))
+    const err = await preprocessImage(join(dir, 'truncated.jpg')).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(UserError)
+    expect((err as Error).message).toMatch(/truncated\.jpg/)
+  })
+})
