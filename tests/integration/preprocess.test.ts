@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deflateSync } from 'node:zlib'
-import sharp from 'sharp'
+import sharp, { type Sharp } from 'sharp'
 import { afterAll, describe, expect, it } from 'vitest'
 import { PIXEL_MEAN, PIXEL_STD } from '../../src-main/core/segment/contract.ts'
 import { UserError } from '../../src-main/core/errors.ts'
@@ -27,7 +27,7 @@ function markerRaw(w: number, h: number): Buffer {
   return buf
 }
 
-async function write(name: string, img: sharp.Sharp): Promise<string> {
+async function write(name: string, img: Sharp): Promise<string> {
   const file = join(dir, name)
   await img.toFile(file)
   return file
@@ -136,7 +136,7 @@ describe('preprocess', () => {
 
   it('reads every common format sharp reads', async () => {
     const base = () => sharp(markerRaw(320, 240), { raw: { width: 320, height: 240, channels: 3 } })
-    const formats: [string, (s: sharp.Sharp) => sharp.Sharp][] = [
+    const formats: [string, (s: Sharp) => Sharp][] = [
       ['a.jpg', (s) => s.jpeg()],
       ['a.png', (s) => s.png()],
       ['a.webp', (s) => s.webp({ lossless: true })],

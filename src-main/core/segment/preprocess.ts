@@ -11,7 +11,7 @@
 //   is refused with a clear error instead of exhausting memory.
 
 import { statSync } from 'node:fs'
-import sharp from 'sharp'
+import sharp, { type Metadata } from 'sharp'
 import { UserError } from '../errors.ts'
 import { MODEL_SIZE, PIXEL_MEAN, PIXEL_STD } from './contract.ts'
 
@@ -70,7 +70,7 @@ function checkFile(input: string | Buffer): void {
 /** Reads the header only (no pixel decoding): oriented size, format, depth. */
 export async function readImageHeader(input: string | Buffer, maxPixels = MAX_IMAGE_PIXELS): Promise<ImageHeader> {
   checkFile(input)
-  let meta: sharp.Metadata
+  let meta: Metadata
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata()
   } catch (err) {

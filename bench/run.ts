@@ -1,0 +1,160 @@
+// `npm run bench`: the click-to-polygon loop, measured with the demo model on this machine.
+// Medians of 20 runs after warm-up, all figures from one run of this script (these machines are
+// noisy: compare ratios within a run, not across runs).
+//
+// Targets (issue 2): postprocess plus all overhead outside session.run under 10 ms median for
+// the 4000x3000 image; preprocessing of a 12 MP JPEG under 150 ms.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import { Engine } from '../src-main/core/segment/engine.ts'
+import { preprocessImage } from '../src-main/core/segment/preprocess.ts'
+import type { Point } from '../src-main/core/segment/prompt.ts'
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 20)
+const WARMUP = 3
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/**
+ * A photo-like test image: textured background with noise (so JPEG decoding does real work)
+ * and a large flat-ish object, an ellipse covering about a fifth of the frame.
+ */
+async function makeScene(width: number, height: number): Promise<{ buf: Buffer; click: Point }> {
+  const raw = Buffer.alloc(width * height * 3)
+  let seed = 12345
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
+  const cx = width * 0.45
+  const cy = height * 0.55
+  const rx = width * 0.28
+  const ry = height * 0.24
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3
+      const inside = ((x + 0.5 - cx) / rx) ** 2 + ((y + 0.5 - cy) / ry) ** 2 < 1
+      const n = (rand() - 0.5) * 16
+      if (inside) {
+        raw[i] = 200 + n
+        raw[i + 1] = 60 + n
+        raw[i + 2] = 50 + n
+      } else {
+        const g = 90 + 40 * Math.sin(x / 97) * Math.cos(y / 71)
+        raw[i] = g + n
+        raw[i + 1] = g + 20 + n
+        raw[i + 2] = g + 40 + n
+      }
+    }
+  }
+  const buf = await sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer()
+  return { buf, click: { x: cx, y: cy, label: 1 } }
+}
+
+interface Row {
+  image: string
+  preprocess: number
+  encode: number
+  decodeRun: number
+  decodeOverhead: number
+  postprocess: number
+  outsideRun: number
+  clickToPolygon: number
+  vertices: number
+}
+
+async function benchImage(engine: Engine, dir: string, width: number, height: number): Promise<Row> {
+  const { buf, click } = await makeScene(width, height)
+  const file = join(dir, `scene-${width}x${height}.jpg`)
+  writeFileSync(file, buf)
+
+  const pre: number[] = []
+  for (let i = 0; i < WARMUP + RUNS; i++) {
+    const t0 = performance.now()
+    await preprocessImage(file)
+    if (i >= WARMUP) pre.push(performance.now() - t0)
+  }
+
+  const enc: number[] = []
+  const prepared = await preprocessImage(file)
+  let embedding = await engine.encodeTensor(prepared.tensor, prepared.width, prepared.height)
+  for (let i = 0; i < WARMUP + RUNS; i++) {
+    const t0 = performance.now()
+    embedding = await engine.encodeTensor(prepared.tensor, prepared.width, prepared.height)
+    if (i >= WARMUP) enc.push(performance.now() - t0)
+  }
+
+  const run: number[] = []
+  const overhead: number[] = []
+  const post: number[] = []
+  const total: number[] = []
+  let vertices = 0
+  for (let i = 0; i < WARMUP + RUNS; i++) {
+    const t0 = performance.now()
+    const session = engine.prompt(embedding)
+    const state = await session.decode({ points: [click] })
+    const t1 = performance.now()
+    const geometry = engine.shapeOf(state, embedding.width, embedding.height)
+    const t2 = performance.now()
+    if (i >= WARMUP) {
+      run.push(state.timings.run)
+      // Everything outside session.run: tensors in, logits out, session bookkeeping.
+      overhead.push(t1 - t0 - state.timings.run)
+      post.push(t2 - t1)
+      total.push(t2 - t0)
+    }
+    vertices = geometry.shape.parts.reduce((n, p) => n + p.outer.length / 2 + p.holes.reduce((m, h) => m + h.length / 2, 0), 0)
+  }
+  const outside = overhead.map((o, i) => o + post[i])
+  return {
+    image: `${width}x${height}`,
+    preprocess: median(pre),
+    encode: median(enc),
+    decodeRun: median(run),
+    decodeOverhead: median(overhead),
+    postprocess: median(post),
+    outsideRun: median(outside),
+    clickToPolygon: median(total),
+    vertices,
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sam-bench-'))
+  const engine = await Engine.open({ modelDir: join(import.meta.dirname, '..', 'models', 'demo') })
+  try {
+    console.log(`model ${engine.info.id} (${engine.info.demo ? 'demo' : 'SAM 2.1'}), encoder on ${engine.info.provider}, decoder variant ${engine.info.decoderVariant}`)
+    console.log(`median of ${RUNS} runs after ${WARMUP} warm-up runs, milliseconds\n`)
+    const rows = [await benchImage(engine, dir, 1024, 1024), await benchImage(engine, dir, 4000, 3000)]
+    const cols: [keyof Row, string][] = [
+      ['image', 'image'],
+      ['preprocess', 'preprocess (JPEG)'],
+      ['encode', 'encode'],
+      ['decodeRun', 'decode run'],
+      ['decodeOverhead', 'decode overhead'],
+      ['postprocess', 'postprocess'],
+      ['outsideRun', 'outside run'],
+      ['clickToPolygon', 'click-to-polygon'],
+      ['vertices', 'vertices'],
+    ]
+    const fmt = (v: Row[keyof Row]) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : v)
+    const table = [cols.map(([, h]) => h), ...rows.map((r) => cols.map(([k]) => fmt(r[k])))]
+    const widths = cols.map((_, c) => Math.max(...table.map((row) => row[c].length)))
+    for (const [i, row] of table.entries()) {
+      console.log('| ' + row.map((cell, c) => cell.padEnd(widths[c])).join(' | ') + ' |')
+      if (i === 0) console.log('| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |')
+    }
+    const big = rows[1]
+    console.log(`\ntarget: outside session.run (overhead + postprocess) for 4000x3000 < 10 ms: ${big.outsideRun.toFixed(1)} ms ${big.outsideRun < 10 ? 'OK' : 'MISSED'}`)
+    console.log(`target: preprocessing a 12 MP JPEG < 150 ms: ${big.preprocess.toFixed(1)} ms ${big.preprocess < 150 ? 'OK' : 'MISSED'}`)
+  } finally {
+    await engine.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+await main()

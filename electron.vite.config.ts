@@ -1,0 +1,32 @@
+// Build config for the three Electron roots. The folders are not electron-vite's defaults
+// (src/main, src/preload, src/renderer), so every section names its entry explicitly;
+// without that the build stops with "An entry point is required" (toolchain.md P10).
+import { resolve } from 'node:path'
+import { defineConfig } from 'electron-vite'
+import { svelte } from '@sveltejs/vite-plugin-svelte'
+
+const fromRoot = (path: string): string => resolve(import.meta.dirname, path)
+
+export default defineConfig({
+  // Main is ESM (package.json "type": "module"); native packages stay external because they
+  // are listed in `dependencies` (P12), everything else is bundled.
+  main: {
+    build: { rolldownOptions: { input: { index: fromRoot('src-main/index.ts') } } },
+  },
+  // A sandboxed preload must be CommonJS; `.cjs` keeps Node from reading it as ESM under
+  // "type": "module" (P11). Main loads it as ../preload/index.cjs.
+  preload: {
+    build: {
+      rolldownOptions: {
+        input: { index: fromRoot('src-preload/index.ts') },
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    root: fromRoot('src-renderer'),
+    // The Vite root is src-renderer, where the plugin would not find svelte.config.js (P9).
+    plugins: [svelte({ configFile: fromRoot('svelte.config.js') })],
+    build: { rolldownOptions: { input: { index: fromRoot('src-renderer/index.html') } } },
+  },
+})
