@@ -1,0 +1,29 @@
+// An annotation's shape as a COCO `segmentation` with the `area` and `bbox` that go with it.
+// Polygons are what most COCO tools read best, but COCO (pycocotools) unions the polygons of
+// one annotation and has no notion of holes; so a shape with holes is written as compressed
+// RLE instead. Area and bbox always come from our pixel-centre rasterisation of the shape,
+// so the three fields agree with each other.
+
+import type { Shape } from './mask-geometry.ts'
+import { rasterizeShape, rleArea, rleToBbox, rleToString, type CompressedRle } from './rle.ts'
+
+export interface CocoSegmentation {
+  /** One flat [x0, y0, x1, y1, ...] list per part (2 decimals), or compressed RLE when any part has holes. */
+  segmentation: number[][] | CompressedRle
+  /** Pixel count of the rasterised shape. */
+  area: number
+  /** [x, y, w, h] of the rasterised shape (pycocotools' rleToBbox). */
+  bbox: [number, number, number, number]
+  hasHoles: boolean
+}
+
+function round2(v: number): number {
+  return Math.round(v * 100) / 100
+}
+
+export function toCocoSegmentation(shape: Shape, width: number, height: number): CocoSegmentation {
+  const rle = rasterizeShape(shape, width, height)
+  const hasHoles = shape.parts.some((p) => p.holes.length > 0)
+  const segmentation = hasHoles ? rleToString(rle) : shape.parts.map((p) => p.outer.map(round2))
+  return { segmentation, area: rleArea(rle), bbox: rleToBbox(rle), hasHoles }
+}
