@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util'
 import { isUserError, UserError } from './core/errors.ts'
 import { Engine } from './core/segment/engine.ts'
 import { checkModelFolder, defaultModelDir, type ModelInfo } from './core/segment/model.ts'
-import type { Box, Point } from './core/segment/prompt.ts'
+import { checkPrompt, type Box, type Point } from './core/segment/prompt.ts'
+import { readImageHeader } from './core/segment/preprocess.ts'
 
 const USAGE = `Usage: sam-annotator <command> [options]
 
@@ -91,11 +92,18 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
   const tolerance = parsePositive(values.tolerance, '--tolerance')
   const minArea = parsePositive(values['min-area'], '--min-area')
 
+  // Check the image and the prompt against its size before the (slow) model load, so bad input
+  // fails fast with its one line.
+  const header = await readImageHeader(image)
+  checkPrompt({ points, box }, header.width, header.height)
+
   const engine = await Engine.open({ modelDir: values.model })
   try {
-    if (!values.json || engine.info.demo) err(modelLine(engine.info, engine.demoFallback))
-    for (const a of engine.info.providerAttempts) if (!a.ok) err(`provider ${a.reason}`)
     const result = await engine.segment(image, { points, box }, { candidate, tolerance, minArea })
+    // Notices go to stderr after the work succeeded: stdout stays one JSON object, and a
+    // failure stays one line.
+    if (!values.json || engine.info.demo) err(modelLine(engine.info, engine.demoFallback))
+    if (!values.json) for (const a of engine.info.providerAttempts) if (!a.ok) err(`provider ${a.reason}`)
     if (values.json) {
       out(
         JSON.stringify({

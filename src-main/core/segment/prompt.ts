@@ -74,7 +74,8 @@ function isPrefix(prefix: Prompt, full: Prompt): boolean {
   return prefix.points.every((p, i) => samePoint(p, full.points[i]))
 }
 
-function checkPrompt(prompt: Prompt, width: number, height: number): void {
+/** Refuses prompts that cannot be decoded, naming the point or box at fault. */
+export function checkPrompt(prompt: Prompt, width: number, height: number): void {
   const bad = (v: number) => !Number.isFinite(v)
   prompt.points.forEach((p, i) => {
     if (bad(p.x) || bad(p.y)) throw new UserError('bad-point', `point ${i + 1}: coordinates must be finite numbers, got ${p.x},${p.y}`)
