@@ -14,7 +14,8 @@ import { preprocessImage } from '../src-main/core/segment/preprocess.ts'
 import type { Point } from '../src-main/core/segment/prompt.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20)
-const WARMUP = 3
+// V8 tiers the geometry code up over the first dozen calls; medians should not include that.
+const WARMUP = 10
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)

@@ -1,0 +1,218 @@
+// Where a project's database lives and how it is opened safely.
+//
+// - In the folder (`<folder>/.sam-annotator/project.sqlite`) so a project travels with its
+//   images; under the user's data directory when the folder cannot be written.
+// - A new database is built under a temporary name and linked into place, so a crash or a
+//   second process never sees a half-created file.
+// - An existing file is checked before SQLite writes anything to it: wrong magic bytes, a
+//   truncated file, or a schema newer than this build all give a UserError naming the file,
+//   and the file is left byte-for-byte as it was.
+// - WAL with synchronous=FULL: every commit is fsynced, so a saved annotation survives power
+//   loss, not only a crash of the process (NORMAL in WAL mode can lose the last commits).
+
+import Database from 'better-sqlite3'
+import { createHash, randomBytes } from 'node:crypto'
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { UserError } from '../errors.ts'
+import { writeMeta } from './meta-repo.ts'
+import { migrate, readSchemaVersion, SCHEMA_VERSION } from './migrations/index.ts'
+
+export const PROJECT_DIR = '.sam-annotator'
+export const DB_FILE = 'project.sqlite'
+/** How long a write waits for another process's write lock before failing. */
+export const BUSY_TIMEOUT_MS = 10_000
+
+export type Synchronous = 'FULL' | 'NORMAL'
+
+export interface DatabaseLocation {
+  dbPath: string
+  location: 'folder' | 'user-data'
+  notice: string | null
+}
+
+export function defaultUserDataDir(): string {
+  const xdg = process.env.XDG_DATA_HOME
+  return join(xdg && xdg.length > 0 ? xdg : join(homedir(), '.local', 'share'), 'sam-annotator')
+}
+
+/** Stable per folder: sha256 of the real absolute path, 16 hex digits. */
+export function folderKey(folder: string): string {
+  return createHash('sha256').update(folder).digest('hex').slice(0, 16)
+}
+
+function isPermissionError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code
+  return code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+}
+
+/** Can we create files in `dir` (creating it if needed)? Answers by trying, which is the only honest test. */
+function canWriteIn(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true })
+    const probe = join(dir, `.write-probe-${process.pid}-${randomBytes(4).toString('hex')}`)
+    writeFileSync(probe, '')
+    unlinkSync(probe)
+    return true
+  } catch (err) {
+    if (isPermissionError(err)) return false
+    throw new UserError('project-folder', `${dir}: cannot prepare the project folder (${(err as Error).message})`, { cause: err })
+  }
+}
+
+/** Resolves the project folder to its real absolute path, refusing what is not a directory. */
+export function resolveFolder(folder: string): string {
+  const abs = resolve(folder)
+  let real: string
+  try {
+    real = realpathSync(abs)
+  } catch {
+    throw new UserError('project-folder', `${abs}: folder not found`)
+  }
+  if (!statSync(real).isDirectory()) throw new UserError('project-folder', `${abs}: not a folder`)
+  return real
+}
+
+/**
+ * Decides where the database is. An existing database wins (in the folder first, then the
+ * user-data fallback, so labels made while the folder was read-only are not orphaned when it
+ * becomes writable); otherwise the folder when it is writable, else user data.
+ */
+export function locateDatabase(folder: string, userDataDir: string): DatabaseLocation {
+  const projectDir = join(folder, PROJECT_DIR)
+  const inFolder = join(projectDir, DB_FILE)
+  const fallbackDir = join(resolve(userDataDir), 'projects', folderKey(folder))
+  const inUserData = join(fallbackDir, DB_FILE)
+  const notice = `The folder ${folder} is read-only, so this project is stored in ${inUserData}.`
+  if (existsSync(inFolder)) {
+    if (!canWriteIn(projectDir)) {
+      throw new UserError('project-read-only', `${inFolder}: the project database is in a folder that cannot be written; copy the image folder somewhere writable`)
+    }
+    return { dbPath: inFolder, location: 'folder', notice: null }
+  }
+  if (existsSync(inUserData)) return { dbPath: inUserData, location: 'user-data', notice }
+  if (canWriteIn(projectDir)) return { dbPath: inFolder, location: 'folder', notice: null }
+  if (!canWriteIn(fallbackDir)) {
+    throw new UserError('project-read-only', `${folder} is read-only and ${fallbackDir} cannot be written either: nowhere to keep the project`)
+  }
+  return { dbPath: inUserData, location: 'user-data', notice }
+}
+
+function corrupt(file: string, why: string, cause?: unknown): UserError {
+  return new UserError('project-corrupt', `${file}: the project database is damaged (${why}); it was left untouched — restore it from a backup or move it away to start a new project`, { cause })
+}
+
+/** True when SQLite reports a damaged or foreign file. */
+export function isCorruptionError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB')
+}
+
+/**
+ * Looks at the header bytes without SQLite, because SQLite would happily treat a short file as
+ * an empty database and write over it.
+ */
+function checkFileHeader(file: string): void {
+  const size = statSync(file).size
+  const wal = `${file}-wal`
+  const walHasFrames = existsSync(wal) && statSync(wal).size > 32
+  if (size === 0 && !walHasFrames) return // an empty file is an empty database: nothing to lose
+  const header = Buffer.alloc(100)
+  const fd = openSync(file, 'r')
+  let read: number
+  try {
+    read = readSync(fd, header, 0, 100, 0)
+  } finally {
+    closeSync(fd)
+  }
+  if (read < 100 || header.toString('latin1', 0, 16) !== 'SQLite format 3\0') throw corrupt(file, 'not an SQLite file')
+  const rawPageSize = header.readUInt16BE(16)
+  const pageSize = rawPageSize === 1 ? 65536 : rawPageSize
+  if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) throw corrupt(file, `invalid page size ${rawPageSize}`)
+  // With un-checkpointed WAL frames the main file may legitimately lag behind its header;
+  // SQLite recovers from the WAL, and the checks after opening catch the rest.
+  if (walHasFrames) return
+  if (size % pageSize !== 0) throw corrupt(file, `size ${size} is not a whole number of ${pageSize}-byte pages: the file was truncated`)
+  const pages = header.readUInt32BE(28)
+  const sizeValid = pages > 0 && header.readUInt32BE(24) === header.readUInt32BE(92)
+  if (sizeValid && pages * pageSize > size) {
+    throw corrupt(file, `the header says ${pages * pageSize} bytes but the file has ${size}: the file was truncated`)
+  }
+}
+
+function applyPragmas(db: Database.Database, synchronous: Synchronous): void {
+  const mode = db.pragma('journal_mode = WAL', { simple: true })
+  if (mode !== 'wal') throw new UserError('project-wal', `${db.name}: cannot use write-ahead logging here (journal mode stays ${String(mode)}); is the folder on a network drive?`)
+  db.pragma('foreign_keys = ON')
+  db.pragma(`synchronous = ${synchronous}`)
+}
+
+/** Builds a new database beside `file` and links it into place unless someone else was first. */
+function createDatabase(file: string, folder: string): void {
+  const tmp = `${file}.new-${process.pid}-${randomBytes(4).toString('hex')}`
+  const db = new Database(tmp, { timeout: BUSY_TIMEOUT_MS })
+  try {
+    applyPragmas(db, 'FULL')
+    migrate(db)
+    writeMeta(db, { folder, created_at: new Date().toISOString() })
+  } finally {
+    db.close() // the last connection checkpoints and removes the WAL: tmp is complete on its own
+  }
+  try {
+    linkSync(tmp, file) // fails if the file exists: never replaces another process's database
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== 'EEXIST') {
+      // File systems without hard links (FAT, some network shares): rename, still checking first.
+      if (!existsSync(file)) renameSync(tmp, file)
+    }
+  }
+  try {
+    unlinkSync(tmp)
+  } catch {
+    // already renamed into place
+  }
+}
+
+export interface OpenedDatabase {
+  db: Database.Database
+  /** The schema version before this open; 0 for a database created now. */
+  migratedFrom: number
+}
+
+/** Opens (creating when absent) the project database at `file`, migrated to SCHEMA_VERSION. */
+export function openDatabase(file: string, folder: string, synchronous: Synchronous = 'FULL'): OpenedDatabase {
+  const created = !existsSync(file)
+  if (created) createDatabase(file, folder)
+  checkFileHeader(file)
+  let db: Database.Database
+  try {
+    db = new Database(file, { timeout: BUSY_TIMEOUT_MS, fileMustExist: true })
+  } catch (err) {
+    if (isCorruptionError(err)) throw corrupt(file, (err as Error).message, err)
+    throw new UserError('project-open', `${file}: cannot open the project database (${(err as Error).message})`, { cause: err })
+  }
+  try {
+    // Read-only checks first: nothing below writes until the file is known to be ours and sound.
+    let version: number
+    try {
+      version = readSchemaVersion(db)
+      const check = db.pragma('quick_check(1)', { simple: true })
+      if (check !== 'ok') throw corrupt(file, String(check))
+    } catch (err) {
+      if (err instanceof UserError) throw err
+      if (isCorruptionError(err)) throw corrupt(file, (err as Error).message, err)
+      throw err
+    }
+    if (version > SCHEMA_VERSION) {
+      throw new UserError('project-too-new', `${file}: this project was written by a newer version of SAM Annotator (schema ${version}; this version knows up to ${SCHEMA_VERSION}); update the app to open it`)
+    }
+    applyPragmas(db, synchronous)
+    const { from } = migrate(db)
+    return { db, migratedFrom: created ? 0 : from }
+  } catch (err) {
+    db.close()
+    throw err
+  }
+}

@@ -1,0 +1,196 @@
+// The file-system side of a project: finding image files, fingerprinting them, and reading
+// their headers. No SQL here; Project decides what to store.
+//
+// Fingerprint (how a renamed or moved file is recognised): SHA-256 over the file size
+// (8 bytes, big-endian), the first 64 KiB and the last 64 KiB (the whole file when it is
+// smaller). Two different photos practically never share size, header block (EXIF with
+// timestamps, quantisation tables) and tail; reading 128 KiB instead of the whole file keeps
+// re-linking cheap for 30 MB images.
+//
+// Header reading: a small JS parser (header-parse.ts) answers for ordinary JPEG, PNG, GIF and
+// WebP; everything else goes through the engine's own reader (sharp metadata), so the list and
+// the engine agree on what can be read. No pixels are decoded, except once to confirm a
+// suspected truncation: a JPEG whose last 64 KiB hold no end-of-image marker after the last
+// start-of-scan, or a PNG without its IEND chunk, is decoded to tell a truncated file from one
+// with a trailer (e.g. the video that "motion photos" append). Well-formed files never pay
+// for that decode.
+
+import { createHash } from 'node:crypto'
+import { open, readdir, stat } from 'node:fs/promises'
+import { extname, join } from 'node:path'
+import sharp from 'sharp'
+import { isUserError } from '../errors.ts'
+import { MAX_IMAGE_PIXELS, readImageHeader } from '../segment/preprocess.ts'
+import { orientedSize, parseImageHeader } from './header-parse.ts'
+
+export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.bmp', '.gif', '.avif'])
+export const FINGERPRINT_BLOCK = 64 * 1024
+
+export interface FoundFile {
+  /** Relative to the folder, '/' separators. */
+  path: string
+  size: number
+  mtimeMs: number
+}
+
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' })
+
+/** Natural order ("img2" before "img10"), with a plain comparison breaking ties so the order is total. */
+export function naturalCompare(a: string, b: string): number {
+  return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0)
+}
+
+export function isImageFileName(name: string): boolean {
+  return IMAGE_EXTENSIONS.has(extname(name).toLowerCase())
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i], i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
+}
+
+/**
+ * Every image file under `folder`, recursively. Dot-names (hidden files and folders, our own
+ * `.sam-annotator` included) are skipped. Symbolic links to files are followed; links to
+ * folders are not, so a link cycle cannot make the walk endless. Unreadable sub-folders are
+ * skipped rather than failing the whole listing.
+ */
+export async function findImageFiles(folder: string): Promise<FoundFile[]> {
+  const files: string[] = []
+  const links: string[] = []
+  const walk = async (rel: string): Promise<void> => {
+    let entries
+    try {
+      entries = await readdir(rel ? join(folder, rel) : folder, { withFileTypes: true })
+    } catch (err) {
+      if (!rel) throw err
+      return
+    }
+    const subdirs: string[] = []
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue
+      const relPath = rel ? `${rel}/${entry.name}` : entry.name
+      if (entry.isDirectory()) subdirs.push(relPath)
+      else if (entry.isFile() && isImageFileName(entry.name)) files.push(relPath)
+      else if (entry.isSymbolicLink() && isImageFileName(entry.name)) links.push(relPath)
+    }
+    await Promise.all(subdirs.map(walk))
+  }
+  await walk('')
+  const all = [...files, ...links]
+  const stats = await mapLimit(all, 64, async (rel) => {
+    try {
+      const st = await stat(join(folder, ...rel.split('/')))
+      return st.isFile() ? { path: rel, size: st.size, mtimeMs: st.mtimeMs } : null
+    } catch {
+      return null // vanished between listing and stat, or a dangling link
+    }
+  })
+  return stats.filter((f): f is FoundFile => f !== null)
+}
+
+export interface FileSample {
+  size: number
+  fingerprint: string
+  /** The first min(64 KiB, size) bytes. */
+  head: Buffer
+  /** The last min(64 KiB, size) bytes (overlaps head for small files). */
+  tail: Buffer
+}
+
+/** Reads the two 64 KiB blocks and computes the fingerprint (see the header comment). */
+export async function sampleFile(file: string): Promise<FileSample> {
+  const handle = await open(file, 'r')
+  try {
+    const { size } = await handle.stat()
+    const headLength = Math.min(FINGERPRINT_BLOCK, size)
+    const head = Buffer.alloc(headLength)
+    if (headLength > 0) await handle.read(head, 0, headLength, 0)
+    let tail = head
+    if (size > FINGERPRINT_BLOCK) {
+      tail = Buffer.alloc(FINGERPRINT_BLOCK)
+      await handle.read(tail, 0, FINGERPRINT_BLOCK, size - FINGERPRINT_BLOCK)
+    }
+    const sizeBytes = Buffer.alloc(8)
+    sizeBytes.writeBigUInt64BE(BigInt(size))
+    const hash = createHash('sha256').update(sizeBytes).update(head)
+    // The tail bytes not already covered by the head.
+    if (size > FINGERPRINT_BLOCK) hash.update(tail.subarray(Math.max(0, 2 * FINGERPRINT_BLOCK - size)))
+    return { size, fingerprint: hash.digest('hex'), head, tail }
+  } finally {
+    await handle.close()
+  }
+}
+
+function lastIndexOfMarker(buf: Buffer, second: number): number {
+  for (let i = buf.length - 2; i >= 0; i--) if (buf[i] === 0xff && buf[i + 1] === second) return i
+  return -1
+}
+
+/** Cheap look at the file's ends: could this file be cut short? */
+export function looksTruncated(sample: FileSample): boolean {
+  const { head, tail } = sample
+  if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) {
+    const eoi = lastIndexOfMarker(tail, 0xd9)
+    return eoi < 0 || eoi < lastIndexOfMarker(tail, 0xda)
+  }
+  if (head.length >= 8 && head.readUInt32BE(0) === 0x89504e47 && head.readUInt32BE(4) === 0x0d0a1a0a) {
+    return tail.lastIndexOf('IEND', undefined, 'latin1') < 0
+  }
+  return false
+}
+
+export interface HeaderResult {
+  width: number | null
+  height: number | null
+  error: string | null
+}
+
+/** Strips the `<file>: ` prefix the shared reader puts on its messages: the row names the file. */
+function withoutPath(message: string, file: string): string {
+  return message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message
+}
+
+/**
+ * Oriented width and height from the header (EXIF orientation 5-8 swaps them), or the reason
+ * the image cannot be used. Never throws for a bad image: the error is data.
+ */
+export async function readHeader(file: string, sample: FileSample, maxPixels = MAX_IMAGE_PIXELS): Promise<HeaderResult> {
+  if (sample.size === 0) return { width: null, height: null, error: 'empty file (0 bytes)' }
+  let width: number
+  let height: number
+  const parsed = parseImageHeader(sample.head)
+  if (parsed) {
+    ;({ width, height } = orientedSize(parsed))
+    if (width * height > maxPixels) {
+      // Same wording as the shared reader, so the list and the engine say the same thing.
+      return { width: null, height: null, error: `${width}x${height} is ${((width * height) / 1e6).toFixed(0)} MP, more than the ${(maxPixels / 1e6).toFixed(0)} MP this app accepts` }
+    }
+  } else {
+    try {
+      const header = await readImageHeader(file, maxPixels)
+      width = header.width
+      height = header.height
+    } catch (err) {
+      if (isUserError(err)) return { width: null, height: null, error: withoutPath(err.message, file) }
+      return { width: null, height: null, error: `cannot read image (${(err as Error).message})` }
+    }
+  }
+  if (looksTruncated(sample)) {
+    try {
+      await sharp(file, { failOn: 'truncated', limitInputPixels: maxPixels }).raw().toBuffer()
+    } catch (err) {
+      return { width, height, error: `truncated or damaged image data (${((err as Error).message ?? '').split('\n')[0]})` }
+    }
+  }
+  return { width, height, error: null }
+}

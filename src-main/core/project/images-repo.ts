@@ -1,0 +1,190 @@
+// SQL for the images table. Rows come back as ImageRow (with their annotation count); the
+// scan and header-reading bookkeeping (mtime, fingerprint, header_read) stays internal.
+
+import type { Database, Statement } from 'better-sqlite3'
+import type { ImageRow, ImageStatus } from './types.ts'
+
+interface ImageRecord {
+  id: number
+  path: string
+  width: number | null
+  height: number | null
+  size: number
+  status: ImageStatus
+  missing: number
+  error: string | null
+  annotation_count: number
+}
+
+/** What a scan needs to know about each stored image. */
+export interface StoredImage {
+  id: number
+  path: string
+  size: number
+  mtimeMs: number
+  fingerprint: string | null
+  missing: boolean
+  headerRead: boolean
+}
+
+export interface PendingImage {
+  id: number
+  path: string
+}
+
+export interface NewImage {
+  path: string
+  size: number
+  mtimeMs: number
+  fingerprint: string | null
+}
+
+const SELECT_ROW = `
+  SELECT i.id, i.path, i.width, i.height, i.size, i.status, i.missing, i.error,
+         (SELECT count(*) FROM annotations a WHERE a.image_id = i.id) AS annotation_count
+  FROM images i`
+
+function toRow(r: ImageRecord): ImageRow {
+  return {
+    id: r.id,
+    path: r.path,
+    width: r.width,
+    height: r.height,
+    size: r.size,
+    status: r.status,
+    missing: r.missing === 1,
+    error: r.error,
+    annotationCount: r.annotation_count,
+  }
+}
+
+export class ImagesRepository {
+  private readonly byId: Statement<[number], ImageRecord>
+  private readonly byPath: Statement<[string], ImageRecord>
+  private readonly setStatusStmt: Statement<[ImageStatus, number]>
+  private readonly insertStmt: Statement<[string, number, number, string | null, string]>
+  private readonly relinkStmt: Statement<[string, number, number, string | null, number]>
+  private readonly markMissingStmt: Statement<[number, number]>
+  private readonly changedStmt: Statement<[number, number, number]>
+  private readonly sortStmt: Statement<[number, number]>
+  private readonly headerStmt: Statement<[number | null, number | null, string, number, string | null, number, string]>
+  private readonly promoteStmt: Statement<[number]>
+
+  constructor(private readonly db: Database) {
+    this.byId = db.prepare(`${SELECT_ROW} WHERE i.id = ?`)
+    this.byPath = db.prepare(`${SELECT_ROW} WHERE i.path = ?`)
+    this.setStatusStmt = db.prepare('UPDATE images SET status = ? WHERE id = ?')
+    this.insertStmt = db.prepare('INSERT INTO images (path, size, mtime_ms, fingerprint, added_at) VALUES (?, ?, ?, ?, ?)')
+    // A re-linked row keeps its id, status and annotations; its header is read again only
+    // when it had none (a fingerprint match means the same bytes, hence the same header).
+    this.relinkStmt = db.prepare(`UPDATE images SET path = ?, size = ?, mtime_ms = ?, missing = 0,
+      fingerprint = coalesce(?, fingerprint) WHERE id = ?`)
+    this.markMissingStmt = db.prepare('UPDATE images SET missing = ? WHERE id = ?')
+    this.changedStmt = db.prepare(`UPDATE images SET size = ?, mtime_ms = ?, missing = 0, width = NULL, height = NULL,
+      fingerprint = NULL, error = NULL, header_read = 0 WHERE id = ?`)
+    this.sortStmt = db.prepare('UPDATE images SET sort_index = ? WHERE id = ?')
+    // Guarded by path: if a concurrent scan moved the row, this stale result is dropped.
+    this.headerStmt = db.prepare(`UPDATE images SET width = ?, height = ?, fingerprint = ?, size = ?, error = ?,
+      header_read = 1 WHERE id = ? AND path = ?`)
+    this.promoteStmt = db.prepare(`UPDATE images SET status = 'in_progress' WHERE id = ? AND status = 'new'`)
+  }
+
+  get(id: number): ImageRow | null {
+    const r = this.byId.get(id)
+    return r ? toRow(r) : null
+  }
+
+  getByPath(path: string): ImageRow | null {
+    const r = this.byPath.get(path)
+    return r ? toRow(r) : null
+  }
+
+  list(options: { status?: ImageStatus; missing?: boolean; offset: number; limit: number }): ImageRow[] {
+    const where: string[] = []
+    const params: (string | number)[] = []
+    if (options.status) {
+      where.push('i.status = ?')
+      params.push(options.status)
+    }
+    if (options.missing !== undefined) {
+      where.push('i.missing = ?')
+      params.push(options.missing ? 1 : 0)
+    }
+    const sql = `${SELECT_ROW} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY i.sort_index, i.id LIMIT ? OFFSET ?`
+    params.push(options.limit, options.offset)
+    return (this.db.prepare(sql).all(...params) as ImageRecord[]).map(toRow)
+  }
+
+  setStatus(id: number, status: ImageStatus): void {
+    this.setStatusStmt.run(status, id)
+  }
+
+  /** A first annotation moves a 'new' image to 'in_progress'; other statuses are the user's. */
+  promoteToInProgress(id: number): void {
+    this.promoteStmt.run(id)
+  }
+
+  allForScan(): StoredImage[] {
+    const rows = this.db
+      .prepare('SELECT id, path, size, mtime_ms, fingerprint, missing, header_read FROM images')
+      .all() as { id: number; path: string; size: number; mtime_ms: number; fingerprint: string | null; missing: number; header_read: number }[]
+    return rows.map((r) => ({
+      id: r.id,
+      path: r.path,
+      size: r.size,
+      mtimeMs: r.mtime_ms,
+      fingerprint: r.fingerprint,
+      missing: r.missing === 1,
+      headerRead: r.header_read === 1,
+    }))
+  }
+
+  insert(image: NewImage, addedAt: string): number {
+    return Number(this.insertStmt.run(image.path, image.size, image.mtimeMs, image.fingerprint, addedAt).lastInsertRowid)
+  }
+
+  relink(id: number, image: NewImage): void {
+    this.relinkStmt.run(image.path, image.size, image.mtimeMs, image.fingerprint, id)
+  }
+
+  setMissing(id: number, missing: boolean): void {
+    this.markMissingStmt.run(missing ? 1 : 0, id)
+  }
+
+  markChanged(id: number, size: number, mtimeMs: number): void {
+    this.changedStmt.run(size, mtimeMs, id)
+  }
+
+  /** Writes the natural order; `ids` is every row in display order. Only changed positions are written. */
+  setOrder(ids: readonly number[], current: ReadonlyMap<number, number>): void {
+    ids.forEach((id, index) => {
+      if (current.get(id) !== index) this.sortStmt.run(index, id)
+    })
+  }
+
+  sortIndexes(): Map<number, number> {
+    const rows = this.db.prepare('SELECT id, sort_index FROM images').all() as { id: number; sort_index: number }[]
+    return new Map(rows.map((r) => [r.id, r.sort_index]))
+  }
+
+  pending(limit: number, afterId: number): PendingImage[] {
+    return this.db
+      .prepare('SELECT id, path FROM images WHERE header_read = 0 AND missing = 0 AND id > ? ORDER BY id LIMIT ?')
+      .all(afterId, limit) as PendingImage[]
+  }
+
+  countPending(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM images WHERE header_read = 0 AND missing = 0').get() as { n: number }).n
+  }
+
+  saveHeader(image: PendingImage, header: { width: number | null; height: number | null; fingerprint: string; size: number; error: string | null }): void {
+    this.headerStmt.run(header.width, header.height, header.fingerprint, header.size, header.error, image.id, image.path)
+  }
+
+  counts(): { images: number; missing: number; unreadable: number } {
+    return this.db
+      .prepare(`SELECT count(*) AS images, coalesce(sum(missing), 0) AS missing,
+        coalesce(sum(error IS NOT NULL AND missing = 0), 0) AS unreadable FROM images`)
+      .get() as { images: number; missing: number; unreadable: number }
+  }
+}

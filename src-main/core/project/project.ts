@@ -1,0 +1,489 @@
+// A project: an image folder plus its SQLite store. This is the one object the IPC services,
+// the CLI and COCO export/import talk to. Every mutating call validates its input, runs as one
+// IMMEDIATE transaction and has committed (fsynced, with synchronous=FULL) before it returns.
+//
+// Opening never scans and never decodes images. `scan()` walks and stats the folder and
+// reconciles rows (new, missing, returned, moved); `readPendingHeaders()` does the slow part
+// (dimensions, fingerprints, errors) lazily, in batches, and can be cancelled.
+
+import type { Database } from 'better-sqlite3'
+import { basename, join } from 'node:path'
+import { UserError } from '../errors.ts'
+import { AnnotationsRepository } from './annotations-repo.ts'
+import { CategoriesRepository } from './categories-repo.ts'
+import { defaultUserDataDir, isCorruptionError, locateDatabase, openDatabase, resolveFolder, type Synchronous } from './database.ts'
+import { findImageFiles, mapLimit, naturalCompare, readHeader, sampleFile, type FoundFile } from './image-files.ts'
+import { ImagesRepository, type StoredImage } from './images-repo.ts'
+import { readMeta } from './meta-repo.ts'
+import type { Annotation, AnnotationInput, AnnotationPatch, Category, ImageRow, ImageStatus, ProjectCounts, ScanSummary } from './types.ts'
+import {
+  checkAnnotationInput,
+  checkColor,
+  checkId,
+  checkName,
+  checkOptionalText,
+  checkStatus,
+  nameKey,
+} from './validate.ts'
+
+export interface OpenOptions {
+  /** Root for projects of read-only folders; default $XDG_DATA_HOME/sam-annotator or ~/.local/share/sam-annotator. */
+  userDataDir?: string
+  /** FULL (default) fsyncs every commit. NORMAL exists for the bench that measures the difference. */
+  synchronous?: Synchronous
+}
+
+export interface ReadHeadersOptions {
+  onProgress?: (done: number, total: number) => void
+  signal?: AbortSignal
+  /** Files read at once (sharp reads headers on libuv's thread pool). */
+  concurrency?: number
+}
+
+/** Distinct colours for new categories, cycled in creation order (Tableau 10 plus 10 lighter). */
+const PALETTE = [
+  '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
+  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf',
+]
+
+const PATCH_KEYS = new Set(['imageId', 'categoryId', 'segmentation', 'bbox', 'area', 'score', 'prompt', 'modelId'])
+
+/** What a scan decided, computed without touching the database. */
+interface ScanPlan {
+  inserts: { file: FoundFile; fingerprint: string | null }[]
+  relinks: { id: number; file: FoundFile; fingerprint: string | null }[]
+  markMissing: number[]
+  returned: StoredImage[]
+  changed: { image: StoredImage; file: FoundFile }[]
+}
+
+/**
+ * Reconciles stored rows with the files on disk. A vanished row is re-linked to a new file
+ * with the same fingerprint (preferring the same file name, for duplicates); a vanished row
+ * whose header was never read has no fingerprint, and is re-linked only to the single new
+ * file with exactly its size and modification time (a rename or move keeps both).
+ */
+function planScan(stored: StoredImage[], found: FoundFile[], fingerprints: ReadonlyMap<string, string>): ScanPlan {
+  const byPath = new Map(stored.map((s) => [s.path, s]))
+  const foundPaths = new Set(found.map((f) => f.path))
+  const plan: ScanPlan = { inserts: [], relinks: [], markMissing: [], returned: [], changed: [] }
+  const fresh: FoundFile[] = []
+  for (const file of found) {
+    const image = byPath.get(file.path)
+    if (!image) fresh.push(file)
+    else {
+      if (image.missing) plan.returned.push(image)
+      if (image.size !== file.size || image.mtimeMs !== file.mtimeMs) plan.changed.push({ image, file })
+    }
+  }
+  const vanished = stored.filter((s) => !foundPaths.has(s.path))
+  const taken = new Set<string>()
+  const unmatched: StoredImage[] = []
+  if (fresh.length > 0) {
+    const byFingerprint = new Map<string, FoundFile[]>()
+    for (const file of fresh) {
+      const fp = fingerprints.get(file.path)
+      if (fp) byFingerprint.set(fp, [...(byFingerprint.get(fp) ?? []), file])
+    }
+    for (const image of vanished) {
+      const candidates = (image.fingerprint ? byFingerprint.get(image.fingerprint) : undefined)?.filter((f) => !taken.has(f.path)) ?? []
+      const name = basename(image.path)
+      const pick = candidates.find((f) => basename(f.path) === name) ?? candidates[0]
+      if (pick) {
+        taken.add(pick.path)
+        plan.relinks.push({ id: image.id, file: pick, fingerprint: fingerprints.get(pick.path) ?? null })
+      } else unmatched.push(image)
+    }
+    const stillMissing: StoredImage[] = []
+    for (const image of unmatched) {
+      const same = (f: { size: number; mtimeMs: number }) => f.size === image.size && f.mtimeMs === image.mtimeMs
+      const candidates = image.fingerprint ? [] : fresh.filter((f) => !taken.has(f.path) && same(f))
+      if (candidates.length === 1 && unmatched.filter((u) => !u.fingerprint && same(u)).length === 1) {
+        taken.add(candidates[0].path)
+        plan.relinks.push({ id: image.id, file: candidates[0], fingerprint: fingerprints.get(candidates[0].path) ?? null })
+      } else stillMissing.push(image)
+    }
+    unmatched.length = 0
+    unmatched.push(...stillMissing)
+  } else unmatched.push(...vanished)
+  plan.markMissing = unmatched.filter((s) => !s.missing).map((s) => s.id)
+  plan.inserts = fresh.filter((f) => !taken.has(f.path)).map((file) => ({ file, fingerprint: fingerprints.get(file.path) ?? null }))
+  return plan
+}
+
+export class Project {
+  readonly folder: string
+  readonly dbPath: string
+  readonly location: 'folder' | 'user-data'
+  /** Set when the project lives in user data: tells the user where, and why. */
+  readonly notice: string | null
+  /** The schema version the file had before this open (0 for a new project). */
+  readonly migratedFrom: number
+
+  private readonly db: Database
+  private readonly images: ImagesRepository
+  private readonly categories: CategoriesRepository
+  private readonly annotations: AnnotationsRepository
+
+  private constructor(folder: string, dbPath: string, location: 'folder' | 'user-data', notice: string | null, db: Database, migratedFrom: number) {
+    this.folder = folder
+    this.dbPath = dbPath
+    this.location = location
+    this.notice = notice
+    this.db = db
+    this.migratedFrom = migratedFrom
+    this.images = new ImagesRepository(db)
+    this.categories = new CategoriesRepository(db)
+    this.annotations = new AnnotationsRepository(db)
+  }
+
+  /** Creates or opens the project of `folder`. Does not scan: call scan() for that. */
+  static open(folder: string, options: OpenOptions = {}): Project {
+    const real = resolveFolder(folder)
+    const where = locateDatabase(real, options.userDataDir ?? defaultUserDataDir())
+    const { db, migratedFrom } = openDatabase(where.dbPath, real, options.synchronous ?? 'FULL')
+    return new Project(real, where.dbPath, where.location, where.notice, db, migratedFrom)
+  }
+
+  /** Facts stored with the project: `folder` (the folder it was created for) and `created_at`. */
+  meta(): Record<string, string> {
+    return this.read(() => readMeta(this.db))
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close()
+  }
+
+  // --- plumbing ---------------------------------------------------------------------------
+
+  /** Maps SQLite failures the user can act on to UserErrors naming the database file. */
+  private translate(err: unknown): unknown {
+    if (err instanceof UserError) return err
+    if (isCorruptionError(err)) {
+      return new UserError('project-corrupt', `${this.dbPath}: the project database is damaged (${(err as Error).message})`, { cause: err })
+    }
+    const code = (err as { code?: unknown })?.code
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+      return new UserError('project-busy', `${this.dbPath}: the project is busy in another window or process; try again`, { cause: err })
+    }
+    if (code === 'SQLITE_FULL') return new UserError('disk-full', `${this.dbPath}: the disk is full; the change was not saved`, { cause: err })
+    if (code === 'SQLITE_READONLY') return new UserError('project-read-only', `${this.dbPath}: the project database cannot be written`, { cause: err })
+    return err
+  }
+
+  private read<T>(fn: () => T): T {
+    try {
+      return fn()
+    } catch (err) {
+      throw this.translate(err)
+    }
+  }
+
+  /** One IMMEDIATE transaction: takes the write lock up front, so a concurrent writer waits (busy_timeout) instead of failing mid-way. */
+  private write<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn).immediate()
+    } catch (err) {
+      throw this.translate(err)
+    }
+  }
+
+  private requireImage(id: unknown): ImageRow {
+    const checked = checkId('image', id)
+    const image = this.images.get(checked)
+    if (!image) throw new UserError('image-unknown', `no image with id ${checked} in this project`)
+    return image
+  }
+
+  private requireCategory(id: unknown): Category {
+    const checked = checkId('category', id)
+    const category = this.categories.get(checked)
+    if (!category) throw new UserError('category-unknown', `no category with id ${checked} in this project`)
+    return category
+  }
+
+  private requireAnnotation(id: unknown): Annotation {
+    const checked = checkId('annotation', id)
+    const annotation = this.annotations.get(checked)
+    if (!annotation) throw new UserError('annotation-unknown', `no annotation with id ${checked} in this project`)
+    return annotation
+  }
+
+  // --- images -------------------------------------------------------------------------------
+
+  /**
+   * Lists the folder and reconciles it with the store in one transaction. Cheap: a walk and a
+   * stat per file; fingerprints are computed here only for new files whose size matches a
+   * vanished row (the files that might be moves).
+   */
+  async scan(options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ScanSummary> {
+    const started = performance.now()
+    const found = await findImageFiles(this.folder)
+    found.sort((a, b) => naturalCompare(a.path, b.path))
+    options.onProgress?.(0, found.length)
+
+    const snapshot = this.read(() => this.images.allForScan())
+    const foundPaths = new Set(found.map((f) => f.path))
+    const knownPaths = new Set(snapshot.map((s) => s.path))
+    const vanishedSizes = new Set(snapshot.filter((s) => !foundPaths.has(s.path)).map((s) => s.size))
+    const suspects = vanishedSizes.size > 0 ? found.filter((f) => !knownPaths.has(f.path) && vanishedSizes.has(f.size)) : []
+    const fingerprints = new Map<string, string>()
+    await mapLimit(suspects, 8, async (file) => {
+      try {
+        fingerprints.set(file.path, (await sampleFile(this.absolutePath(file))).fingerprint)
+      } catch {
+        // unreadable now: it is inserted as new and readPendingHeaders records why
+      }
+    })
+
+    const now = new Date().toISOString()
+    const plan = this.write(() => {
+      // Planned against the rows as they are now, under the write lock.
+      const p = planScan(this.images.allForScan(), found, fingerprints)
+      for (const image of p.returned) this.images.setMissing(image.id, false)
+      for (const { image, file } of p.changed) this.images.markChanged(image.id, file.size, file.mtimeMs)
+      for (const r of p.relinks) this.images.relink(r.id, { path: r.file.path, size: r.file.size, mtimeMs: r.file.mtimeMs, fingerprint: r.fingerprint })
+      for (const id of p.markMissing) this.images.setMissing(id, true)
+      for (const { file, fingerprint } of p.inserts) this.images.insert({ ...file, fingerprint }, now)
+      const rows = this.images.allForScan().sort((a, b) => naturalCompare(a.path, b.path))
+      this.images.setOrder(rows.map((r) => r.id), this.images.sortIndexes())
+      return p
+    })
+    options.onProgress?.(found.length, found.length)
+    return {
+      found: found.length,
+      added: plan.inserts.length,
+      missing: plan.markMissing.length,
+      returned: plan.returned.length,
+      relinked: plan.relinks.length,
+      changed: plan.changed.length,
+      pendingHeaders: this.read(() => this.images.countPending()),
+      durationMs: performance.now() - started,
+    }
+  }
+
+  /**
+   * Reads size, fingerprint and errors for every image whose header is not known yet, in
+   * batches of 256 committed one transaction each (progress survives a crash; other writers
+   * are never blocked for long). Returns how many images were read. Stops between batches
+   * when `signal` aborts.
+   */
+  async readPendingHeaders(options: ReadHeadersOptions = {}): Promise<number> {
+    const total = this.read(() => this.images.countPending())
+    let done = 0
+    let after = 0
+    options.onProgress?.(0, total)
+    while (!options.signal?.aborted) {
+      const batch = this.read(() => this.images.pending(256, after))
+      if (batch.length === 0) break
+      after = batch[batch.length - 1].id
+      const results = await mapLimit(batch, options.concurrency ?? 8, async (image) => {
+        const file = this.absolutePath(image)
+        let sample
+        try {
+          sample = await sampleFile(file)
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code
+          if (code === 'ENOENT') return null // gone since the scan: the next scan marks it missing
+          return { image, header: { width: null, height: null, fingerprint: '', size: 0, error: `cannot read file (${code ?? (err as Error).message})` } }
+        }
+        const header = await readHeader(file, sample)
+        return { image, header: { ...header, fingerprint: sample.fingerprint, size: sample.size } }
+      })
+      this.write(() => {
+        for (const r of results) if (r) this.images.saveHeader(r.image, r.header)
+      })
+      done += batch.length
+      options.onProgress?.(Math.min(done, total), total)
+    }
+    return done
+  }
+
+  listImages(options: { status?: ImageStatus; missing?: boolean; offset?: number; limit?: number } = {}): ImageRow[] {
+    const status = options.status === undefined ? undefined : checkStatus(options.status)
+    const offset = options.offset ?? 0
+    const limit = options.limit ?? -1
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new UserError('invalid-value', `offset ${offset} is not an integer >= 0`)
+    if (!Number.isSafeInteger(limit) || limit < -1) throw new UserError('invalid-value', `limit ${limit} is not an integer >= 0`)
+    return this.read(() => this.images.list({ status, missing: options.missing, offset, limit }))
+  }
+
+  getImage(id: number): ImageRow {
+    return this.read(() => this.requireImage(id))
+  }
+
+  /** Accepts '\\' separators too (paths typed on Windows). */
+  imageByPath(relPath: string): ImageRow | null {
+    const normalized = relPath.replace(/\\/g, '/').replace(/^\.\//, '')
+    return this.read(() => this.images.getByPath(normalized))
+  }
+
+  setImageStatus(id: number, status: ImageStatus): void {
+    const checked = checkStatus(status)
+    this.write(() => {
+      this.requireImage(id)
+      this.images.setStatus(id, checked)
+    })
+  }
+
+  absolutePath(image: { path: string }): string {
+    return join(this.folder, ...image.path.split('/'))
+  }
+
+  // --- categories ---------------------------------------------------------------------------
+
+  listCategories(): Category[] {
+    return this.read(() => this.categories.list())
+  }
+
+  createCategory(input: { name: string; color?: string; supercategory?: string | null }): Category {
+    const name = checkName('category', input?.name)
+    const color = input.color === undefined ? undefined : checkColor(input.color)
+    const supercategory = checkOptionalText('supercategory', input.supercategory)
+    return this.write(() => {
+      const key = nameKey(name)
+      const existing = this.categories.getByKey(key)
+      if (existing) throw new UserError('category-exists', `a category named "${existing.name}" already exists (names are compared ignoring case)`)
+      const chosen = color ?? PALETTE[this.categories.list().length % PALETTE.length]
+      return this.categories.get(this.categories.insert(name, key, chosen, supercategory)) as Category
+    })
+  }
+
+  /** The category with this name (ignoring case), created when absent: for CLI and COCO import. */
+  ensureCategory(name: string): Category {
+    const checked = checkName('category', name)
+    return this.write(() => this.categories.getByKey(nameKey(checked)) ?? this.createCategory({ name: checked }))
+  }
+
+  renameCategory(id: number, name: string): Category {
+    const checked = checkName('category', name)
+    return this.write(() => {
+      const category = this.requireCategory(id)
+      const key = nameKey(checked)
+      const clash = this.categories.getByKey(key)
+      if (clash && clash.id !== category.id) throw new UserError('category-exists', `a category named "${clash.name}" already exists (names are compared ignoring case)`)
+      this.categories.rename(category.id, checked, key)
+      return this.categories.get(category.id) as Category
+    })
+  }
+
+  recolorCategory(id: number, color: string): Category {
+    const checked = checkColor(color)
+    return this.write(() => {
+      const category = this.requireCategory(id)
+      this.categories.recolor(category.id, checked)
+      return this.categories.get(category.id) as Category
+    })
+  }
+
+  /** `ids` must list every category exactly once, in the new display order. */
+  reorderCategories(ids: number[]): Category[] {
+    if (!Array.isArray(ids)) throw new UserError('invalid-value', `category order ${String(ids)} is not a list of ids`)
+    return this.write(() => {
+      const current = this.categories.list()
+      const known = new Set(current.map((c) => c.id))
+      const seen = new Set<number>()
+      for (const id of ids) {
+        checkId('category', id)
+        if (!known.has(id)) throw new UserError('category-unknown', `no category with id ${id} in this project`)
+        if (seen.has(id)) throw new UserError('invalid-value', `category id ${id} appears twice in the new order`)
+        seen.add(id)
+      }
+      const absent = current.filter((c) => !seen.has(c.id))
+      if (absent.length > 0) throw new UserError('invalid-value', `the new order leaves out categor${absent.length > 1 ? 'ies' : 'y'} ${absent.map((c) => `"${c.name}"`).join(', ')}`)
+      ids.forEach((id, order) => this.categories.setOrder(id, order))
+      return this.categories.list()
+    })
+  }
+
+  /** Refuses while annotations use the category, naming how many, unless `force` (which deletes them too). */
+  deleteCategory(id: number, options: { force?: boolean } = {}): void {
+    this.write(() => {
+      const category = this.requireCategory(id)
+      const used = this.categories.usage(category.id)
+      if (used > 0 && !options.force) {
+        throw new UserError('category-in-use', `category "${category.name}" is used by ${used} annotation${used === 1 ? '' : 's'}; delete or move them first, or force the deletion`)
+      }
+      if (used > 0) this.annotations.deleteByCategory(category.id)
+      this.categories.delete(category.id)
+      this.categories.list().forEach((c, order) => {
+        if (c.order !== order) this.categories.setOrder(c.id, order)
+      })
+    })
+  }
+
+  // --- annotations ----------------------------------------------------------------------------
+
+  /** Checks ids exist and an RLE matches the image size when the size is known. */
+  private checkReferences(input: AnnotationInput): void {
+    const image = this.requireImage(input.imageId)
+    this.requireCategory(input.categoryId)
+    const seg = input.segmentation
+    if (!Array.isArray(seg) && image.width !== null && image.height !== null && (seg.size[0] !== image.height || seg.size[1] !== image.width)) {
+      throw new UserError('annotation-segmentation', `segmentation RLE size [${seg.size.join(', ')}] does not match image ${image.path} ([height, width] = [${image.height}, ${image.width}])`)
+    }
+  }
+
+  saveAnnotation(input: AnnotationInput): Annotation {
+    const checked = checkAnnotationInput(input)
+    return this.write(() => {
+      this.checkReferences(checked)
+      const id = this.annotations.insert(checked, new Date().toISOString())
+      this.images.promoteToInProgress(checked.imageId)
+      return this.annotations.get(id) as Annotation
+    })
+  }
+
+  updateAnnotation(id: number, patch: AnnotationPatch): Annotation {
+    if (patch === null || typeof patch !== 'object') throw new UserError('annotation', `annotation change ${String(patch)} is not an object`)
+    const unknown = Object.keys(patch).filter((k) => !PATCH_KEYS.has(k))
+    if (unknown.length > 0) throw new UserError('annotation', `annotation field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} cannot be changed`)
+    return this.write(() => {
+      const existing = this.requireAnnotation(id)
+      const merged = checkAnnotationInput({ ...existing, ...patch })
+      this.checkReferences(merged)
+      this.annotations.update(existing.id, merged, new Date().toISOString())
+      if (merged.imageId !== existing.imageId) this.images.promoteToInProgress(merged.imageId)
+      return this.annotations.get(existing.id) as Annotation
+    })
+  }
+
+  deleteAnnotation(id: number): void {
+    this.write(() => {
+      const annotation = this.requireAnnotation(id)
+      this.annotations.delete(annotation.id)
+    })
+  }
+
+  getAnnotation(id: number): Annotation {
+    return this.read(() => this.requireAnnotation(id))
+  }
+
+  listAnnotations(imageId: number): Annotation[] {
+    return this.read(() => {
+      this.requireImage(imageId)
+      return this.annotations.listForImage(imageId)
+    })
+  }
+
+  /**
+   * Every annotation in id order, streamed a page at a time. Other calls may run between
+   * items; an annotation saved meanwhile with a higher id is included. `pageSize` (rows read
+   * per query, default 1000) is there for tests.
+   */
+  *iterateAnnotations(options: { pageSize?: number } = {}): IterableIterator<Annotation> {
+    try {
+      yield* this.annotations.iterate(options.pageSize)
+    } catch (err) {
+      throw this.translate(err)
+    }
+  }
+
+  counts(): ProjectCounts {
+    return this.read(() => ({
+      ...this.images.counts(),
+      annotations: this.annotations.count(),
+      perCategory: this.annotations.perCategory(),
+    }))
+  }
+}

@@ -1,0 +1,31 @@
+// The app builds and type-checks: `npm run build` (electron-vite: main, preload, renderer) and
+// `npm run typecheck` (tsc for Node code, svelte-check for the renderer) run inside the suite,
+// so CI catches a broken build even though Electron itself cannot launch on our machines.
+
+import { execFile } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+
+const run = promisify(execFile)
+const ROOT = resolve(import.meta.dirname, '..', '..')
+const bin = (name: string) => join(ROOT, 'node_modules', '.bin', name)
+
+describe('build and type-check', () => {
+  it('electron-vite builds main, preload and renderer', async () => {
+    await run(bin('electron-vite'), ['build'], { cwd: ROOT, maxBuffer: 16 << 20 })
+    for (const file of ['out/main/index.js', 'out/preload/index.cjs', 'out/renderer/index.html']) {
+      expect(existsSync(join(ROOT, file)), file).toBe(true)
+    }
+    // Native packages stay external to the main bundle (bundling them breaks at run time).
+    const main = readFileSync(join(ROOT, 'out/main/index.js'), 'utf8')
+    expect(main).not.toMatch(/better_sqlite3\.node/)
+  }, 120_000)
+
+  it('tsc and svelte-check report no errors', async () => {
+    await run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.node.json'], { cwd: ROOT, maxBuffer: 16 << 20 })
+    const { stdout } = await run(bin('svelte-check'), ['--tsconfig', './tsconfig.web.json', '--fail-on-warnings'], { cwd: ROOT, maxBuffer: 16 << 20 })
+    expect(stdout).toMatch(/0 errors and 0 warnings/)
+  }, 180_000)
+})
