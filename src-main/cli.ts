@@ -5,9 +5,11 @@
 import { parseArgs } from 'node:util'
 import { isUserError, UserError } from './core/errors.ts'
 import { Engine } from './core/segment/engine.ts'
-import { checkModelFolder, defaultModelDir, type ModelInfo } from './core/segment/model.ts'
-import { checkPrompt, type Box, type Point } from './core/segment/prompt.ts'
+import { checkModelFolder, defaultModelDir } from './core/segment/model.ts'
+import { checkPrompt } from './core/segment/prompt.ts'
 import { readImageHeader } from './core/segment/preprocess.ts'
+import { modelLine, parseBox, parseCandidate, parseNonNegative, parsePoint, type Io } from './cli/args.ts'
+import { annotateCommand, openCommand } from './cli/project-commands.ts'
 
 const USAGE = `Usage: sam-annotator <command> [options]
 
@@ -16,6 +18,12 @@ Commands:
           [--candidate auto|0|1|2] [--tolerance PX] [--min-area PX2] [--model DIR] [--json]
       Segment one object. Points are image pixels (COCO frame: pixel (0,0) covers [0,1)x[0,1));
       label 1 = on the object (default), 0 = not on it.
+  open <folder> [--json]
+      Create or open the folder as a project, rescan it, print a summary (images, missing,
+      unreadable, annotations per category). The database is <folder>/.sam-annotator/.
+  annotate <folder> --image <relpath> --category <name> --point x,y[,label] ... [--box ...]
+           [--candidate auto|0|1|2] [--model DIR] [--json]
+      Segment one object and save it as an annotation (the category is created if new).
   models check [DIR]
       Validate a model folder against the SAM 2.1 interface and print it (default: the model
       the other commands would use).
@@ -26,48 +34,6 @@ Options:
   --json        one JSON object on stdout
   -h, --help    this help
 `
-
-function parseNumberList(value: string, what: string, count: number[]): number[] {
-  const parts = value.split(',').map((s) => s.trim())
-  const nums = parts.map(Number)
-  if (!count.includes(parts.length) || parts.some((p) => p === '') || nums.some((n) => !Number.isFinite(n))) {
-    throw new UserError('bad-argument', `${what} '${value}': expected ${count.join(' or ')} comma-separated numbers`)
-  }
-  return nums
-}
-
-export function parsePoint(value: string): Point {
-  const [x, y, label = 1] = parseNumberList(value, '--point', [2, 3])
-  if (label !== 0 && label !== 1) throw new UserError('bad-argument', `--point '${value}': label must be 0 or 1`)
-  return { x, y, label }
-}
-
-export function parseBox(value: string): Box {
-  const [x0, y0, x1, y1] = parseNumberList(value, '--box', [4])
-  return { x0, y0, x1, y1 }
-}
-
-function parseCandidate(value: string | undefined): number | undefined {
-  if (value === undefined || value === 'auto') return undefined
-  if (!['0', '1', '2'].includes(value)) throw new UserError('bad-argument', `--candidate '${value}': expected auto, 0, 1 or 2`)
-  return Number(value)
-}
-
-function parsePositive(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined
-  const n = Number(value)
-  if (!Number.isFinite(n) || n < 0) throw new UserError('bad-argument', `${flag} '${value}': expected a number >= 0`)
-  return n
-}
-
-function modelLine(info: ModelInfo, demoFallback: boolean): string {
-  const notice = info.demo
-    ? demoFallback
-      ? ' — DEMO model (a colour region grower, not SAM): no SAM 2.1 weights installed; run `npm run models:fetch`'
-      : ' — DEMO model (a colour region grower, not SAM)'
-    : ''
-  return `model ${info.id} on ${info.provider}${notice}`
-}
 
 async function segmentCommand(args: string[], out: (s: string) => void, err: (s: string) => void): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -89,8 +55,8 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
   const box = values.box ? parseBox(values.box) : null
   if (points.length === 0 && !box) throw new UserError('bad-argument', 'segment: give at least one --point or a --box')
   const candidate = parseCandidate(values.candidate)
-  const tolerance = parsePositive(values.tolerance, '--tolerance')
-  const minArea = parsePositive(values['min-area'], '--min-area')
+  const tolerance = parseNonNegative(values.tolerance, '--tolerance')
+  const minArea = parseNonNegative(values['min-area'], '--min-area')
 
   // Check the image and the prompt against its size before the (slow) model load, so bad input
   // fails fast with its one line.
@@ -158,7 +124,7 @@ async function modelsCommand(args: string[], out: (s: string) => void): Promise<
 
 export async function main(
   argv: string[],
-  io: { out: (s: string) => void; err: (s: string) => void } = {
+  io: Io = {
     out: (s) => process.stdout.write(s + '\n'),
     err: (s) => process.stderr.write(s + '\n'),
   },
@@ -171,6 +137,8 @@ export async function main(
     }
     if (command === 'segment') await segmentCommand(rest, io.out, io.err)
     else if (command === 'models') await modelsCommand(rest, io.out)
+    else if (command === 'open') await openCommand(rest, io)
+    else if (command === 'annotate') await annotateCommand(rest, io)
     else throw new UserError('bad-argument', `unknown command '${command}' (see sam-annotator --help)`)
     return 0
   } catch (e) {

@@ -1,0 +1,113 @@
+// CLI commands over a project folder: open (create or open, rescan, summary) and annotate
+// (segment one object and save it). Export and import live in coco-commands.ts.
+
+import { parseArgs } from 'node:util'
+import { UserError } from '../core/errors.ts'
+import { Project, type Annotation } from '../core/project/index.ts'
+import { Engine } from '../core/segment/engine.ts'
+import { checkPrompt } from '../core/segment/prompt.ts'
+import { parseBox, parsePoint, parseCandidate, modelLine, type Io } from './args.ts'
+import { progressBar } from './progress.ts'
+
+/** Opens (or creates) the project and brings it up to date with the folder. */
+export async function openAndScan(folder: string, io: Io): Promise<Project> {
+  const project = Project.open(folder)
+  if (project.notice) io.err(project.notice)
+  try {
+    await project.scan()
+    const bar = progressBar('reading image headers')
+    try {
+      await project.readPendingHeaders({ onProgress: (done, total) => bar.update(done, total) })
+    } finally {
+      bar.stop()
+    }
+    return project
+  } catch (err) {
+    project.close()
+    throw err
+  }
+}
+
+export async function openCommand(args: string[], io: Io): Promise<void> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } })
+  if (positionals.length !== 1) throw new UserError('bad-argument', 'open: expected exactly one folder')
+  const project = await openAndScan(positionals[0], io)
+  try {
+    const counts = project.counts()
+    if (values.json) {
+      io.out(JSON.stringify({ folder: project.folder, database: project.dbPath, location: project.location, ...counts }))
+      return
+    }
+    io.out(`project ${project.folder}`)
+    io.out(`database ${project.dbPath}${project.location === 'user-data' ? ' (the folder is read-only)' : ''}`)
+    io.out(`images ${counts.images} (missing ${counts.missing}, unreadable ${counts.unreadable})`)
+    io.out(`annotations ${counts.annotations}`)
+    for (const c of counts.perCategory) io.out(`  ${c.name}: ${c.count}`)
+  } finally {
+    project.close()
+  }
+}
+
+function describeAnnotation(a: Annotation, category: string, image: string): string {
+  const kind = Array.isArray(a.segmentation) ? `${a.segmentation.length} polygon(s)` : 'RLE (has holes)'
+  return `saved annotation ${a.id} on ${image}: ${category}, ${kind}, area ${a.area} px, bbox ${a.bbox.join(',')}, score ${a.score?.toFixed(3) ?? '-'}`
+}
+
+export async function annotateCommand(args: string[], io: Io): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      image: { type: 'string' },
+      category: { type: 'string' },
+      point: { type: 'string', multiple: true },
+      box: { type: 'string' },
+      candidate: { type: 'string' },
+      model: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  })
+  if (positionals.length !== 1) throw new UserError('bad-argument', 'annotate: expected exactly one project folder')
+  if (!values.image) throw new UserError('bad-argument', 'annotate: --image <path relative to the folder> is required')
+  if (!values.category?.trim()) throw new UserError('bad-argument', 'annotate: --category <name> is required')
+  const points = (values.point ?? []).map(parsePoint)
+  const box = values.box ? parseBox(values.box) : null
+  if (points.length === 0 && !box) throw new UserError('bad-argument', 'annotate: give at least one --point or a --box')
+  const candidate = parseCandidate(values.candidate)
+
+  const project = await openAndScan(positionals[0], io)
+  try {
+    const relPath = values.image.replaceAll('\\', '/').replace(/^\.\//, '')
+    const image = project.imageByPath(relPath)
+    if (!image) throw new UserError('image-unknown', `${relPath}: not an image of the project ${project.folder}`)
+    if (image.missing) throw new UserError('image-missing', `${relPath}: the file is missing from the folder`)
+    if (image.error) throw new UserError('image-unreadable', `${relPath}: ${image.error}`)
+    if (image.width !== null && image.height !== null) checkPrompt({ points, box }, image.width, image.height)
+
+    const engine = await Engine.open({ modelDir: values.model })
+    try {
+      const result = await engine.segment(project.absolutePath(image), { points, box }, { candidate })
+      const category = project.ensureCategory(values.category.trim())
+      const saved = project.saveAnnotation({
+        imageId: image.id,
+        categoryId: category.id,
+        segmentation: result.segmentation,
+        bbox: result.bbox,
+        area: result.area,
+        score: result.score,
+        prompt: { points, box },
+        modelId: engine.info.id,
+      })
+      if (!values.json || engine.info.demo) io.err(modelLine(engine.info, engine.demoFallback))
+      if (values.json) {
+        io.out(JSON.stringify({ annotation: saved, category: category.name, image: image.path, candidate: result.candidate, timings: result.timings }))
+      } else {
+        io.out(describeAnnotation(saved, category.name, image.path))
+      }
+    } finally {
+      await engine.close()
+    }
+  } finally {
+    project.close()
+  }
+}
