@@ -1,0 +1,102 @@
+// The project commands of the CLI as a user runs them: open (summary, rescan) and annotate
+// (segment with the demo model and save), through bin/sam-annotator.js on real files.
+
+import { execFile } from 'node:child_process'
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Project } from '../../src-main/core/project/index.ts'
+
+const run = promisify(execFile)
+const ROOT = resolve(import.meta.dirname, '..', '..')
+const BIN = join(ROOT, 'bin', 'sam-annotator.js')
+const DEMO = join(ROOT, 'models', 'demo')
+const folder = mkdtempSync(join(tmpdir(), 'sam-cli-project-'))
+afterAll(() => rmSync(folder, { recursive: true, force: true }))
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20 })
+    return { code: 0, stdout, stderr }
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string }
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr }
+  }
+}
+
+beforeAll(async () => {
+  const w = 800
+  const h = 500
+  const raw = Buffer.alloc(w * h * 3, 230)
+  for (let y = 120; y < 380; y++) for (let x = 150; x < 450; x++) raw.set([200, 40, 40], (y * w + x) * 3)
+  mkdirSync(join(folder, 'set'))
+  for (const name of ['img1.png', 'set/img2.png', 'set/img10.png']) {
+    await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toFile(join(folder, name))
+  }
+  writeFileSync(join(folder, 'broken.jpg'), 'not an image')
+})
+
+describe('sam-annotator open / annotate', () => {
+  it('open creates the project and prints a summary with unreadable images counted', async () => {
+    const r = await cli('open', folder, '--json')
+    expect(r.code).toBe(0)
+    const summary = JSON.parse(r.stdout)
+    expect(summary).toMatchObject({ images: 4, missing: 0, unreadable: 1, annotations: 0, location: 'folder' })
+    expect(summary.database).toBe(join(folder, '.sam-annotator', 'project.sqlite'))
+    const text = await cli('open', folder)
+    expect(text.stdout).toMatch(/images 4 \(missing 0, unreadable 1\)/)
+  })
+
+  it('annotate segments, creates the category and saves one annotation', async () => {
+    const r = await cli('annotate', folder, '--image', 'set/img10.png', '--category', 'red box', '--point', '300,250', '--model', DEMO, '--json')
+    expect(r.code).toBe(0)
+    const out = JSON.parse(r.stdout)
+    expect(out.category).toBe('red box')
+    expect(out.image).toBe('set/img10.png')
+    expect(out.annotation.area / (300 * 260)).toBeGreaterThan(0.95)
+    expect(out.annotation.area / (300 * 260)).toBeLessThan(1.05)
+    expect(out.annotation.prompt.points).toEqual([{ x: 300, y: 250, label: 1 }])
+    expect(out.annotation.modelId).toBe('demo')
+
+    const project = Project.open(folder)
+    try {
+      const image = project.imageByPath('set/img10.png')!
+      const saved = project.listAnnotations(image.id)
+      expect(saved).toHaveLength(1)
+      expect(saved[0].id).toBe(out.annotation.id)
+      expect(project.listCategories().map((c) => c.name)).toEqual(['red box'])
+    } finally {
+      project.close()
+    }
+    const summary = await cli('open', folder)
+    expect(summary.stdout).toMatch(/red box: 1/)
+  })
+
+  it('a moved file keeps its annotations; a deleted one is reported missing, annotations kept', async () => {
+    renameSync(join(folder, 'set', 'img10.png'), join(folder, 'moved.png'))
+    const r = JSON.parse((await cli('open', folder, '--json')).stdout)
+    expect(r).toMatchObject({ images: 4, missing: 0, annotations: 1 })
+    rmSync(join(folder, 'moved.png'))
+    const gone = JSON.parse((await cli('open', folder, '--json')).stdout)
+    expect(gone).toMatchObject({ missing: 1, annotations: 1 })
+  })
+
+  it('refuses bad input with one line naming the value', async () => {
+    const cases: [string[], RegExp][] = [
+      [['annotate', folder, '--image', 'nope.png', '--category', 'x', '--point', '1,1', '--model', DEMO], /nope\.png: not an image of the project/],
+      [['annotate', folder, '--image', 'broken.jpg', '--category', 'x', '--point', '1,1', '--model', DEMO], /broken\.jpg/],
+      [['annotate', folder, '--image', 'img1.png', '--point', '1,1'], /--category/],
+      [['annotate', folder, '--image', 'img1.png', '--category', 'x', '--point', '900,10', '--model', DEMO], /900,10 is outside the 800x500 image/],
+      [['open', join(folder, 'no-such-dir')], /no-such-dir/],
+    ]
+    for (const [args, pattern] of cases) {
+      const r = await cli(...args)
+      expect({ args, code: r.code }).toEqual({ args, code: 1 })
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+      expect(r.stderr).toMatch(pattern)
+    }
+  })
+})
