@@ -1,31 +1,18 @@
 // The project commands of the CLI as a user runs them: open (summary, rescan) and annotate
 // (segment with the demo model and save), through bin/sam-annotator.js on real files.
 
-import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { promisify } from 'node:util'
+import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEMO_MODEL, runCli } from '../helpers/cli.ts'
 import { Project } from '../../src-main/core/project/index.ts'
 
-const run = promisify(execFile)
-const ROOT = resolve(import.meta.dirname, '..', '..')
-const BIN = join(ROOT, 'bin', 'sam-annotator.js')
-const DEMO = join(ROOT, 'models', 'demo')
 const folder = mkdtempSync(join(tmpdir(), 'sam-cli-project-'))
 afterAll(() => rmSync(folder, { recursive: true, force: true }))
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20 })
-    return { code: 0, stdout, stderr }
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string }
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr }
-  }
-}
+const cli = (...args: string[]) => runCli(args)
 
 beforeAll(async () => {
   const w = 800
@@ -51,7 +38,7 @@ describe('sam-annotator open / annotate', () => {
   })
 
   it('annotate segments, creates the category and saves one annotation', async () => {
-    const r = await cli('annotate', folder, '--image', 'set/img10.png', '--category', 'red box', '--point', '300,250', '--model', DEMO, '--json')
+    const r = await cli('annotate', folder, '--image', 'set/img10.png', '--category', 'red box', '--point', '300,250', '--model', DEMO_MODEL, '--json')
     expect(r.code).toBe(0)
     const out = JSON.parse(r.stdout)
     expect(out.category).toBe('red box')
@@ -86,10 +73,10 @@ describe('sam-annotator open / annotate', () => {
 
   it('refuses bad input with one line naming the value', async () => {
     const cases: [string[], RegExp][] = [
-      [['annotate', folder, '--image', 'nope.png', '--category', 'x', '--point', '1,1', '--model', DEMO], /nope\.png: not an image of the project/],
-      [['annotate', folder, '--image', 'broken.jpg', '--category', 'x', '--point', '1,1', '--model', DEMO], /broken\.jpg/],
+      [['annotate', folder, '--image', 'nope.png', '--category', 'x', '--point', '1,1', '--model', DEMO_MODEL], /nope\.png: not an image of the project/],
+      [['annotate', folder, '--image', 'broken.jpg', '--category', 'x', '--point', '1,1', '--model', DEMO_MODEL], /broken\.jpg/],
       [['annotate', folder, '--image', 'img1.png', '--point', '1,1'], /--category/],
-      [['annotate', folder, '--image', 'img1.png', '--category', 'x', '--point', '900,10', '--model', DEMO], /900,10 is outside the 800x500 image/],
+      [['annotate', folder, '--image', 'img1.png', '--category', 'x', '--point', '900,10', '--model', DEMO_MODEL], /900,10 is outside the 800x500 image/],
       [['open', join(folder, 'no-such-dir')], /no-such-dir/],
     ]
     for (const [args, pattern] of cases) {

@@ -1,31 +1,18 @@
 // The CLI as a user runs it: a real child process through bin/sam-annotator.js, real files, the
 // demo model. Exit codes: 0 ok, 1 bad input with one line naming the file or value, 2 internal.
 
-import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { promisify } from 'node:util'
+import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEMO_MODEL, runCli } from '../helpers/cli.ts'
 import { rleFromString } from '../../src-main/core/segment/rle.ts'
 
-const run = promisify(execFile)
-const ROOT = resolve(import.meta.dirname, '..', '..')
-const BIN = join(ROOT, 'bin', 'sam-annotator.js')
-const DEMO = join(ROOT, 'models', 'demo')
 const dir = mkdtempSync(join(tmpdir(), 'sam-cli-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: dir, maxBuffer: 64 << 20 })
-    return { code: 0, stdout, stderr }
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string }
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr }
-  }
-}
+const cli = (...args: string[]) => runCli(args, { cwd: dir })
 
 let image = ''
 let ringImage = ''
@@ -50,7 +37,7 @@ beforeAll(async () => {
 
 describe('sam-annotator CLI', () => {
   it('segment --json prints one JSON object with the documented fields', async () => {
-    const r = await cli('segment', image, '--point', '350,275', '--model', DEMO, '--json')
+    const r = await cli('segment', image, '--point', '350,275', '--model', DEMO_MODEL, '--json')
     expect(r.code).toBe(0)
     const lines = r.stdout.trim().split('\n')
     expect(lines).toHaveLength(1)
@@ -74,25 +61,25 @@ describe('sam-annotator CLI', () => {
   })
 
   it('writes compressed RLE for an object with a hole, and honours --candidate', async () => {
-    const r = await cli('segment', ringImage, '--point', '450,150', '--model', DEMO, '--json', '--candidate', '2')
+    const r = await cli('segment', ringImage, '--point', '450,150', '--model', DEMO_MODEL, '--json', '--candidate', '2')
     expect(r.code).toBe(0)
     const out = JSON.parse(r.stdout)
     expect(out.candidate).toBe(2)
-    const auto = JSON.parse((await cli('segment', ringImage, '--point', '450,150', '--model', DEMO, '--json')).stdout)
+    const auto = JSON.parse((await cli('segment', ringImage, '--point', '450,150', '--model', DEMO_MODEL, '--json')).stdout)
     expect(auto.segmentation).toMatchObject({ size: [600, 900], counts: expect.any(String) })
     const rle = rleFromString(auto.segmentation)
     expect(rle.counts.reduce((a: number, b: number) => a + b, 0)).toBe(600 * 900)
   })
 
   it('prints a readable summary without --json', async () => {
-    const r = await cli('segment', image, '--point', '350,275', '--point', '50,50,0', '--model', DEMO)
+    const r = await cli('segment', image, '--point', '350,275', '--point', '50,50,0', '--model', DEMO_MODEL)
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/900x600/)
     expect(r.stdout).toMatch(/area \d+ px/)
   })
 
   it('models check validates a folder and prints its interface', async () => {
-    const r = await cli('models', 'check', DEMO)
+    const r = await cli('models', 'check', DEMO_MODEL)
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/OK/)
     expect(r.stdout).toMatch(/point_coords float32 \[1,N,2\]/)
@@ -103,12 +90,12 @@ describe('sam-annotator CLI', () => {
 
   it('exits 1 with one line naming the file or value on bad input, never a stack trace', async () => {
     const cases: [string[], RegExp][] = [
-      [['segment', join(dir, 'missing.png'), '--point', '1,1', '--model', DEMO], /missing\.png: file not found/],
-      [['segment', image, '--point', '12,abc', '--model', DEMO], /--point '12,abc'/],
-      [['segment', image, '--point', '10,10,5', '--model', DEMO], /label must be 0 or 1/],
-      [['segment', image, '--point', '5000,10', '--model', DEMO], /5000,10 is outside the 900x600 image/],
-      [['segment', image, '--model', DEMO], /at least one --point or a --box/],
-      [['segment', image, '--point', '10,10', '--candidate', '7', '--model', DEMO], /--candidate '7'/],
+      [['segment', join(dir, 'missing.png'), '--point', '1,1', '--model', DEMO_MODEL], /missing\.png: file not found/],
+      [['segment', image, '--point', '12,abc', '--model', DEMO_MODEL], /--point '12,abc'/],
+      [['segment', image, '--point', '10,10,5', '--model', DEMO_MODEL], /label must be 0 or 1/],
+      [['segment', image, '--point', '5000,10', '--model', DEMO_MODEL], /5000,10 is outside the 900x600 image/],
+      [['segment', image, '--model', DEMO_MODEL], /at least one --point or a --box/],
+      [['segment', image, '--point', '10,10', '--candidate', '7', '--model', DEMO_MODEL], /--candidate '7'/],
       [['segment', image, '--point', '10,10', '--model', join(dir, 'nope')], /nope: model folder not found/],
       [['segment', image, '--point', '10,10', '--frobnicate'], /frobnicate/],
       [['launch-rockets'], /unknown command 'launch-rockets'/],
@@ -126,7 +113,7 @@ describe('sam-annotator CLI', () => {
   it('exits 1 on an unreadable image', async () => {
     const bad = join(dir, 'bad.jpg')
     writeFileSync(bad, 'not an image')
-    const r = await cli('segment', bad, '--point', '1,1', '--model', DEMO)
+    const r = await cli('segment', bad, '--point', '1,1', '--model', DEMO_MODEL)
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/bad\.jpg/)
   })

@@ -15,7 +15,7 @@ import { Engine } from '../../src-main/core/segment/engine.ts'
 import { referenceMask, type Ring, type Shape } from '../../src-main/core/segment/mask-geometry.ts'
 import { loadModel, type LoadedModel } from '../../src-main/core/segment/model.ts'
 import { Decoder, PromptSession, type Embedding } from '../../src-main/core/segment/prompt.ts'
-import { rleDecode, rleFromString, type CompressedRle } from '../../src-main/core/segment/rle.ts'
+import { rleDecode, rleEncode, rleFromString, type CompressedRle } from '../../src-main/core/segment/rle.ts'
 import { drawScene, SINGLE_CLICK_SCENES, type Scene, type SceneSpec } from '../helpers/demo-scenes.ts'
 import { area as cocoAreaOf, frPolygons, iou as rleIou, toBbox as cocoBboxOf, type CocoRle } from '../helpers/pycocotools.ts'
 
@@ -33,24 +33,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-/** Row-major 0/1 mask to the helper's column-major RLE, for its IoU. */
+/** Row-major 0/1 mask to the helper's RLE form, for its IoU (rleEncode is tested on its own). */
 function maskToCoco(mask: Uint8Array, w: number, h: number): CocoRle {
-  const counts: number[] = []
-  let run = 0
-  let value = 0
-  for (let x = 0; x < w; x++) {
-    for (let y = 0; y < h; y++) {
-      const v = mask[y * w + x] ? 1 : 0
-      if (v !== value) {
-        counts.push(run)
-        run = 0
-        value = v
-      }
-      run++
-    }
-  }
-  counts.push(run)
-  return { h, w, cnts: counts }
+  return { h, w, cnts: rleEncode(mask, w, h).counts }
 }
 
 /** The exported segmentation rasterised independently: pycocotools' polygon fill, or the RLE. */
