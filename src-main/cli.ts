@@ -10,6 +10,7 @@ import { checkPrompt } from './core/segment/prompt.ts'
 import { readImageHeader } from './core/segment/preprocess.ts'
 import { modelLine, parseBox, parseCandidate, parseNonNegative, parsePoint, type Io } from './cli/args.ts'
 import { annotateCommand, openCommand } from './cli/project-commands.ts'
+import { exportCommand, importCommand } from './cli/coco-commands.ts'
 
 const USAGE = `Usage: sam-annotator <command> [options]
 
@@ -24,6 +25,13 @@ Commands:
   annotate <folder> --image <relpath> --category <name> --point x,y[,label] ... [--box ...]
            [--candidate auto|0|1|2] [--model DIR] [--json]
       Segment one object and save it as an annotation (the category is created if new).
+  export <folder> --coco <out.json> [--segmentation auto|polygon|rle] [--json]
+  export <folder> --yolo <dir> [--json]
+      COCO instance segmentation (polygons; RLE for objects with holes unless polygon is asked
+      for), or Ultralytics YOLO segmentation labels plus data.yaml. Written atomically.
+  import <folder> --coco <in.json> [--json]
+      Read COCO annotations into the project (images matched by file_name, categories merged
+      by name); all or nothing.
   models check [DIR]
       Validate a model folder against the SAM 2.1 interface and print it (default: the model
       the other commands would use).
@@ -139,6 +147,8 @@ export async function main(
     else if (command === 'models') await modelsCommand(rest, io.out)
     else if (command === 'open') await openCommand(rest, io)
     else if (command === 'annotate') await annotateCommand(rest, io)
+    else if (command === 'export') await exportCommand(rest, io)
+    else if (command === 'import') await importCommand(rest, io)
     else throw new UserError('bad-argument', `unknown command '${command}' (see sam-annotator --help)`)
     return 0
   } catch (e) {

@@ -1,7 +1,7 @@
 // The project commands of the CLI as a user runs them: open (summary, rescan) and annotate
 // (segment with the demo model and save), through bin/sam-annotator.js on real files.
 
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
@@ -60,6 +60,43 @@ describe('sam-annotator open / annotate', () => {
     }
     const summary = await cli('open', folder)
     expect(summary.stdout).toMatch(/red box: 1/)
+  })
+
+  it('exports COCO and YOLO, and imports the COCO file into another folder', async () => {
+    const out = join(folder, 'export', 'coco.json')
+    mkdirSync(join(folder, 'export'))
+    const r = await cli('export', folder, '--coco', out)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/1 annotations/)
+    expect(r.stderr).toMatch(/broken\.jpg/) // the unreadable image is reported, not exported
+    const coco = JSON.parse(readFileSync(out, 'utf8'))
+    expect(coco.images.map((i: { file_name: string }) => i.file_name)).toEqual(['img1.png', 'set/img2.png', 'set/img10.png'])
+    expect(coco.categories).toEqual([{ id: expect.any(Number), name: 'red box', supercategory: expect.any(String) }])
+    expect(coco.annotations).toHaveLength(1)
+    expect(coco.annotations[0]).toMatchObject({ iscrowd: 0, image_id: coco.images[2].id })
+
+    const yolo = join(folder, 'export', 'yolo')
+    expect((await cli('export', folder, '--yolo', yolo)).code).toBe(0)
+    const label = readFileSync(join(yolo, 'labels', 'set', 'img10.txt'), 'utf8').trim().split('\n')
+    expect(label).toHaveLength(1)
+    expect(label[0]).toMatch(/^0( 0\.\d+ 0\.\d+){3,}$/)
+    expect(readFileSync(join(yolo, 'data.yaml'), 'utf8')).toMatch(/red box/)
+
+    const other = mkdtempSync(join(tmpdir(), 'sam-cli-import-'))
+    try {
+      mkdirSync(join(other, 'set'))
+      copyFileSync(join(folder, 'set', 'img10.png'), join(other, 'set', 'img10.png'))
+      const imported = await cli('import', other, '--coco', out, '--json')
+      expect(imported.code).toBe(0)
+      expect(JSON.parse(imported.stdout)).toMatchObject({ imported: 1, matchedImages: 1, categoriesCreated: ['red box'] })
+      writeFileSync(join(other, 'bad.json'), JSON.stringify({ images: [], categories: [{ id: 1 }], annotations: [] }))
+      const bad = await cli('import', other, '--coco', join(other, 'bad.json'))
+      expect(bad.code).toBe(1)
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1)
+      expect(bad.stderr).toMatch(/bad\.json: categories\[0\]/)
+    } finally {
+      rmSync(other, { recursive: true, force: true })
+    }
   })
 
   it('a moved file keeps its annotations; a deleted one is reported missing, annotations kept', async () => {

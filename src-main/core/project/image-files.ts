@@ -16,8 +16,8 @@
 // for that decode.
 
 import { createHash } from 'node:crypto'
-import { open, readdir, stat } from 'node:fs/promises'
-import { extname, join } from 'node:path'
+import { open, readdir, realpath, stat } from 'node:fs/promises'
+import { extname, join, sep } from 'node:path'
 import sharp from 'sharp'
 import { isUserError } from '../errors.ts'
 import { MAX_IMAGE_PIXELS, readImageHeader } from '../segment/preprocess.ts'
@@ -86,7 +86,19 @@ export async function findImageFiles(folder: string): Promise<FoundFile[]> {
     await Promise.all(subdirs.map(walk))
   }
   await walk('')
-  const all = [...files, ...links]
+  // A link to a file inside this same folder (e.g. the images/ tree of a YOLO export written
+  // into the project) is an image already listed under its own path: listing it again would
+  // duplicate the image and split its annotations.
+  const root = await realpath(folder)
+  const outsideLinks = await mapLimit(links, 64, async (rel) => {
+    try {
+      const target = await realpath(join(folder, ...rel.split('/')))
+      return target.startsWith(root + sep) ? null : rel
+    } catch {
+      return null
+    }
+  })
+  const all = [...files, ...outsideLinks.filter((rel): rel is string => rel !== null)]
   const stats = await mapLimit(all, 64, async (rel) => {
     try {
       const st = await stat(join(folder, ...rel.split('/')))

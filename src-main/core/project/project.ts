@@ -15,7 +15,7 @@ import { defaultUserDataDir, isCorruptionError, locateDatabase, openDatabase, re
 import { findImageFiles, mapLimit, naturalCompare, readHeader, sampleFile, type FoundFile } from './image-files.ts'
 import { ImagesRepository, type StoredImage } from './images-repo.ts'
 import { readMeta } from './meta-repo.ts'
-import type { Annotation, AnnotationInput, AnnotationPatch, Category, ImageRow, ImageStatus, ProjectCounts, ScanSummary } from './types.ts'
+import type { Annotation, AnnotationGeometry, AnnotationInput, AnnotationPatch, Category, ImageRow, ImageStatus, ProjectCounts, ScanSummary } from './types.ts'
 import {
   checkAnnotationInput,
   checkColor,
@@ -477,6 +477,23 @@ export class Project {
     } catch (err) {
       throw this.translate(err)
     }
+  }
+
+  /** Every annotation's geometry in id order, streamed: what exports read. */
+  *iterateAnnotationGeometry(options: { pageSize?: number } = {}): IterableIterator<AnnotationGeometry> {
+    try {
+      yield* this.annotations.iterateGeometry(options.pageSize)
+    } catch (err) {
+      throw this.translate(err)
+    }
+  }
+
+  /**
+   * Runs `fn` as one transaction: every store call inside it commits together or not at all
+   * (nested calls become savepoints). Imports use it so a file lands whole or not at all.
+   */
+  transaction<T>(fn: () => T): T {
+    return this.write(fn)
   }
 
   counts(): ProjectCounts {

@@ -103,3 +103,6 @@ export interface ProjectCounts {
   /** Every category in display order, with zero counts included. */
   perCategory: { name: string; count: number }[]
 }
+
+/** The part of an annotation an export writes. */
+export type AnnotationGeometry = Pick<Annotation, 'id' | 'imageId' | 'categoryId' | 'segmentation' | 'bbox' | 'area'>

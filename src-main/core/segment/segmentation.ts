@@ -22,8 +22,13 @@ function round2(v: number): number {
 }
 
 export function toCocoSegmentation(shape: Shape, width: number, height: number): CocoSegmentation {
-  const rle = rasterizeShape(shape, width, height)
   const hasHoles = shape.parts.some((p) => p.holes.length > 0)
-  const segmentation = hasHoles ? rleToString(rle) : shape.parts.map((p) => p.outer.map(round2))
-  return { segmentation, area: rleArea(rle), bbox: rleToBbox(rle), hasHoles }
+  if (hasHoles) {
+    const rle = rasterizeShape(shape, width, height)
+    return { segmentation: rleToString(rle), area: rleArea(rle), bbox: rleToBbox(rle), hasHoles }
+  }
+  // Area and bbox from the polygons exactly as written (rounded), so they agree with the file.
+  const polygons = shape.parts.map((p) => p.outer.map(round2))
+  const rle = rasterizeShape({ parts: polygons.map((outer) => ({ outer, holes: [] })) }, width, height)
+  return { segmentation: polygons, area: rleArea(rle), bbox: rleToBbox(rle), hasHoles }
 }

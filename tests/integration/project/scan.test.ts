@@ -1,7 +1,7 @@
 // Opening a folder: which files become images, in what order, how a rescan treats new,
 // vanished, returning, changed and moved files, and what the lazy header pass records.
 
-import { mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { deflateSync } from 'node:zlib'
 import sharp from 'sharp'
@@ -49,6 +49,20 @@ describe('scan: which files, in which order', () => {
     expect(project.absolutePath(image)).toBe(join(project.folder, 'b', 'c', 'deep.jpeg'))
     expect(project.imageByPath('b\\c\\deep.jpeg')?.id).toBe(image.id)
     expect(image).toMatchObject({ width: null, height: null, status: 'new', missing: false, error: null, annotationCount: 0, size: png.length })
+  })
+
+  it('lists a linked image from outside the folder, but not a link to one already inside it', async () => {
+    const dir = folder()
+    const outside = folder()
+    const png = await imageBytes('png')
+    writeFile(dir, 'a.png', png)
+    writeFile(outside, 'elsewhere.png', png)
+    mkdirSync(join(dir, 'export', 'images'), { recursive: true })
+    symlinkSync(join(dir, 'a.png'), join(dir, 'export', 'images', 'a.png'))
+    symlinkSync(join(outside, 'elsewhere.png'), join(dir, 'linked.png'))
+    const project = open(dir)
+    await project.scan()
+    expect(paths(project)).toEqual(['a.png', 'linked.png'])
   })
 
   it('keeps natural order when files are added later, and pages through listImages', async () => {

@@ -1,0 +1,81 @@
+// CLI commands that move labels in and out of a project: export (COCO or Ultralytics YOLO
+// segmentation) and import (COCO).
+
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { exportCoco, exportYolo, importCoco, type SegmentationMode } from '../core/coco/index.ts'
+import { UserError } from '../core/errors.ts'
+import type { Io } from './args.ts'
+import { openAndScan } from './project-commands.ts'
+import { progressBar } from './progress.ts'
+
+const MODES: readonly SegmentationMode[] = ['auto', 'polygon', 'rle']
+
+export async function exportCommand(args: string[], io: Io): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { coco: { type: 'string' }, yolo: { type: 'string' }, segmentation: { type: 'string' }, json: { type: 'boolean' } },
+  })
+  if (positionals.length !== 1) throw new UserError('bad-argument', 'export: expected exactly one project folder')
+  if (!values.coco === !values.yolo) throw new UserError('bad-argument', 'export: give either --coco <out.json> or --yolo <dir>')
+  const mode = (values.segmentation ?? 'auto') as SegmentationMode
+  if (!MODES.includes(mode)) throw new UserError('bad-argument', `--segmentation '${values.segmentation}': expected auto, polygon or rle`)
+  if (values.yolo && values.segmentation) throw new UserError('bad-argument', '--segmentation applies to --coco only (YOLO labels are polygons)')
+
+  const project = await openAndScan(positionals[0], io)
+  const bar = progressBar('exporting')
+  try {
+    const onProgress = (done: number, total: number) => bar.update(done, total)
+    if (values.coco) {
+      const result = await exportCoco(project, resolve(values.coco), { segmentation: mode, onProgress })
+      bar.stop()
+      if (values.json) return io.out(JSON.stringify(result))
+      io.out(`wrote ${result.file}: ${result.images} images, ${result.categories} categories, ${result.annotations} annotations (${(result.durationMs / 1000).toFixed(1)} s)`)
+      if (result.skippedImages > 0) io.err(`skipped ${result.skippedImages} image(s) of unknown size (unreadable): ${result.skippedImagePaths.join(', ')}`)
+      if (result.missingImages > 0) io.err(`${result.missingImages} exported image(s) are missing from the folder`)
+      const s = result.skippedAnnotations
+      const skipped = s.onSkippedImages + s.empty + s.sizeMismatch + s.unknownCategory
+      if (skipped > 0) io.err(`skipped ${skipped} annotation(s): ${s.onSkippedImages} on skipped images, ${s.empty} empty, ${s.sizeMismatch} whose image changed size, ${s.unknownCategory} of unknown category`)
+      if (result.holesDropped > 0) io.err(`polygon mode dropped ${result.holesDropped} hole(s) from ${result.annotationsWithHolesDropped} annotation(s)`)
+    } else {
+      const result = await exportYolo(project, resolve(values.yolo!), { imagesFolder: project.folder, onProgress })
+      bar.stop()
+      if (values.json) return io.out(JSON.stringify(result))
+      io.out(`wrote ${result.dataYaml}: ${result.images} images, ${result.annotations} annotations as ${result.polygons} polygon line(s) (${(result.durationMs / 1000).toFixed(1)} s)`)
+      if (result.skippedImages > 0) io.err(`skipped ${result.skippedImages} image(s) of unknown size (unreadable): ${result.skippedImagePaths.join(', ')}`)
+      if (result.skippedAnnotations > 0) io.err(`skipped ${result.skippedAnnotations} annotation(s) with nothing inside their image`)
+      if (result.holesDropped > 0) io.err(`YOLO has no holes: dropped ${result.holesDropped} hole(s) from ${result.annotationsWithHolesDropped} annotation(s)`)
+      if (result.copiedImages > 0) io.err(`${result.copiedImages} image(s) copied because links could not be made`)
+    }
+  } finally {
+    bar.stop()
+    project.close()
+  }
+}
+
+export async function importCommand(args: string[], io: Io): Promise<void> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { coco: { type: 'string' }, json: { type: 'boolean' } } })
+  if (positionals.length !== 1) throw new UserError('bad-argument', 'import: expected exactly one project folder')
+  if (!values.coco) throw new UserError('bad-argument', 'import: --coco <in.json> is required')
+  const project = await openAndScan(positionals[0], io)
+  const bar = progressBar('importing')
+  try {
+    const result = await importCoco(project, resolve(values.coco), { onProgress: (done, total) => bar.update(done, total) })
+    bar.stop()
+    if (values.json) return io.out(JSON.stringify(result))
+    io.out(`imported ${result.imported} annotation(s) on ${result.matchedImages} image(s) from ${result.file}`)
+    if (result.categoriesCreated.length > 0) io.out(`new categories: ${result.categoriesCreated.join(', ')}`)
+    const s = result.skippedAnnotations
+    if (s.duplicates > 0) io.out(`${s.duplicates} annotation(s) were already in the project`)
+    if (result.skippedImages.length > 0) {
+      io.err(`skipped ${result.skippedImages.length} image(s) and their ${s.onSkippedImages} annotation(s):`)
+      for (const img of result.skippedImages.slice(0, 20)) io.err(`  ${img.fileName}: ${img.detail}`)
+      if (result.skippedImages.length > 20) io.err(`  ... and ${result.skippedImages.length - 20} more`)
+    }
+    if (s.empty > 0) io.err(`skipped ${s.empty} annotation(s) with nothing inside their image`)
+  } finally {
+    bar.stop()
+    project.close()
+  }
+}

@@ -1,0 +1,158 @@
+// Measures COCO export at the issue's size: 10,000 images with 100,000 annotations, under 3 s
+// and 500 MB. `benchExport()` builds a real project (real image files, scanned and read, the
+// annotations saved through Project) in a temp folder, then runs the export in a fresh child
+// process so the reported peak RSS is the exporter's own, not the data generator's. With
+// `source: 'synthetic'` the child exports generated data instead (no database, no files).
+// The lead wires it into `npm run bench`; `npx tsx src-main/core/coco/bench.ts` runs it alone.
+
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import sharp from 'sharp'
+import { Project } from '../project/project.ts'
+import { toCocoSegmentation } from '../segment/segmentation.ts'
+import { exportCoco } from './export-coco.ts'
+import type { SegmentationMode } from './geometry.ts'
+import { mulberry32, randomShape, syntheticSource } from './synthetic.ts'
+
+export interface ExportBenchOptions {
+  images?: number
+  annotations?: number
+  /** Modes to export, each timed in its own child process (default ['auto'], the target's). */
+  modes?: SegmentationMode[]
+  /** 'project' (default): a real SQLite project; 'synthetic': generated data, no database. */
+  source?: 'project' | 'synthetic'
+  /** Parent folder for the temp project (default the OS temp folder). */
+  dir?: string
+}
+
+export interface ExportBenchResult {
+  source: 'project' | 'synthetic'
+  mode: SegmentationMode
+  images: number
+  annotations: number
+  /** Building the project (files, scan, headers, saves): not part of the target. */
+  setupMs: number
+  exportMs: number
+  /** Peak resident memory of the exporting process, MB (includes Node itself and the open project). */
+  peakRssMb: number
+  /** RSS of that process just before exporting, MB. */
+  baseRssMb: number
+  fileMb: number
+}
+
+const WIDTH = 1280
+const HEIGHT = 960
+
+interface ChildReport {
+  exportMs: number
+  peakRssMb: number
+  baseRssMb: number
+  annotations: number
+}
+
+async function buildProject(root: string, images: number, annotations: number): Promise<void> {
+  // One real PNG, written under every name: headers are read for real, files stay small.
+  const png = await sharp({ create: { width: WIDTH, height: HEIGHT, channels: 3, background: { r: 90, g: 120, b: 150 } } }).png().toBuffer()
+  for (let i = 0; i < images; i++) {
+    const sub = join(root, `batch${Math.floor(i / 1000)}`)
+    if (i % 1000 === 0) mkdirSync(sub, { recursive: true })
+    writeFileSync(join(sub, `img${i + 1}.png`), png)
+  }
+  const project = Project.open(root, { synchronous: 'NORMAL' })
+  try {
+    await project.scan()
+    await project.readPendingHeaders()
+    const rows = project.listImages()
+    const categories = Array.from({ length: 8 }, (_, i) => project.ensureCategory(`category ${i + 1}`))
+    const rand = mulberry32(7)
+    const pool = Array.from({ length: 997 }, (_, i) => toCocoSegmentation(randomShape(rand, WIDTH, HEIGHT, i % 10 === 9), WIDTH, HEIGHT))
+    const save = (): void => {
+      for (let i = 0; i < annotations; i++) {
+        const g = pool[i % pool.length]
+        project.saveAnnotation({
+          imageId: rows[Math.floor((i * rows.length) / annotations)].id,
+          categoryId: categories[i % categories.length].id,
+          segmentation: g.segmentation,
+          bbox: g.bbox,
+          area: g.area,
+          score: 0.9,
+          prompt: { points: [{ x: 10, y: 10, label: 1 }], box: null },
+          modelId: 'bench',
+        })
+      }
+    }
+    // One transaction for the whole set-up: 100,000 synchronous commits would take minutes.
+    project.transaction(save)
+  } finally {
+    project.close()
+  }
+}
+
+/** Builds the data once, then exports it once per mode; one result per mode. */
+export async function benchExport(options: ExportBenchOptions = {}): Promise<ExportBenchResult[]> {
+  const images = options.images ?? 10_000
+  const annotations = options.annotations ?? 100_000
+  const modes = options.modes ?? ['auto']
+  const source = options.source ?? 'project'
+  const root = mkdtempSync(join(options.dir ?? tmpdir(), 'sam-bench-coco-'))
+  try {
+    const t = performance.now()
+    if (source === 'project') await buildProject(root, images, annotations)
+    const setupMs = performance.now() - t
+    const results: ExportBenchResult[] = []
+    for (const mode of modes) {
+      const out = join(root, `export-${mode}.json`)
+      const child = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', fileURLToPath(import.meta.url), 'child', source, root, out, mode, String(images), String(annotations)],
+        { encoding: 'utf8', maxBuffer: 1 << 20 },
+      )
+      if (child.status !== 0) throw new Error(`export child failed (${child.status}): ${child.stderr}`)
+      const report = JSON.parse(child.stdout.trim().split('\n').pop() as string) as ChildReport
+      results.push({
+        source,
+        mode,
+        images,
+        annotations: report.annotations,
+        setupMs,
+        exportMs: report.exportMs,
+        peakRssMb: report.peakRssMb,
+        baseRssMb: report.baseRssMb,
+        fileMb: statSync(out).size / 1e6,
+      })
+    }
+    return results
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+}
+
+async function child(args: string[]): Promise<void> {
+  const [source, root, out, mode, images, annotations] = args
+  const project = source === 'project' ? Project.open(root) : null
+  const from = project ?? syntheticSource({ images: Number(images), annotations: Number(annotations), width: WIDTH, height: HEIGHT })
+  const baseRssMb = process.memoryUsage().rss / 1e6
+  const t = performance.now()
+  const result = await exportCoco(from, out, { segmentation: mode as SegmentationMode })
+  const exportMs = performance.now() - t
+  project?.close()
+  const report: ChildReport = { exportMs, peakRssMb: process.resourceUsage().maxRSS / 1024, baseRssMb, annotations: result.annotations }
+  process.stdout.write(`${JSON.stringify(report)}\n`)
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  if (process.argv[2] === 'child') {
+    await child(process.argv.slice(3))
+  } else {
+    const source = process.argv.includes('--synthetic') ? 'synthetic' : 'project'
+    for (const r of await benchExport({ source, modes: ['auto', 'rle', 'polygon'] })) {
+      console.log(
+        `coco export (${r.source}, ${r.mode}): ${r.images} images, ${r.annotations} annotations in ${(r.exportMs / 1000).toFixed(2)} s, ` +
+          `peak RSS ${r.peakRssMb.toFixed(0)} MB (${r.baseRssMb.toFixed(0)} MB before), file ${r.fileMb.toFixed(1)} MB, set-up ${(r.setupMs / 1000).toFixed(1)} s`,
+      )
+    }
+  }
+}

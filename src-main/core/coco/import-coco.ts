@@ -1,0 +1,237 @@
+// COCO import: labels made elsewhere land in a project, to be refined here.
+//
+// - The whole file is read and checked first (coco-parse.ts); a malformed file changes nothing.
+// - Images are matched by file_name as a path relative to the project folder, else by its base
+//   name when exactly one project image has it. COCO images not in the project are skipped and
+//   named in the result; so are images whose size differs from the project's (a different EXIF
+//   frame would put every label in the wrong place) or is unknown.
+// - Categories are merged by name (ignoring case, as the store compares names); new ones are
+//   created with their supercategory.
+// - Geometry is normalised as the exporter writes it: polygons clamped into the image and
+//   rounded to 2 decimals, RLE compressed; area and bbox are recomputed from it, never taken
+//   from the file. A bbox-only annotation becomes its rectangle.
+// - An annotation identical to one already on the image (same category, same segmentation) is
+//   skipped, so importing the same file twice does not double the labels.
+// - Everything is written in one transaction: the import lands whole or not at all.
+
+import { readFile } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { UserError } from '../errors.ts'
+import type { Annotation, AnnotationInput, Category, ImageRow, Segmentation } from '../project/types.ts'
+import { rasterizeShape, rleArea, rleToBbox, rleToString } from '../segment/rle.ts'
+import { parseCocoText, type CocoAnnotationEntry, type CocoGeometry } from './coco-parse.ts'
+import { cleanRing, polygonsToShape } from './geometry.ts'
+import type { ProgressCallback } from './source.ts'
+
+/** The slice of `Project` an import needs. */
+export interface ImportTarget {
+  listImages(): ImageRow[]
+  listCategories(): Category[]
+  createCategory(input: { name: string; supercategory?: string | null }): Category
+  listAnnotations(imageId: number): Annotation[]
+  saveAnnotation(input: AnnotationInput): Annotation
+  /** Runs `fn` in one transaction (the store's own writes nest inside it). */
+  transaction<T>(fn: () => T): T
+}
+
+export interface CocoImportOptions {
+  onProgress?: ProgressCallback
+  /** Model id recorded on imported annotations (default 'coco-import'). */
+  modelId?: string
+}
+
+export interface SkippedImage {
+  fileName: string
+  reason: 'not-in-project' | 'size-differs' | 'size-unknown'
+  detail: string
+}
+
+export interface CocoImportResult {
+  file: string
+  /** Annotations saved. */
+  imported: number
+  /** COCO images matched to project images. */
+  matchedImages: number
+  /** COCO images whose annotations were not imported, with why. */
+  skippedImages: SkippedImage[]
+  categoriesCreated: string[]
+  skippedAnnotations: {
+    /** On a skipped image. */
+    onSkippedImages: number
+    /** Nothing of the segmentation inside the image. */
+    empty: number
+    /** Already in the project (same image, category and segmentation). */
+    duplicates: number
+  }
+  /** Imported from a bbox alone (no segmentation in the file). */
+  fromBbox: number
+  /** Marked iscrowd in the file; imported as ordinary annotations. */
+  crowd: number
+  durationMs: number
+}
+
+const PROGRESS_EVERY = 500
+
+/** The key two category names must not share: as the store compares them (NFC, case-folded). */
+function nameKey(name: string): string {
+  return name.trim().normalize('NFC').toLowerCase()
+}
+
+interface Prepared {
+  segmentation: Segmentation
+  area: number
+  bbox: [number, number, number, number]
+}
+
+/** The geometry as it will be stored, with its measures; null when nothing is inside the image. */
+function prepare(geometry: CocoGeometry, width: number, height: number): Prepared | null {
+  if (geometry.kind === 'rle') {
+    const area = rleArea(geometry.rle)
+    if (area === 0) return null
+    return { segmentation: rleToString(geometry.rle), area, bbox: rleToBbox(geometry.rle) }
+  }
+  const rings =
+    geometry.kind === 'bbox'
+      ? [[geometry.bbox[0], geometry.bbox[1], geometry.bbox[0] + geometry.bbox[2], geometry.bbox[1], geometry.bbox[0] + geometry.bbox[2], geometry.bbox[1] + geometry.bbox[3], geometry.bbox[0], geometry.bbox[1] + geometry.bbox[3]]]
+      : geometry.polygons
+  const polygons: number[][] = []
+  for (const ring of rings) {
+    const clean = cleanRing(ring, width, height)
+    if (clean) polygons.push(clean)
+  }
+  if (polygons.length === 0) return null
+  const rle = rasterizeShape(polygonsToShape(polygons), width, height)
+  const area = rleArea(rle)
+  if (area === 0) return null
+  return { segmentation: polygons, area, bbox: rleToBbox(rle) }
+}
+
+function entryName(a: CocoAnnotationEntry): string {
+  return a.id === null ? `annotations[${a.index}]` : `annotations[${a.index}] (id ${a.id})`
+}
+
+export async function importCoco(project: ImportTarget, file: string, options: CocoImportOptions = {}): Promise<CocoImportResult> {
+  const started = performance.now()
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new UserError('coco-file', `${file}: cannot read the COCO file (${code === 'ENOENT' ? 'not found' : (code ?? (err as Error).message)})`, { cause: err })
+  }
+  const doc = parseCocoText(text, file)
+  text = ''
+  const modelId = options.modelId ?? 'coco-import'
+
+  const result: CocoImportResult = {
+    file,
+    imported: 0,
+    matchedImages: 0,
+    skippedImages: [],
+    categoriesCreated: [],
+    skippedAnnotations: { onSkippedImages: 0, empty: 0, duplicates: 0 },
+    fromBbox: 0,
+    crowd: 0,
+    durationMs: 0,
+  }
+
+  // Match images: exact relative path first, then a base name shared by exactly one image.
+  const projectImages = project.listImages()
+  const byPath = new Map(projectImages.map((i) => [i.path, i]))
+  const byBase = new Map<string, ImageRow | null>()
+  for (const image of projectImages) {
+    const base = basename(image.path)
+    byBase.set(base, byBase.has(base) ? null : image)
+  }
+  const target = new Map<number, ImageRow>()
+  for (const entry of doc.images) {
+    const rel = entry.fileName.replace(/^\.\//, '')
+    const image = byPath.get(rel) ?? byBase.get(basename(rel)) ?? null
+    if (!image) {
+      result.skippedImages.push({ fileName: entry.fileName, reason: 'not-in-project', detail: 'no image with this path (or this unique file name) in the project' })
+      continue
+    }
+    if (image.width === null || image.height === null) {
+      result.skippedImages.push({ fileName: entry.fileName, reason: 'size-unknown', detail: `${image.path}: ${image.error ?? 'size not read yet'}` })
+      continue
+    }
+    if ((entry.width !== null && entry.width !== image.width) || (entry.height !== null && entry.height !== image.height)) {
+      result.skippedImages.push({
+        fileName: entry.fileName,
+        reason: 'size-differs',
+        detail: `${entry.width}x${entry.height} in the file, ${image.width}x${image.height} in the project (EXIF-oriented)`,
+      })
+      continue
+    }
+    target.set(entry.id, image)
+  }
+  result.matchedImages = target.size
+
+  const total = doc.annotations.length
+  options.onProgress?.(0, total)
+
+  const existingKeys = new Map<number, Set<string>>()
+  const keysFor = (imageId: number): Set<string> => {
+    let keys = existingKeys.get(imageId)
+    if (!keys) {
+      keys = new Set(project.listAnnotations(imageId).map((a) => `${a.categoryId}|${JSON.stringify(a.segmentation)}`))
+      existingKeys.set(imageId, keys)
+    }
+    return keys
+  }
+
+  project.transaction(() => {
+    // Categories: merged by name; every category of the file exists afterwards.
+    const known = new Map(project.listCategories().map((c) => [nameKey(c.name), c]))
+    const categoryFor = new Map<number, number>()
+    for (const c of doc.categories) {
+      let category = known.get(nameKey(c.name))
+      if (!category) {
+        try {
+          category = project.createCategory({ name: c.name, supercategory: c.supercategory })
+        } catch (err) {
+          if (err instanceof UserError) throw new UserError(err.code, `${file}: categories[${c.index}] (id ${c.id}): ${err.message}`, { cause: err })
+          throw err
+        }
+        known.set(nameKey(c.name), category)
+        result.categoriesCreated.push(category.name)
+      }
+      categoryFor.set(c.id, category.id)
+    }
+
+    let done = 0
+    for (const a of doc.annotations) {
+      if (++done % PROGRESS_EVERY === 0) options.onProgress?.(done, total)
+      const image = target.get(a.imageId)
+      if (!image) {
+        result.skippedAnnotations.onSkippedImages++
+        continue
+      }
+      const prepared = prepare(a.geometry, image.width as number, image.height as number)
+      if (!prepared) {
+        result.skippedAnnotations.empty++
+        continue
+      }
+      const categoryId = categoryFor.get(a.categoryId) as number
+      const keys = keysFor(image.id)
+      const key = `${categoryId}|${JSON.stringify(prepared.segmentation)}`
+      if (keys.has(key)) {
+        result.skippedAnnotations.duplicates++
+        continue
+      }
+      try {
+        project.saveAnnotation({ imageId: image.id, categoryId, ...prepared, score: null, prompt: null, modelId })
+      } catch (err) {
+        if (err instanceof UserError) throw new UserError(err.code, `${file}: ${entryName(a)}: ${err.message}`, { cause: err })
+        throw err
+      }
+      keys.add(key)
+      result.imported++
+      if (a.geometry.kind === 'bbox') result.fromBbox++
+      if (a.iscrowd) result.crowd++
+    }
+  })
+  options.onProgress?.(total, total)
+  result.durationMs = performance.now() - started
+  return result
+}

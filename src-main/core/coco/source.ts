@@ -1,0 +1,21 @@
+// What the exporters read: plain data, so a `Project` serves directly (its methods have these
+// shapes) and a bench or test can hand in generated data without a database.
+
+import type { Annotation, Category, ImageRow } from '../project/types.ts'
+
+export type ExportImage = Pick<ImageRow, 'id' | 'path' | 'width' | 'height'> & { missing?: boolean }
+export type ExportCategory = Pick<Category, 'id' | 'name' | 'order' | 'supercategory'>
+/** `area` and `bbox` as saved; used for an unchanged segmentation when plausible (see geometry.ts). */
+export type ExportAnnotation = Pick<Annotation, 'id' | 'imageId' | 'categoryId' | 'segmentation'> & Partial<Pick<Annotation, 'area' | 'bbox'>>
+
+export interface ExportSource {
+  listImages(): readonly ExportImage[]
+  listCategories(): readonly ExportCategory[]
+  /** Every annotation, streamed (id order keeps exports diffable). */
+  iterateAnnotationGeometry(): Iterable<ExportAnnotation>
+  /** For progress only. */
+  counts?(): { annotations: number }
+}
+
+/** Progress of a long operation: `done` of `total` items (annotations for exports and imports). */
+export type ProgressCallback = (done: number, total: number) => void

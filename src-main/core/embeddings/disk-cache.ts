@@ -1,0 +1,251 @@
+// Embeddings on disk, in `<folder>/.sam-annotator/embeddings/` (or beside the project database
+// when the folder is read-only), so reopening a project, or a folder shipped with its
+// precomputed cache, does not run the encoder again.
+//
+// - One file per (image content, model, preprocessing): the name is a hash of the key, and the
+//   header repeats the key, so a changed image or model is a different entry, never a stale hit.
+// - Written to a temp file and renamed into place, so readers see a whole entry or none. No
+//   fsync: a cache entry may be lost in a power cut, and the checksum catches one that comes
+//   back damaged (deleted, recomputed, never served).
+// - Bounded in total bytes; least recently used entries go first. The file's mtime is its
+//   last use (touched on every hit), so the order survives restarts and is shared between the
+//   app and a CLI working on the same folder. The bound is stored in config.json beside the
+//   entries, so a cache precomputed under a larger bound is not cut down by the next app start.
+
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdir, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { UserError } from '../errors.ts'
+import type { Embedding } from '../segment/prompt.ts'
+import { CorruptEntryError, decodeEntry, encodeEntry, type EntryKey, type StorageType } from './entry-file.ts'
+
+export const DEFAULT_DISK_BYTES = 2 * 1024 ** 3
+export const ENTRY_SUFFIX = '.emb'
+const CONFIG_FILE = 'config.json'
+/** Temp files older than this are left over from a crash, not a write in progress. */
+const STALE_TEMP_MS = 60 * 60 * 1000
+
+export interface DiskCacheOptions {
+  /** Total bytes allowed; default: the bound saved in the cache's config.json, else 2 GiB. */
+  maxBytes?: number
+  /** How new entries are stored; default float16 (half the size, see float16.ts). */
+  dtype?: StorageType
+}
+
+export interface DiskEntry {
+  name: string
+  bytes: number
+  /** Last use, ms since the epoch. */
+  usedMs: number
+}
+
+export type DiskCacheEvent =
+  | { type: 'corrupt'; file: string; reason: string }
+  | { type: 'evicted'; file: string; bytes: number }
+
+export function entryName(key: EntryKey): string {
+  return createHash('sha256').update(`${key.contentHash}\n${key.modelKey}\n${key.preprocess}`).digest('hex').slice(0, 40) + ENTRY_SUFFIX
+}
+
+function readConfiguredBound(dir: string): number | null {
+  try {
+    const parsed = JSON.parse(readFileSync(join(dir, CONFIG_FILE), 'utf8')) as { maxBytes?: unknown }
+    const n = parsed.maxBytes
+    return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : null
+  } catch {
+    return null
+  }
+}
+
+export class DiskCache {
+  readonly dir: string
+  readonly dtype: StorageType
+  private bound: number
+  /** Entries by name, built by the first scan and kept up to date by this process. */
+  private index: Map<string, DiskEntry> | null = null
+  private readonly writes = new Map<string, Promise<boolean>>()
+  private readonly listeners = new Set<(event: DiskCacheEvent) => void>()
+
+  constructor(dir: string, options: DiskCacheOptions = {}) {
+    this.dir = dir
+    this.dtype = options.dtype ?? 'float16'
+    this.bound = options.maxBytes ?? readConfiguredBound(dir) ?? DEFAULT_DISK_BYTES
+  }
+
+  get maxBytes(): number {
+    return this.bound
+  }
+
+  /** Changes the bound; `persist` saves it for every later user of this cache folder. */
+  setMaxBytes(bytes: number, options: { persist?: boolean } = {}): void {
+    if (!Number.isFinite(bytes) || bytes < 0) throw new UserError('invalid-value', `cache size ${bytes}: expected a number of bytes >= 0`)
+    this.bound = bytes
+    if (options.persist) {
+      mkdirSync(this.dir, { recursive: true })
+      const file = join(this.dir, CONFIG_FILE)
+      const temp = `${file}.${process.pid}.tmp`
+      writeFileSync(temp, JSON.stringify({ maxBytes: bytes }) + '\n')
+      renameSync(temp, file)
+    }
+  }
+
+  on(listener: (event: DiskCacheEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  private emit(event: DiskCacheEvent): void {
+    for (const l of this.listeners) l(event)
+  }
+
+  fileOf(key: EntryKey): string {
+    return join(this.dir, entryName(key))
+  }
+
+  /** The embedding stored for `key`, or null. A damaged entry is deleted and reported. */
+  async get(key: EntryKey): Promise<Embedding | null> {
+    const name = entryName(key)
+    const file = join(this.dir, name)
+    let buf: Buffer
+    try {
+      buf = await readFile(file)
+    } catch {
+      return null
+    }
+    let embedding: Embedding | null
+    try {
+      embedding = decodeEntry(buf, key)
+    } catch (err) {
+      if (!(err instanceof CorruptEntryError)) throw err
+      await unlink(file).catch(() => {})
+      this.index?.delete(name)
+      this.emit({ type: 'corrupt', file, reason: err.message })
+      return null
+    }
+    if (embedding) this.touch(name)
+    return embedding
+  }
+
+  /** Whether an entry exists (not whether it is sound: a damaged one is caught when read). */
+  async has(key: EntryKey): Promise<boolean> {
+    try {
+      return (await stat(this.fileOf(key))).isFile()
+    } catch {
+      return false
+    }
+  }
+
+  /** Marks an entry as just used, for the eviction order. */
+  touch(nameOrKey: string | EntryKey): void {
+    const name = typeof nameOrKey === 'string' ? nameOrKey : entryName(nameOrKey)
+    const now = Date.now()
+    const known = this.index?.get(name)
+    if (known) known.usedMs = now
+    utimes(join(this.dir, name), now / 1000, now / 1000).catch(() => {})
+  }
+
+  /**
+   * Stores an embedding. Resolves true once the entry is in place, false when it was not
+   * written (larger than the whole bound). Rejects with a UserError naming the file when the
+   * disk refuses the write; a concurrent put of the same key shares one write.
+   */
+  put(key: EntryKey, embedding: Embedding): Promise<boolean> {
+    const name = entryName(key)
+    const running = this.writes.get(name)
+    if (running) return running
+    const write = this.write(name, key, embedding).finally(() => this.writes.delete(name))
+    this.writes.set(name, write)
+    return write
+  }
+
+  /** Waits for every write started so far. */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.writes.values()])
+  }
+
+  private async write(name: string, key: EntryKey, embedding: Embedding): Promise<boolean> {
+    const buf = encodeEntry(key, embedding, this.dtype)
+    if (buf.length > this.bound) return false
+    const file = join(this.dir, name)
+    const temp = join(this.dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+    try {
+      await mkdir(this.dir, { recursive: true })
+      await writeFile(temp, buf, { flag: 'wx' })
+      await rename(temp, file)
+    } catch (err) {
+      await unlink(temp).catch(() => {})
+      const code = (err as NodeJS.ErrnoException).code
+      const why = code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'permission denied' : (err as Error).message
+      throw new UserError('cache-write', `${file}: cannot write the embedding cache entry (${why})`, { cause: err })
+    }
+    const index = await this.entries()
+    index.set(name, { name, bytes: buf.length, usedMs: Date.now() })
+    await this.enforceBound(name)
+    return true
+  }
+
+  /** Every entry with its size and last use (scans the folder the first time). */
+  async entries(rescan = false): Promise<Map<string, DiskEntry>> {
+    if (this.index && !rescan) return this.index
+    const index = new Map<string, DiskEntry>()
+    let names: string[] = []
+    try {
+      names = await readdir(this.dir)
+    } catch {
+      // no folder yet: an empty cache
+    }
+    const now = Date.now()
+    await Promise.all(
+      names.map(async (name) => {
+        const st = await stat(join(this.dir, name)).catch(() => null)
+        if (!st?.isFile()) return
+        if (name.endsWith(ENTRY_SUFFIX) && !name.startsWith('.')) index.set(name, { name, bytes: st.size, usedMs: st.mtimeMs })
+        else if (name.endsWith('.tmp') && now - st.mtimeMs > STALE_TEMP_MS) await unlink(join(this.dir, name)).catch(() => {})
+      }),
+    )
+    this.index = index
+    return index
+  }
+
+  async totalBytes(): Promise<number> {
+    let total = 0
+    for (const e of (await this.entries()).values()) total += e.bytes
+    return total
+  }
+
+  /**
+   * Whether `bytes` more fit without evicting an entry used at or after `protectSince` (ms):
+   * how a batch precompute knows the bound is reached before it evicts its own work.
+   */
+  async canFit(bytes: number, protectSince: number): Promise<boolean> {
+    let evictable = 0
+    let total = 0
+    for (const e of (await this.entries()).values()) {
+      total += e.bytes
+      if (e.usedMs < protectSince) evictable += e.bytes
+    }
+    return total - evictable + bytes <= this.bound
+  }
+
+  private async enforceBound(keep: string): Promise<void> {
+    if ((await this.totalBytes()) <= this.bound) return
+    // Another process may have written or used entries since our scan: ask the folder.
+    const index = await this.entries(true)
+    let total = 0
+    for (const e of index.values()) total += e.bytes
+    const oldestFirst = [...index.values()].filter((e) => e.name !== keep).sort((a, b) => a.usedMs - b.usedMs)
+    for (const e of oldestFirst) {
+      if (total <= this.bound) break
+      const file = join(this.dir, e.name)
+      try {
+        await unlink(file)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') continue
+      }
+      index.delete(e.name)
+      total -= e.bytes
+      this.emit({ type: 'evicted', file, bytes: e.bytes })
+    }
+  }
+}

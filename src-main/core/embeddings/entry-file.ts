@@ -1,0 +1,146 @@
+// The bytes of one disk cache entry: an embedding plus what it was computed from, with a
+// checksum over everything so a damaged entry is recognised and never served.
+//
+// Layout (little-endian):
+//   0   8 bytes   magic 'SAMEMB01'
+//   8   u32       header length L (a multiple of 4, so the tensors start 4-byte aligned)
+//   12  32 bytes  sha256 of bytes [44, end): header and tensors
+//   44  L bytes   header, UTF-8 JSON padded with spaces (see EntryHeader)
+//   44+L          imageEmbed, highResFeats0, highResFeats1, each float16 or float32
+//
+// The file's exact size follows from the header, so a truncated file is refused before any
+// hashing; a flipped bit anywhere (the size in the header included) fails the checksum.
+
+import { createHash } from 'node:crypto'
+import type { Embedding } from '../segment/prompt.ts'
+import { fromFloat16, toFloat16 } from './float16.ts'
+
+export type StorageType = 'float16' | 'float32'
+
+/** What an entry was computed from: all of it must match for the entry to be used. */
+export interface EntryKey {
+  /** sha256 (hex) of the image file's bytes. */
+  contentHash: string
+  /** The model's id plus a fingerprint of its encoder weights (see modelKeyOf). */
+  modelKey: string
+  /** PREPROCESS_VERSION at the time of encoding. */
+  preprocess: number
+}
+
+export interface EntryHeader extends EntryKey {
+  format: 1
+  modelId: string
+  width: number
+  height: number
+  dtype: StorageType
+  /** Values per tensor, in file order. */
+  lengths: [number, number, number]
+}
+
+const MAGIC = Buffer.from('SAMEMB01', 'latin1')
+const PREFIX = 44
+const TENSORS = ['imageEmbed', 'highResFeats0', 'highResFeats1'] as const
+
+export class CorruptEntryError extends Error {
+  override readonly name = 'CorruptEntryError'
+}
+
+function bytesPer(dtype: StorageType): number {
+  return dtype === 'float16' ? 2 : 4
+}
+
+export function encodeEntry(key: EntryKey, embedding: Embedding, dtype: StorageType): Buffer {
+  const arrays = TENSORS.map((name) => embedding[name])
+  const header: EntryHeader = {
+    format: 1,
+    ...key,
+    modelId: embedding.modelId,
+    width: embedding.width,
+    height: embedding.height,
+    dtype,
+    lengths: [arrays[0].length, arrays[1].length, arrays[2].length],
+  }
+  let json = JSON.stringify(header)
+  json += ' '.repeat((4 - (Buffer.byteLength(json) % 4)) % 4)
+  const headerBytes = Buffer.from(json, 'utf8')
+  const payload = arrays.reduce((n, a) => n + a.length * bytesPer(dtype), 0)
+  // Its own ArrayBuffer at offset 0, so the tensor views below are aligned.
+  const buf = Buffer.allocUnsafeSlow(PREFIX + headerBytes.length + payload)
+  MAGIC.copy(buf, 0)
+  buf.writeUInt32LE(headerBytes.length, 8)
+  headerBytes.copy(buf, PREFIX)
+  let offset = PREFIX + headerBytes.length
+  for (const a of arrays) {
+    if (dtype === 'float16') toFloat16(a, new Uint16Array(buf.buffer, buf.byteOffset + offset, a.length))
+    else new Float32Array(buf.buffer, buf.byteOffset + offset, a.length).set(a)
+    offset += a.length * bytesPer(dtype)
+  }
+  createHash('sha256').update(buf.subarray(PREFIX)).digest().copy(buf, 12)
+  return buf
+}
+
+function parseHeader(buf: Buffer): EntryHeader {
+  if (buf.length < PREFIX || !buf.subarray(0, 8).equals(MAGIC)) throw new CorruptEntryError('not an embedding entry (bad magic)')
+  const length = buf.readUInt32LE(8)
+  if (length % 4 !== 0 || PREFIX + length > buf.length) throw new CorruptEntryError(`header length ${length} does not fit the file`)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(buf.toString('utf8', PREFIX, PREFIX + length))
+  } catch {
+    throw new CorruptEntryError('header is not JSON')
+  }
+  const h = parsed as Partial<EntryHeader>
+  const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0
+  if (
+    typeof parsed !== 'object' || parsed === null ||
+    h.format !== 1 ||
+    typeof h.contentHash !== 'string' || typeof h.modelKey !== 'string' || typeof h.modelId !== 'string' ||
+    !Number.isInteger(h.preprocess) || !isCount(h.width) || !isCount(h.height) ||
+    (h.dtype !== 'float16' && h.dtype !== 'float32') ||
+    !Array.isArray(h.lengths) || h.lengths.length !== 3 || !h.lengths.every(isCount)
+  ) {
+    throw new CorruptEntryError('header fields are missing or malformed')
+  }
+  return h as EntryHeader
+}
+
+/**
+ * Checks and decodes an entry. Throws CorruptEntryError for anything damaged; returns null
+ * for a sound entry computed from something else (another image, model or preprocessing).
+ */
+export function decodeEntry(bufIn: Buffer, key: EntryKey): Embedding | null {
+  const header = parseHeader(bufIn)
+  const headerLength = bufIn.readUInt32LE(8)
+  const size = PREFIX + headerLength + header.lengths.reduce((n, l) => n + l * bytesPer(header.dtype), 0)
+  if (bufIn.length !== size) throw new CorruptEntryError(`file has ${bufIn.length} bytes, its header says ${size} (truncated or extended)`)
+  const digest = createHash('sha256').update(bufIn.subarray(PREFIX)).digest()
+  if (!digest.equals(bufIn.subarray(12, PREFIX))) throw new CorruptEntryError('checksum mismatch')
+  if (header.contentHash !== key.contentHash || header.modelKey !== key.modelKey || header.preprocess !== key.preprocess) return null
+  // Typed array views need aligned offsets; a pooled Buffer may not be.
+  let buf = bufIn
+  if (buf.byteOffset % 4 !== 0) {
+    buf = Buffer.allocUnsafeSlow(bufIn.length)
+    bufIn.copy(buf)
+  }
+  let offset = PREFIX + headerLength
+  const out = header.lengths.map((length) => {
+    const start = buf.byteOffset + offset
+    offset += length * bytesPer(header.dtype)
+    return header.dtype === 'float16'
+      ? fromFloat16(new Uint16Array(buf.buffer, start, length))
+      : new Float32Array(buf.buffer.slice(start, start + length * 4))
+  })
+  return {
+    modelId: header.modelId,
+    width: header.width,
+    height: header.height,
+    imageEmbed: out[0],
+    highResFeats0: out[1],
+    highResFeats1: out[2],
+  }
+}
+
+/** Bytes an entry of this embedding will take on disk (header excluded: under 1 KB). */
+export function payloadBytes(embedding: Embedding, dtype: StorageType): number {
+  return (embedding.imageEmbed.length + embedding.highResFeats0.length + embedding.highResFeats1.length) * bytesPer(dtype)
+}

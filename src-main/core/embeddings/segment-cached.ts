@@ -1,0 +1,86 @@
+// The engine with the embedding cache in front of its encoder: what `annotate`, `segment` (on
+// an image inside a project folder) and later the app's decode call. One object is segmented
+// from an embedding that comes from memory, disk or the encoder, and the result says which.
+
+import { existsSync, realpathSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { DB_FILE, PROJECT_DIR, defaultUserDataDir, folderKey } from '../project/index.ts'
+import type { Engine, PolygonOptions, SegmentResult } from '../segment/engine.ts'
+import type { Prompt } from '../segment/prompt.ts'
+import { EMBEDDINGS_DIR, EmbeddingCache, embeddingsDirOf, type EmbeddingCacheOptions } from './cache.ts'
+import { engineEncoder } from './encoder.ts'
+import { EmbeddingScheduler, type EmbeddingResult, type EmbeddingSource, type ImageRef, type SchedulerOptions } from './scheduler.ts'
+
+export interface OpenEmbeddingsOptions extends EmbeddingCacheOptions, SchedulerOptions {
+  maxPixels?: number
+}
+
+/** A scheduler over the cache in `dir` for the engine's model (hashes the encoder weights once; remembered). */
+export async function openEmbeddings(engine: Engine, dir: string, options: OpenEmbeddingsOptions = {}): Promise<EmbeddingScheduler> {
+  const cache = new EmbeddingCache(dir, options)
+  const encoder = await engineEncoder(engine, cache.hasher, { maxPixels: options.maxPixels })
+  return new EmbeddingScheduler(cache, encoder, options)
+}
+
+/** openEmbeddings for a project: the cache beside its database. */
+export function openProjectEmbeddings(engine: Engine, project: { dbPath: string }, options: OpenEmbeddingsOptions = {}): Promise<EmbeddingScheduler> {
+  return openEmbeddings(engine, embeddingsDirOf(project), options)
+}
+
+/**
+ * The embeddings folder of the project an image file belongs to, or null when it is in none:
+ * the nearest enclosing folder with a project database, in the folder itself or, for a
+ * read-only folder, in user data.
+ */
+export function embeddingsDirForImage(file: string, userDataDir = defaultUserDataDir()): string | null {
+  let dir: string
+  try {
+    dir = dirname(realpathSync(resolve(file)))
+  } catch {
+    return null
+  }
+  for (;;) {
+    if (existsSync(join(dir, PROJECT_DIR, DB_FILE))) return join(dir, PROJECT_DIR, EMBEDDINGS_DIR)
+    const elsewhere = join(userDataDir, 'projects', folderKey(dir))
+    if (existsSync(join(elsewhere, DB_FILE))) return join(elsewhere, EMBEDDINGS_DIR)
+    const parent = dirname(dir)
+    if (parent === dir) return null
+    dir = parent
+  }
+}
+
+/** The embedding of one image file, and where it came from (memory, disk or the encoder). */
+export function getEmbedding(embeddings: EmbeddingScheduler, image: string | ImageRef, options: { signal?: AbortSignal } = {}): Promise<EmbeddingResult> {
+  return embeddings.get(typeof image === 'string' ? { file: image } : image, options)
+}
+
+export type CachedSegmentResult = SegmentResult & { embedding: EmbeddingSource }
+
+/**
+ * engine.segment() with the cache: the same result, where `timings.encode` is the time spent
+ * obtaining the embedding (near zero on a hit) and `embedding` says where it came from.
+ */
+export async function segmentCached(
+  engine: Engine,
+  embeddings: EmbeddingScheduler,
+  file: string,
+  prompt: Prompt,
+  options: PolygonOptions & { candidate?: number } = {},
+): Promise<CachedSegmentResult> {
+  const { embedding, source, timings } = await getEmbedding(embeddings, file)
+  const session = engine.prompt(embedding)
+  const state = await session.decode(prompt, options.candidate)
+  const t0 = performance.now()
+  const geometry = engine.shapeOf(state, embedding.width, embedding.height, options)
+  const t1 = performance.now()
+  return {
+    width: embedding.width,
+    height: embedding.height,
+    candidate: state.chosen,
+    score: state.scores[state.chosen],
+    scores: state.scores,
+    ...geometry,
+    timings: { ...timings, decode: state.timings.run + state.timings.overhead, postprocess: t1 - t0 },
+    embedding: source,
+  }
+}

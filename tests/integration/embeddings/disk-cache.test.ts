@@ -1,0 +1,200 @@
+// The disk cache's mechanics on small embeddings: exact round trips, damaged entries detected
+// and deleted (never served), atomic writes, the size bound with least-recently-used eviction.
+
+import { existsSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { DiskCache, entryName, fromFloat16, toFloat16, type DiskCacheEvent, type EntryKey } from '../../../src-main/core/embeddings/index.ts'
+import type { Embedding } from '../../../src-main/core/segment/prompt.ts'
+import { tempFolder } from '../../helpers/project-fixtures.ts'
+
+let folder: { dir: string; cleanup: () => void }
+let dir: string
+
+beforeEach(() => {
+  folder = tempFolder('sam-disk-')
+  dir = join(folder.dir, 'embeddings')
+})
+afterEach(() => folder.cleanup())
+
+function tiny(seed: number, n = 1000): Embedding {
+  const make = (k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + k * 100 + i) * 3.7)
+  return { modelId: 'm', width: 640 + seed, height: 480, imageEmbed: make(0), highResFeats0: make(1), highResFeats1: make(2) }
+}
+
+const key = (i: number): EntryKey => ({ contentHash: `${i}`.padStart(64, '0'), modelKey: 'm@1', preprocess: 1 })
+
+function expectSame(a: Embedding, b: Embedding): void {
+  expect(a.modelId).toBe(b.modelId)
+  expect([a.width, a.height]).toEqual([b.width, b.height])
+  for (const t of ['imageEmbed', 'highResFeats0', 'highResFeats1'] as const) {
+    expect(a[t]).toBeInstanceOf(Float32Array)
+    expect(Buffer.from(a[t].buffer, a[t].byteOffset, a[t].byteLength).equals(Buffer.from(b[t].buffer, b[t].byteOffset, b[t].byteLength))).toBe(true)
+  }
+}
+
+function halved(e: Embedding): Embedding {
+  const h = (a: Float32Array) => fromFloat16(toFloat16(a))
+  return { ...e, imageEmbed: h(e.imageEmbed), highResFeats0: h(e.highResFeats0), highResFeats1: h(e.highResFeats1) }
+}
+
+describe('disk cache', () => {
+  it('returns bit-identical tensors with float32 storage', async () => {
+    const cache = new DiskCache(dir, { dtype: 'float32' })
+    const e = tiny(1)
+    expect(await cache.put(key(1), e)).toBe(true)
+    expectSame((await new DiskCache(dir).get(key(1)))!, e)
+  })
+
+  it('stores float16 by default: half the bytes, values rounded to the nearest half', async () => {
+    const e = tiny(2, 20_000)
+    await new DiskCache(dir).put(key(2), e)
+    await new DiskCache(join(folder.dir, 'f32'), { dtype: 'float32' }).put(key(2), e)
+    const size16 = statSync(join(dir, entryName(key(2)))).size
+    const size32 = statSync(join(folder.dir, 'f32', entryName(key(2)))).size
+    expect(size16).toBeLessThan(size32 * 0.51)
+    expectSame((await new DiskCache(dir).get(key(2)))!, halved(e))
+  })
+
+  it('misses for another image, model or preprocessing version', async () => {
+    const cache = new DiskCache(dir)
+    await cache.put(key(1), tiny(1))
+    expect(await cache.get(key(2))).toBeNull()
+    expect(await cache.get({ ...key(1), modelKey: 'm@2' })).toBeNull()
+    expect(await cache.get({ ...key(1), preprocess: 2 })).toBeNull()
+    expect(await cache.get(key(1))).not.toBeNull()
+  })
+
+  it('never leaves a partial entry: writes go to a temp file renamed into place', async () => {
+    const cache = new DiskCache(dir)
+    await Promise.all([1, 2, 3].map((i) => cache.put(key(i), tiny(i))))
+    expect(readdirSync(dir).filter((n) => n.endsWith('.emb')).sort()).toEqual([1, 2, 3].map((i) => entryName(key(i))).sort())
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([])
+  })
+
+  it('removes temp files left by a crash once they are old, and never reads them', async () => {
+    const cache = new DiskCache(dir)
+    await cache.put(key(1), tiny(1))
+    const stale = join(dir, `.${entryName(key(2))}.123.abcd.tmp`)
+    const fresh = join(dir, `.${entryName(key(3))}.124.abcd.tmp`)
+    writeFileSync(stale, readFileSync(join(dir, entryName(key(1)))))
+    writeFileSync(fresh, 'half written')
+    const old = (Date.now() - 2 * 3600_000) / 1000
+    utimesSync(stale, old, old)
+    const reopened = new DiskCache(dir)
+    expect([...(await reopened.entries()).keys()]).toEqual([entryName(key(1))])
+    expect(existsSync(stale)).toBe(false)
+    expect(existsSync(fresh)).toBe(true) // may be another process's write in progress
+    expect(await reopened.get(key(2))).toBeNull()
+  })
+
+  describe('damaged entries are detected, deleted and reported', () => {
+    const damage: [string, (file: string) => void][] = [
+      ['a flipped bit in the tensors', (f) => flip(f, statSync(f).size - 100)],
+      ['a flipped bit in the header (the width)', (f) => {
+        const buf = readFileSync(f)
+        const at = buf.indexOf('"width":641') + '"width":6'.length
+        buf[at] = '5'.charCodeAt(0)
+        writeFileSync(f, buf)
+      }],
+      ['a flipped bit in the checksum', (f) => flip(f, 20)],
+      ['truncation', (f) => truncateSync(f, statSync(f).size - 1)],
+      ['truncation to the header', (f) => truncateSync(f, 60)],
+      ['an empty file', (f) => truncateSync(f, 0)],
+      ['extra bytes', (f) => writeFileSync(f, Buffer.concat([readFileSync(f), Buffer.from([0, 0, 0, 0])]))],
+      ['garbage', (f) => writeFileSync(f, Buffer.alloc(5000, 7))],
+    ]
+    function flip(file: string, at: number): void {
+      const buf = readFileSync(file)
+      buf[at] ^= 0x10
+      writeFileSync(file, buf)
+    }
+    for (const [what, doDamage] of damage) {
+      it(what, async () => {
+        const cache = new DiskCache(dir)
+        await cache.put(key(1), tiny(1))
+        const file = join(dir, entryName(key(1)))
+        doDamage(file)
+        const events: DiskCacheEvent[] = []
+        const reader = new DiskCache(dir)
+        reader.on((e) => events.push(e))
+        expect(await reader.get(key(1))).toBeNull()
+        expect(existsSync(file)).toBe(false)
+        expect(events).toEqual([{ type: 'corrupt', file, reason: expect.any(String) }])
+        // Recomputed and stored again, it is served.
+        await reader.put(key(1), tiny(1))
+        expectSame((await reader.get(key(1)))!, halved(tiny(1)))
+      })
+    }
+  })
+
+  describe('size bound', () => {
+    async function entrySize(): Promise<number> {
+      const probe = new DiskCache(join(folder.dir, 'probe'))
+      await probe.put(key(0), tiny(1))
+      return statSync(join(folder.dir, 'probe', entryName(key(0)))).size
+    }
+    /** Puts entry i and dates its last use `age` seconds ago (mtime resolution is not the point here). */
+    async function putAged(cache: DiskCache, i: number, age: number): Promise<void> {
+      await cache.put(key(i), tiny(i))
+      const t = Date.now() / 1000 - age
+      utimesSync(join(dir, entryName(key(i))), t, t)
+    }
+
+    it('evicts the least recently used entries to stay under the bound', async () => {
+      const size = await entrySize()
+      const cache = new DiskCache(dir, { maxBytes: Math.floor(size * 3.5) })
+      const events: DiskCacheEvent[] = []
+      cache.on((e) => events.push(e))
+      await putAged(cache, 1, 400)
+      await putAged(cache, 2, 300)
+      await putAged(cache, 3, 200)
+      // Entry 1 is used now: 2 becomes the least recently used.
+      await new DiskCache(dir).get(key(1))
+      await new Promise((r) => setTimeout(r, 20)) // the touch is not awaited by get
+      await new DiskCache(dir, { maxBytes: Math.floor(size * 3.5) }).put(key(4), tiny(4))
+      const left = readdirSync(dir).filter((n) => n.endsWith('.emb'))
+      expect(left.sort()).toEqual([1, 3, 4].map((i) => entryName(key(i))).sort())
+      const reopened = new DiskCache(dir)
+      expect(await reopened.totalBytes()).toBeLessThanOrEqual(size * 3.5)
+      expect(events).toEqual([]) // the eviction was done by the second cache object
+    })
+
+    it('keeps evicting until the total fits, and reports each eviction', async () => {
+      const size = await entrySize()
+      const cache = new DiskCache(dir)
+      for (let i = 1; i <= 5; i++) await putAged(cache, i, 100 - i)
+      cache.setMaxBytes(Math.floor(size * 2.5))
+      const events: DiskCacheEvent[] = []
+      cache.on((e) => events.push(e))
+      await putAged(cache, 6, 0)
+      expect(readdirSync(dir).filter((n) => n.endsWith('.emb')).sort()).toEqual([5, 6].map((i) => entryName(key(i))).sort())
+      expect(events.map((e) => e.type)).toEqual(['evicted', 'evicted', 'evicted', 'evicted'])
+      expect(await cache.totalBytes()).toBeLessThanOrEqual(size * 2.5)
+    })
+
+    it('does not write an entry larger than the whole bound', async () => {
+      const cache = new DiskCache(dir, { maxBytes: 1000 })
+      expect(await cache.put(key(1), tiny(1))).toBe(false)
+      expect(await cache.get(key(1))).toBeNull()
+    })
+
+    it('keeps a bound set with persist for later users of the folder; 2 GiB otherwise', () => {
+      expect(new DiskCache(dir).maxBytes).toBe(2 * 1024 ** 3)
+      new DiskCache(dir).setMaxBytes(50 * 1024 ** 3, { persist: true })
+      expect(new DiskCache(dir).maxBytes).toBe(50 * 1024 ** 3)
+      expect(new DiskCache(dir, { maxBytes: 10 }).maxBytes).toBe(10)
+    })
+
+    it('canFit counts only entries used before the given time as evictable', async () => {
+      const size = await entrySize()
+      const cache = new DiskCache(dir, { maxBytes: size * 2 })
+      await putAged(cache, 1, 100)
+      const since = Date.now() - 10_000
+      await putAged(cache, 2, 0)
+      const reader = new DiskCache(dir, { maxBytes: size * 2 }) // scans the folder's use times
+      expect(await reader.canFit(size, since)).toBe(true) // entry 1 may go
+      expect(await reader.canFit(size, Date.now() - 200_000)).toBe(false) // both are protected
+    })
+  })
+})
