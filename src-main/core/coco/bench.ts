@@ -53,7 +53,7 @@ interface ChildReport {
   annotations: number
 }
 
-async function buildProject(root: string, images: number, annotations: number): Promise<void> {
+export async function buildProject(root: string, images: number, annotations: number): Promise<void> {
   // One real PNG, written under every name: headers are read for real, files stay small.
   const png = await sharp({ create: { width: WIDTH, height: HEIGHT, channels: 3, background: { r: 90, g: 120, b: 150 } } }).png().toBuffer()
   for (let i = 0; i < images; i++) {

@@ -25,6 +25,8 @@ export interface ExportGeometry {
   bbox: [number, number, number, number]
   /** Holes that polygon output had to leave out (0 when none). */
   droppedHoles: number
+  /** The stored segmentation is written exactly as it is (so its stored JSON text can be). */
+  verbatim?: boolean
 }
 
 /** Douglas–Peucker tolerance for outlines traced from RLE: half a pixel keeps IoU >= 0.99 on all but specks. */
@@ -167,7 +169,7 @@ export function exportGeometry(
     }
     if (polygons.length === 0) return null
     if (mode !== 'rle' && unchanged && plausible(stored, width, height)) {
-      return { segmentation: polygons, area: stored.area, bbox: [stored.bbox[0], stored.bbox[1], stored.bbox[2], stored.bbox[3]], droppedHoles: 0 }
+      return { segmentation: polygons, area: stored.area, bbox: [stored.bbox[0], stored.bbox[1], stored.bbox[2], stored.bbox[3]], droppedHoles: 0, verbatim: true }
     }
     const rle = rasterizeShape(polygonsToShape(polygons), width, height)
     const { area, bbox } = fromRle(rle)

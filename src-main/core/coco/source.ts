@@ -6,7 +6,11 @@ import type { Annotation, Category, ImageRow } from '../project/types.ts'
 export type ExportImage = Pick<ImageRow, 'id' | 'path' | 'width' | 'height'> & { missing?: boolean }
 export type ExportCategory = Pick<Category, 'id' | 'name' | 'order' | 'supercategory'>
 /** `area` and `bbox` as saved; used for an unchanged segmentation when plausible (see geometry.ts). */
-export type ExportAnnotation = Pick<Annotation, 'id' | 'imageId' | 'categoryId' | 'segmentation'> & Partial<Pick<Annotation, 'area' | 'bbox'>>
+export type ExportAnnotation = Pick<Annotation, 'id' | 'imageId' | 'categoryId' | 'segmentation'> &
+  Partial<Pick<Annotation, 'area' | 'bbox'>> & {
+    /** The segmentation's JSON text as stored, written verbatim when the geometry is unchanged. */
+    segmentationJson?: string
+  }
 
 export interface ExportSource {
   listImages(): readonly ExportImage[]

@@ -143,6 +143,7 @@ export class AnnotationsRepository {
           imageId: r.image_id,
           categoryId: r.category_id,
           segmentation: JSON.parse(r.segmentation) as Segmentation,
+          segmentationJson: r.segmentation,
           bbox: [r.bbox_x, r.bbox_y, r.bbox_w, r.bbox_h],
           area: r.area,
         }

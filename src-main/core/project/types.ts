@@ -105,4 +105,7 @@ export interface ProjectCounts {
 }
 
 /** The part of an annotation an export writes. */
-export type AnnotationGeometry = Pick<Annotation, 'id' | 'imageId' | 'categoryId' | 'segmentation' | 'bbox' | 'area'>
+export type AnnotationGeometry = Pick<Annotation, 'id' | 'imageId' | 'categoryId' | 'segmentation' | 'bbox' | 'area'> & {
+  /** The segmentation's JSON text as stored (exports write it verbatim when unchanged). */
+  segmentationJson: string
+}
