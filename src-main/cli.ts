@@ -11,6 +11,8 @@ import { readImageHeader } from './core/segment/preprocess.ts'
 import { modelLine, parseBox, parseCandidate, parseNonNegative, parsePoint, type Io } from './cli/args.ts'
 import { annotateCommand, openCommand } from './cli/project-commands.ts'
 import { exportCommand, importCommand } from './cli/coco-commands.ts'
+import { embedCommand, EMBED_USAGE } from './cli/embed-command.ts'
+import { embeddingsDirForImage, openEmbeddings, segmentCached } from './core/embeddings/index.ts'
 
 const USAGE = `Usage: sam-annotator <command> [options]
 
@@ -25,6 +27,7 @@ Commands:
   annotate <folder> --image <relpath> --category <name> --point x,y[,label] ... [--box ...]
            [--candidate auto|0|1|2] [--model DIR] [--json]
       Segment one object and save it as an annotation (the category is created if new).
+${EMBED_USAGE}
   export <folder> --coco <out.json> [--segmentation auto|polygon|rle] [--json]
   export <folder> --yolo <dir> [--json]
       COCO instance segmentation (polygons; RLE for objects with holes unless polygon is asked
@@ -72,8 +75,13 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
   checkPrompt({ points, box }, header.width, header.height)
 
   const engine = await Engine.open({ modelDir: values.model })
+  // An image inside a project folder uses (and fills) that project's embedding cache.
+  const cacheDir = embeddingsDirForImage(image)
+  const embeddings = cacheDir ? await openEmbeddings(engine, cacheDir, { prefetch: 0 }) : null
   try {
-    const result = await engine.segment(image, { points, box }, { candidate, tolerance, minArea })
+    const result = embeddings
+      ? await segmentCached(engine, embeddings, image, { points, box }, { candidate, tolerance, minArea })
+      : { ...(await engine.segment(image, { points, box }, { candidate, tolerance, minArea })), embedding: 'encoder' as const }
     // Notices go to stderr after the work succeeded: stdout stays one JSON object, and a
     // failure stays one line.
     if (!values.json || engine.info.demo) err(modelLine(engine.info, engine.demoFallback))
@@ -92,6 +100,7 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
           bbox: result.bbox,
           area: result.area,
           timings: result.timings,
+          embedding: result.embedding,
         }),
       )
     } else {
@@ -103,9 +112,10 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
       out(`candidate ${result.candidate} (score ${result.score.toFixed(3)}; scores ${result.scores.map((s) => s.toFixed(3)).join(', ')})`)
       out(`${parts.length} part(s), ${holes} hole(s), ${vertices} vertices; area ${result.area} px; bbox ${result.bbox.join(',')}`)
       out(`segmentation: ${Array.isArray(result.segmentation) ? 'polygons' : 'RLE (the object has holes)'}`)
-      out(`timings ms: preprocess ${t.preprocess.toFixed(1)}, encode ${t.encode.toFixed(1)}, decode ${t.decode.toFixed(1)}, postprocess ${t.postprocess.toFixed(1)}`)
+      out(`timings ms: preprocess ${t.preprocess.toFixed(1)}, encode ${t.encode.toFixed(1)} (embedding from ${result.embedding}), decode ${t.decode.toFixed(1)}, postprocess ${t.postprocess.toFixed(1)}`)
     }
   } finally {
+    await embeddings?.close()
     await engine.close()
   }
 }
@@ -149,6 +159,7 @@ export async function main(
     else if (command === 'annotate') await annotateCommand(rest, io)
     else if (command === 'export') await exportCommand(rest, io)
     else if (command === 'import') await importCommand(rest, io)
+    else if (command === 'embed') return await embedCommand(rest, io)
     else throw new UserError('bad-argument', `unknown command '${command}' (see sam-annotator --help)`)
     return 0
   } catch (e) {

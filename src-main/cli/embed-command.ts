@@ -42,7 +42,8 @@ function describe(summary: PrecomputeSummary, dir: string): string[] {
   return lines
 }
 
-export async function embedCommand(args: string[], io: Io): Promise<void> {
+/** Returns the exit status: 0, or 130 when interrupted (Ctrl-C) before the work was done. */
+export async function embedCommand(args: string[], io: Io): Promise<number> {
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
@@ -100,6 +101,7 @@ export async function embedCommand(args: string[], io: Io): Promise<void> {
       } else {
         for (const line of describe(summary, dir)) io.out(line)
       }
+      return summary.stopped === 'interrupted' ? 130 : 0
     } finally {
       await engine.close()
     }

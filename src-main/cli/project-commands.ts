@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util'
 import { UserError } from '../core/errors.ts'
 import { Project, type Annotation } from '../core/project/index.ts'
+import { openProjectEmbeddings, segmentCached } from '../core/embeddings/index.ts'
 import { Engine } from '../core/segment/engine.ts'
 import { checkPrompt } from '../core/segment/prompt.ts'
 import { parseBox, parsePoint, parseCandidate, modelLine, type Io } from './args.ts'
@@ -85,8 +86,9 @@ export async function annotateCommand(args: string[], io: Io): Promise<void> {
     if (image.width !== null && image.height !== null) checkPrompt({ points, box }, image.width, image.height)
 
     const engine = await Engine.open({ modelDir: values.model })
+    const embeddings = await openProjectEmbeddings(engine, project, { prefetch: 0 })
     try {
-      const result = await engine.segment(project.absolutePath(image), { points, box }, { candidate })
+      const result = await segmentCached(engine, embeddings, project.absolutePath(image), { points, box }, { candidate })
       const category = project.ensureCategory(values.category.trim())
       const saved = project.saveAnnotation({
         imageId: image.id,
@@ -100,11 +102,15 @@ export async function annotateCommand(args: string[], io: Io): Promise<void> {
       })
       if (!values.json || engine.info.demo) io.err(modelLine(engine.info, engine.demoFallback))
       if (values.json) {
-        io.out(JSON.stringify({ annotation: saved, category: category.name, image: image.path, candidate: result.candidate, timings: result.timings }))
+        io.out(
+          JSON.stringify({ annotation: saved, category: category.name, image: image.path, candidate: result.candidate, timings: result.timings, embedding: result.embedding }),
+        )
       } else {
         io.out(describeAnnotation(saved, category.name, image.path))
       }
     } finally {
+      // close() waits for the new embedding to be written, so the next call hits the cache.
+      await embeddings.close()
       await engine.close()
     }
   } finally {

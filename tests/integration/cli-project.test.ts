@@ -47,19 +47,23 @@ describe('sam-annotator open / annotate', () => {
     expect(out.annotation.area / (300 * 260)).toBeLessThan(1.05)
     expect(out.annotation.prompt.points).toEqual([{ x: 300, y: 250, label: 1 }])
     expect(out.annotation.modelId).toBe('demo')
+    expect(out.embedding).toBe('encoder')
+    // The second object on the same image reuses the embedding cached on disk.
+    const again = JSON.parse((await cli('annotate', folder, '--image', 'set/img10.png', '--category', 'red box', '--point', '200,200', '--model', DEMO_MODEL, '--json')).stdout)
+    expect(again.embedding).toBe('disk')
+    expect(again.annotation.area).toBe(out.annotation.area)
 
     const project = Project.open(folder)
     try {
       const image = project.imageByPath('set/img10.png')!
       const saved = project.listAnnotations(image.id)
-      expect(saved).toHaveLength(1)
-      expect(saved[0].id).toBe(out.annotation.id)
+      expect(saved.map((a) => a.id)).toEqual([out.annotation.id, again.annotation.id])
       expect(project.listCategories().map((c) => c.name)).toEqual(['red box'])
     } finally {
       project.close()
     }
     const summary = await cli('open', folder)
-    expect(summary.stdout).toMatch(/red box: 1/)
+    expect(summary.stdout).toMatch(/red box: 2/)
   })
 
   it('exports COCO and YOLO, and imports the COCO file into another folder', async () => {
@@ -67,18 +71,18 @@ describe('sam-annotator open / annotate', () => {
     mkdirSync(join(folder, 'export'))
     const r = await cli('export', folder, '--coco', out)
     expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(/1 annotations/)
+    expect(r.stdout).toMatch(/2 annotations/)
     expect(r.stderr).toMatch(/broken\.jpg/) // the unreadable image is reported, not exported
     const coco = JSON.parse(readFileSync(out, 'utf8'))
     expect(coco.images.map((i: { file_name: string }) => i.file_name)).toEqual(['img1.png', 'set/img2.png', 'set/img10.png'])
     expect(coco.categories).toEqual([{ id: expect.any(Number), name: 'red box', supercategory: expect.any(String) }])
-    expect(coco.annotations).toHaveLength(1)
+    expect(coco.annotations).toHaveLength(2)
     expect(coco.annotations[0]).toMatchObject({ iscrowd: 0, image_id: coco.images[2].id })
 
     const yolo = join(folder, 'export', 'yolo')
     expect((await cli('export', folder, '--yolo', yolo)).code).toBe(0)
     const label = readFileSync(join(yolo, 'labels', 'set', 'img10.txt'), 'utf8').trim().split('\n')
-    expect(label).toHaveLength(1)
+    expect(label).toHaveLength(2)
     expect(label[0]).toMatch(/^0( 0\.\d+ 0\.\d+){3,}$/)
     expect(readFileSync(join(yolo, 'data.yaml'), 'utf8')).toMatch(/red box/)
 
@@ -88,7 +92,7 @@ describe('sam-annotator open / annotate', () => {
       copyFileSync(join(folder, 'set', 'img10.png'), join(other, 'set', 'img10.png'))
       const imported = await cli('import', other, '--coco', out, '--json')
       expect(imported.code).toBe(0)
-      expect(JSON.parse(imported.stdout)).toMatchObject({ imported: 1, matchedImages: 1, categoriesCreated: ['red box'] })
+      expect(JSON.parse(imported.stdout)).toMatchObject({ imported: 2, matchedImages: 1, categoriesCreated: ['red box'] })
       writeFileSync(join(other, 'bad.json'), JSON.stringify({ images: [], categories: [{ id: 1 }], annotations: [] }))
       const bad = await cli('import', other, '--coco', join(other, 'bad.json'))
       expect(bad.code).toBe(1)
@@ -102,10 +106,10 @@ describe('sam-annotator open / annotate', () => {
   it('a moved file keeps its annotations; a deleted one is reported missing, annotations kept', async () => {
     renameSync(join(folder, 'set', 'img10.png'), join(folder, 'moved.png'))
     const r = JSON.parse((await cli('open', folder, '--json')).stdout)
-    expect(r).toMatchObject({ images: 4, missing: 0, annotations: 1 })
+    expect(r).toMatchObject({ images: 4, missing: 0, annotations: 2 })
     rmSync(join(folder, 'moved.png'))
     const gone = JSON.parse((await cli('open', folder, '--json')).stdout)
-    expect(gone).toMatchObject({ missing: 1, annotations: 1 })
+    expect(gone).toMatchObject({ missing: 1, annotations: 2 })
   })
 
   it('refuses bad input with one line naming the value', async () => {

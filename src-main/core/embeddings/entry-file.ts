@@ -11,7 +11,7 @@
 // The file's exact size follows from the header, so a truncated file is refused before any
 // hashing; a flipped bit anywhere (the size in the header included) fails the checksum.
 
-import { createHash } from 'node:crypto'
+import { createHash, webcrypto } from 'node:crypto'
 import type { Embedding } from '../segment/prompt.ts'
 import { fromFloat16, toFloat16 } from './float16.ts'
 
@@ -49,7 +49,17 @@ function bytesPer(dtype: StorageType): number {
   return dtype === 'float16' ? 2 : 4
 }
 
-export function encodeEntry(key: EntryKey, embedding: Embedding, dtype: StorageType): Buffer {
+/** Values converted between yields to the event loop: about 5 ms of work. */
+const CHUNK = 1 << 19
+
+const nextTurn = () => new Promise<void>((r) => setImmediate(r))
+
+/**
+ * The entry's bytes. Runs after an encode, while the user may already be clicking: the
+ * conversion and checksum are done in slices with yields between, so a decode waiting on
+ * the event loop is not held up by 8 MB of float16 conversion.
+ */
+export async function encodeEntry(key: EntryKey, embedding: Embedding, dtype: StorageType): Promise<Buffer> {
   const arrays = TENSORS.map((name) => embedding[name])
   const header: EntryHeader = {
     format: 1,
@@ -69,13 +79,20 @@ export function encodeEntry(key: EntryKey, embedding: Embedding, dtype: StorageT
   MAGIC.copy(buf, 0)
   buf.writeUInt32LE(headerBytes.length, 8)
   headerBytes.copy(buf, PREFIX)
+  const hash = createHash('sha256').update(headerBytes)
   let offset = PREFIX + headerBytes.length
   for (const a of arrays) {
-    if (dtype === 'float16') toFloat16(a, new Uint16Array(buf.buffer, buf.byteOffset + offset, a.length))
-    else new Float32Array(buf.buffer, buf.byteOffset + offset, a.length).set(a)
-    offset += a.length * bytesPer(dtype)
+    for (let from = 0; from < a.length; from += CHUNK) {
+      await nextTurn()
+      const part = a.subarray(from, Math.min(a.length, from + CHUNK))
+      const bytes = part.length * bytesPer(dtype)
+      if (dtype === 'float16') toFloat16(part, new Uint16Array(buf.buffer, buf.byteOffset + offset, part.length))
+      else new Float32Array(buf.buffer, buf.byteOffset + offset, part.length).set(part)
+      hash.update(buf.subarray(offset, offset + bytes))
+      offset += bytes
+    }
   }
-  createHash('sha256').update(buf.subarray(PREFIX)).digest().copy(buf, 12)
+  hash.digest().copy(buf, 12)
   return buf
 }
 
@@ -107,29 +124,41 @@ function parseHeader(buf: Buffer): EntryHeader {
 /**
  * Checks and decodes an entry. Throws CorruptEntryError for anything damaged; returns null
  * for a sound entry computed from something else (another image, model or preprocessing).
+ * The checksum runs on libuv's thread pool (WebCrypto) while this thread widens the tensors;
+ * nothing is returned before it matched.
  */
-export function decodeEntry(bufIn: Buffer, key: EntryKey): Embedding | null {
+export async function decodeEntry(bufIn: Buffer, key: EntryKey): Promise<Embedding | null> {
   const header = parseHeader(bufIn)
   const headerLength = bufIn.readUInt32LE(8)
   const size = PREFIX + headerLength + header.lengths.reduce((n, l) => n + l * bytesPer(header.dtype), 0)
   if (bufIn.length !== size) throw new CorruptEntryError(`file has ${bufIn.length} bytes, its header says ${size} (truncated or extended)`)
-  const digest = createHash('sha256').update(bufIn.subarray(PREFIX)).digest()
-  if (!digest.equals(bufIn.subarray(12, PREFIX))) throw new CorruptEntryError('checksum mismatch')
-  if (header.contentHash !== key.contentHash || header.modelKey !== key.modelKey || header.preprocess !== key.preprocess) return null
+  if (header.contentHash !== key.contentHash || header.modelKey !== key.modelKey || header.preprocess !== key.preprocess) {
+    // Only trusted after the checksum: a damaged header must be reported as damage, not a miss.
+    await checkDigest(bufIn)
+    return null
+  }
   // Typed array views need aligned offsets; a pooled Buffer may not be.
   let buf = bufIn
   if (buf.byteOffset % 4 !== 0) {
     buf = Buffer.allocUnsafeSlow(bufIn.length)
     bufIn.copy(buf)
   }
+  const digest = checkDigest(buf)
+  digest.catch(() => {}) // awaited below; this only marks it handled while we convert
+  // One allocation for the three tensors (views into it): fewer page faults than three.
+  const total = header.lengths[0] + header.lengths[1] + header.lengths[2]
+  const all = new Float32Array(total)
   let offset = PREFIX + headerLength
+  let at = 0
   const out = header.lengths.map((length) => {
-    const start = buf.byteOffset + offset
+    const view = all.subarray(at, at + length)
+    if (header.dtype === 'float16') fromFloat16(new Uint16Array(buf.buffer, buf.byteOffset + offset, length), view)
+    else view.set(new Float32Array(buf.buffer, buf.byteOffset + offset, length))
     offset += length * bytesPer(header.dtype)
-    return header.dtype === 'float16'
-      ? fromFloat16(new Uint16Array(buf.buffer, start, length))
-      : new Float32Array(buf.buffer.slice(start, start + length * 4))
+    at += length
+    return view
   })
+  await digest
   return {
     modelId: header.modelId,
     width: header.width,
@@ -138,6 +167,11 @@ export function decodeEntry(bufIn: Buffer, key: EntryKey): Embedding | null {
     highResFeats0: out[1],
     highResFeats1: out[2],
   }
+}
+
+async function checkDigest(buf: Buffer): Promise<void> {
+  const digest = Buffer.from(await webcrypto.subtle.digest('SHA-256', buf.subarray(PREFIX)))
+  if (!digest.equals(buf.subarray(12, PREFIX))) throw new CorruptEntryError('checksum mismatch')
 }
 
 /** Bytes an entry of this embedding will take on disk (header excluded: under 1 KB). */

@@ -3,9 +3,8 @@
 // decoder's masks respond to. Node 20 has no Float16Array, so this is done on typed arrays.
 //
 // Encoding rounds to nearest, ties to even (what numpy's astype(float16) does), keeps
-// subnormals, infinities and NaN. Decoding moves bits (a table for the rare zero, subnormal,
-// infinite and NaN values), because reading an entry from disk is on the path to the user's
-// first click.
+// subnormals, infinities and NaN. Decoding is a lookup in a 65,536-entry table, two values per
+// load, because reading an entry from disk is on the path to the user's first click.
 
 let decodeTable: Float32Array | null = null
 
@@ -65,12 +64,17 @@ export function fromFloat16(src: Uint16Array, out: Float32Array = new Float32Arr
   const t = new Uint32Array(table().buffer)
   const o = new Uint32Array(out.buffer, out.byteOffset, src.length)
   const n = src.length
-  for (let i = 0; i < n; i++) {
-    const h = src[i]
-    const e = h & 0x7c00
-    // Normal values (almost all features) by moving bits: rebias the exponent by 112 << 10.
-    // Zero, subnormals, infinities and NaN by the table.
-    o[i] = e !== 0 && e !== 0x7c00 ? ((h & 0x8000) << 16) | (((h & 0x7fff) + 0x1c000) << 13) : t[h]
+  let i = 0
+  if (src.byteOffset % 4 === 0) {
+    // Two values per 32-bit load (little-endian: the first value is the low half), about twice
+    // as fast as one 16-bit load per value.
+    const pairs = new Uint32Array(src.buffer, src.byteOffset, n >>> 1)
+    for (let k = 0; k < pairs.length; k++, i += 2) {
+      const w = pairs[k]
+      o[i] = t[w & 0xffff]
+      o[i + 1] = t[w >>> 16]
+    }
   }
+  for (; i < n; i++) o[i] = t[src[i]]
   return out
 }
