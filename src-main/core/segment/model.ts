@@ -15,6 +15,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 import * as ort from 'onnxruntime-node'
 import { UserError } from '../errors.ts'
 import {
@@ -67,7 +68,7 @@ const DECODER_FILE = 'decoder.onnx'
 
 /** Folder of the repository's models (models/), found from this file in source or build. */
 export function modelsRoot(): string {
-  let dir = dirname(new URL(import.meta.url).pathname)
+  let dir = dirname(fileURLToPath(import.meta.url))
   for (let i = 0; i < 6; i++) {
     if (existsSync(join(dir, 'models', 'manifest.json')) || existsSync(join(dir, 'models', 'demo'))) {
       return join(dir, 'models')
