@@ -152,6 +152,63 @@ describe('preprocess', () => {
     }
   })
 
+  it('reads uncompressed BMP (24-bit bottom-up, 8-bit palette, 32-bit top-down with bit fields), which libvips cannot', async () => {
+    const w = 37 // odd width: rows are padded to 4 bytes
+    const h = 23
+    const raw = markerRaw(w, h)
+    const ref = (await preprocessImage(await write('bmp-ref.png', sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png()))).tensor
+    const header = (bpp: number, compression: number, height: number, extra: Buffer, paletteCount = 0): Buffer => {
+      const b = Buffer.alloc(54)
+      b.write('BM', 0, 'ascii')
+      const stride = Math.ceil((w * bpp) / 32) * 4
+      const offset = 54 + extra.length
+      b.writeUInt32LE(offset + stride * h, 2)
+      b.writeUInt32LE(offset, 10)
+      b.writeUInt32LE(40, 14)
+      b.writeInt32LE(w, 18)
+      b.writeInt32LE(height, 22)
+      b.writeUInt16LE(1, 26)
+      b.writeUInt16LE(bpp, 28)
+      b.writeUInt32LE(compression, 30)
+      b.writeUInt32LE(paletteCount, 46)
+      return Buffer.concat([b, extra])
+    }
+    const rows = (bpp: number, topDown: boolean, pixel: (x: number, y: number, out: Buffer, at: number) => void): Buffer => {
+      const stride = Math.ceil((w * bpp) / 32) * 4
+      const data = Buffer.alloc(stride * h)
+      for (let y = 0; y < h; y++) {
+        const row = (topDown ? y : h - 1 - y) * stride
+        for (let x = 0; x < w; x++) pixel(x, y, data, row + (x * bpp) / 8)
+      }
+      return data
+    }
+    const px = (x: number, y: number) => raw.subarray((y * w + x) * 3, (y * w + x) * 3 + 3)
+    const bmp24 = Buffer.concat([header(24, 0, h, Buffer.alloc(0)), rows(24, false, (x, y, out, at) => out.set([px(x, y)[2], px(x, y)[1], px(x, y)[0]], at))])
+    const palette = Buffer.from([128, 128, 128, 0, 20, 20, 230, 0]) // BGRX: grey, red
+    const bmp8 = Buffer.concat([header(8, 0, h, palette, 2), rows(8, false, (x, y, out, at) => (out[at] = px(x, y)[0] === 230 ? 1 : 0))])
+    const masks = Buffer.alloc(12)
+    masks.writeUInt32LE(0x000000ff, 0) // red in the low byte: not the default order
+    masks.writeUInt32LE(0x0000ff00, 4)
+    masks.writeUInt32LE(0x00ff0000, 8)
+    const bmp32 = Buffer.concat([header(32, 3, -h, masks), rows(32, true, (x, y, out, at) => out.writeUInt32LE(px(x, y)[0] | (px(x, y)[1] << 8) | (px(x, y)[2] << 16), at))])
+    for (const [name, bytes] of [['a24.bmp', bmp24], ['a8.bmp', bmp8], ['a32.bmp', bmp32]] as const) {
+      const file = join(dir, name)
+      writeFileSync(file, bytes)
+      const header = await readImageHeader(file)
+      expect([name, header.format, header.width, header.height]).toEqual([name, 'bmp', w, h])
+      const { tensor } = await preprocessImage(file)
+      expect(Array.from(tensor.subarray(0, 4096))).toEqual(Array.from(ref.subarray(0, 4096)))
+      expect(rgbAt(tensor, 100, 100)).toEqual(rgbAt(ref, 100, 100))
+      expect(rgbAt(tensor, 900, 900)).toEqual(rgbAt(ref, 900, 900))
+    }
+    const rle = Buffer.from(bmp8)
+    rle.writeUInt32LE(1, 30) // BI_RLE8
+    writeFileSync(join(dir, 'rle.bmp'), rle)
+    await expect(preprocessImage(join(dir, 'rle.bmp'))).rejects.toThrow(/rle\.bmp: compressed BMP/)
+    writeFileSync(join(dir, 'cut.bmp'), bmp24.subarray(0, 200))
+    await expect(preprocessImage(join(dir, 'cut.bmp'))).rejects.toThrow(/cut\.bmp: truncated BMP/)
+  })
+
   it('refuses absurd sizes from the header, before decoding', async () => {
     const file = join(dir, 'huge.png')
     writeFileSync(file, hugePng(30000, 20000))

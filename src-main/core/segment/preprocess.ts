@@ -7,12 +7,14 @@
 //   which drops alpha, so masks match what the reference predictor would produce.
 // - Grey, CMYK (with its ICC profile when present), 16-bit and palette images are converted to
 //   8-bit sRGB by libvips. Multi-page files (GIF, TIFF) use their first page.
+// - BMP, which libvips cannot read, is decoded by bmp.ts and handed over as raw pixels.
 // - Sizes are checked from the header before any pixel is decoded, so a 40,000 x 40,000 image
 //   is refused with a clear error instead of exhausting memory.
 
-import { statSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
 import sharp, { type Metadata } from 'sharp'
 import { UserError } from '../errors.ts'
+import { decodeBmp, isBmp, readBmpHeader } from './bmp.ts'
 import { MODEL_SIZE, PIXEL_MEAN, PIXEL_STD } from './contract.ts'
 
 /** Default ceiling: above this many pixels an image is refused (about a 20,000 x 12,500 photo). */
@@ -67,6 +69,16 @@ function checkFile(input: string | Buffer): void {
   if (st.size === 0) throw new UserError('image-unreadable', `${input}: empty file (0 bytes)`)
 }
 
+function readHead(file: string, bytes: number): Buffer {
+  const fd = openSync(file, 'r')
+  try {
+    const buf = Buffer.alloc(bytes)
+    return buf.subarray(0, readSync(fd, buf, 0, bytes, 0))
+  } finally {
+    closeSync(fd)
+  }
+}
+
 /** Reads the header only (no pixel decoding): oriented size, format, depth. */
 export async function readImageHeader(input: string | Buffer, maxPixels = MAX_IMAGE_PIXELS): Promise<ImageHeader> {
   checkFile(input)
@@ -74,7 +86,11 @@ export async function readImageHeader(input: string | Buffer, maxPixels = MAX_IM
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata()
   } catch (err) {
-    throw sharpError(input, err)
+    const head = typeof input === 'string' ? readHead(input, 256) : input.subarray(0, 256)
+    if (!isBmp(head)) throw sharpError(input, err)
+    // libvips has no BMP loader: read the header ourselves (no orientation in BMP).
+    const bmp = readBmpHeader(head, describeInput(input))
+    meta = { width: bmp.width, height: bmp.height, format: 'bmp' as Metadata['format'], channels: 3, depth: 'uchar', space: 'srgb', hasAlpha: false } as Metadata
   }
   const w = meta.width
   const h = meta.height
@@ -129,7 +145,10 @@ export async function preprocessImage(input: string | Buffer, maxPixels = MAX_IM
   let data: Buffer
   try {
     let source = sharp(input, { limitInputPixels: maxPixels, autoOrient: true })
-    if (header.hasAlpha) {
+    if ((header.format as string) === 'bmp') {
+      const bmp = decodeBmp(typeof input === 'string' ? readFileSync(input) : input, describeInput(input))
+      source = sharp(bmp.data, { raw: { width: bmp.width, height: bmp.height, channels: 3 } })
+    } else if (header.hasAlpha) {
       // libvips resizes premultiplied, so alpha would darken the colour even after
       // removeAlpha(); drop it in a first pass at full size (only images with alpha pay this).
       const flat = await source.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
