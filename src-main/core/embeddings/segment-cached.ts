@@ -68,19 +68,5 @@ export async function segmentCached(
   options: PolygonOptions & { candidate?: number } = {},
 ): Promise<CachedSegmentResult> {
   const { embedding, source, timings } = await getEmbedding(embeddings, file)
-  const session = engine.prompt(embedding)
-  const state = await session.decode(prompt, options.candidate)
-  const t0 = performance.now()
-  const geometry = engine.shapeOf(state, embedding.width, embedding.height, options)
-  const t1 = performance.now()
-  return {
-    width: embedding.width,
-    height: embedding.height,
-    candidate: state.chosen,
-    score: state.scores[state.chosen],
-    scores: state.scores,
-    ...geometry,
-    timings: { ...timings, decode: state.timings.run + state.timings.overhead, postprocess: t1 - t0 },
-    embedding: source,
-  }
+  return { ...(await engine.segmentEmbedding(embedding, prompt, options, timings)), embedding: source }
 }

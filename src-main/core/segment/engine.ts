@@ -127,8 +127,20 @@ export class Engine {
     options: PolygonOptions & { candidate?: number } = {},
   ): Promise<SegmentResult> {
     const { embedding, timings } = await this.encode(image)
-    const session = this.prompt(embedding)
-    const state = await session.decode(prompt, options.candidate)
+    return this.segmentEmbedding(embedding, prompt, options, timings)
+  }
+
+  /**
+   * Decodes one object from an embedding however it was obtained (encoder or cache); the
+   * `timings` of obtaining it are passed through into the result.
+   */
+  async segmentEmbedding(
+    embedding: Embedding,
+    prompt: Prompt,
+    options: PolygonOptions & { candidate?: number },
+    timings: EncodeResult['timings'],
+  ): Promise<SegmentResult> {
+    const state = await this.prompt(embedding).decode(prompt, options.candidate)
     const t0 = performance.now()
     const geometry = this.shapeOf(state, embedding.width, embedding.height, options)
     const t1 = performance.now()
