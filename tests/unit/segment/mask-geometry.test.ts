@@ -14,19 +14,10 @@ import {
 import { rasterizeShape, rleDecode, rleEncode, rleToString } from '../../../src-main/core/segment/rle.ts'
 import { toCocoSegmentation } from '../../../src-main/core/segment/segmentation.ts'
 import { frPolygons, iou, merge, type CocoRle } from '../../helpers/pycocotools.ts'
+import { mulberry32 } from '../../../src-main/core/coco/synthetic.ts'
 
 const G = 256
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Logits sampled at the 256x256 sample centres from a signed-distance-like field in pixels. */
 function logitsFrom(W: number, H: number, sd: (x: number, y: number) => number): Float32Array {

@@ -15,17 +15,8 @@ import {
 import type { Ring, Shape } from '../../../src-main/core/segment/mask-geometry.ts'
 import { toCocoSegmentation } from '../../../src-main/core/segment/segmentation.ts'
 import { frPoly, frPolygons, iou, merge } from '../../helpers/pycocotools.ts'
+import { mulberry32 } from '../../../src-main/core/coco/synthetic.ts'
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function maskFromRows(rows: string[]): { mask: Uint8Array; width: number; height: number } {
   const height = rows.length, width = rows[0].length
