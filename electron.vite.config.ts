@@ -14,9 +14,12 @@ export default defineConfig({
     build: { rolldownOptions: { input: { index: fromRoot('src-main/index.ts') } } },
   },
   // A sandboxed preload must be CommonJS; `.cjs` keeps Node from reading it as ESM under
-  // "type": "module" (P11). Main loads it as ../preload/index.cjs.
+  // "type": "module" (P11). Main loads it as ../preload/index.cjs. A sandboxed preload can
+  // require only 'electron' and a few builtins, so its dependencies (zod, via the contract)
+  // are bundled into it instead of externalized.
   preload: {
     build: {
+      externalizeDeps: false,
       rolldownOptions: {
         input: { index: fromRoot('src-preload/index.ts') },
         output: { format: 'cjs', entryFileNames: '[name].cjs' },

@@ -1,12 +1,17 @@
-// `npm start`: build the app, then launch it in Electron through `electron-vite preview`.
-// Electron 45's npm package has no binary: it downloads one from GitHub on first launch.
-// Where that cannot happen (offline machines), say so in one line instead of a stack trace.
+// `npm start`: build the app, make sure better-sqlite3 exists for Electron's ABI (built once
+// into .cache/electron-native/, never into node_modules), then launch it with
+// `electron-vite preview`. Electron 45's npm package has no binary: it downloads one from
+// GitHub on first launch. Where that, or the native build, cannot happen (offline machines),
+// say so in plain words instead of a stack trace.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ensureElectronNative, NativeBuildError } from './electron-native.mjs'
 
 const require = createRequire(import.meta.url)
+const root = fileURLToPath(new URL('..', import.meta.url))
 const electronVite = join(dirname(require.resolve('electron-vite/package.json')), 'bin', 'electron-vite.js')
 
 function run(args) {
@@ -33,6 +38,13 @@ if (binary === null) {
       'network access; run `npx install-electron` where github.com is reachable (or set ELECTRON_EXEC_PATH to an ' +
       'Electron 45 executable), then npm start again.',
   )
+  process.exit(1)
+}
+
+try {
+  await ensureElectronNative({ root })
+} catch (err) {
+  console.error(`npm start: ${err instanceof NativeBuildError ? err.message : (err?.stack ?? err)}`)
   process.exit(1)
 }
 

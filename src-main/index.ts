@@ -1,17 +1,24 @@
-// Electron main process: one hardened window, the model.info IPC handler, nothing else yet.
-// Stays thin on purpose: real work lives in src-main/core/ (no Electron there), and main only
-// wires windows and IPC channels to it. Never imports Svelte or Konva.
+// Electron main process: one hardened window, the IPC table, the sam-image: protocol, the menu,
+// the single-instance lock and the remembered window bounds. Thin on purpose: the work lives in
+// src-main/core/ (no Electron there) behind services/app-session.ts, and everything here that
+// can be tested without Electron is a pure module (ipc.ts, image-protocol.ts, menu.ts, argv.ts,
+// window-state.ts, native-sqlite.ts). Never imports Svelte or Konva.
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { app, BrowserWindow, ipcMain, session, type WebFrameMain } from 'electron'
-import { isUserError } from './core/errors.ts'
-import { getModelInfo } from './model-info.ts'
-import {
-  MODEL_CHANNELS,
-  type IpcResult,
-  type ModelErrorCode,
-  type ModelInfo,
-} from '../src-preload/contract/model.ts'
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, type MenuItemConstructorOptions } from 'electron'
+import { Engine } from './core/segment/engine.ts'
+import { defaultModelDir } from './core/segment/model.ts'
+import { folderArgument } from './argv.ts'
+import { createHandlers } from './handlers.ts'
+import { handleImageRequest, PreviewCache } from './image-protocol.ts'
+import { isAppPageUrl, registerIpc, trustedSender } from './ipc.ts'
+import { buildMenuTemplate, type MenuItemTemplate } from './menu.ts'
+import { electronSqliteBinding, useElectronSqlite } from './native-sqlite.ts'
+import { AppSession, type Dialogs, type EventSink } from './services/app-session.ts'
+import { loadWindowState, MIN_SIZE, restoreBounds, saveWindowState } from './window-state.ts'
+import { eventChannel } from '../src-preload/contract/events.ts'
+import { IMAGE_SCHEME } from '../src-preload/contract/images.ts'
+import { KEYMAP, type KeymapCommandId } from '../src-preload/contract/keymap.ts'
 
 const PRELOAD_PATH = fileURLToPath(new URL('../preload/index.cjs', import.meta.url))
 const INDEX_HTML_URL = new URL('../renderer/index.html', import.meta.url)
@@ -27,64 +34,34 @@ function modelsRoot(): string {
   return join(appPath.endsWith('.asar') ? `${appPath}.unpacked` : appPath, 'models')
 }
 
-/** Only our own renderer page may call the API; any other frame is refused. */
-function isTrustedSender(frame: WebFrameMain | null): boolean {
-  if (frame === null) return false
-  let url: URL
-  try {
-    url = new URL(frame.url)
-  } catch {
-    return false
-  }
-  if (DEV_RENDERER_URL !== undefined) return url.origin === new URL(DEV_RENDERER_URL).origin
-  return url.protocol === 'file:' && url.pathname === INDEX_HTML_URL.pathname
-}
-
-const MODEL_ERROR_CODES: ReadonlySet<string> = new Set<ModelErrorCode>(['model-missing', 'model-config'])
-
-/** User errors keep their code and message; anything else is logged whole and shown short. */
-function toErrorResult(err: unknown): { ok: false; error: { code: ModelErrorCode; message: string } } {
-  if (isUserError(err) && MODEL_ERROR_CODES.has(err.code)) {
-    return { ok: false, error: { code: err.code as ModelErrorCode, message: err.message } }
-  }
-  console.error('[main] internal error in', MODEL_CHANNELS.info, err)
-  const detail = err instanceof Error ? err.message : String(err)
-  return { ok: false, error: { code: 'internal', message: `Internal error while reading the model: ${detail}` } }
-}
-
-function registerIpc(): void {
-  ipcMain.handle(MODEL_CHANNELS.info, (event): IpcResult<ModelInfo, ModelErrorCode> => {
-    if (!isTrustedSender(event.senderFrame)) {
-      throw new Error(`${MODEL_CHANNELS.info}: refused a call from an untrusted frame`)
-    }
-    // ENGINE WIRING: once src-main/core/segment/ has its engine, create it once after
-    // app 'ready' (with modelsRoot()) and answer from the engine's active model here;
-    // model-info.ts is a file-based stand-in and goes away then.
-    try {
-      return { ok: true, value: getModelInfo(modelsRoot()) }
-    } catch (err) {
-      return toErrorResult(err)
-    }
-  })
-}
+let mainWindow: BrowserWindow | null = null
 
 /** Web contents may not navigate, open windows, attach webviews, or get permissions. */
 function hardenWebContents(): void {
   app.on('web-contents-created', (_event, contents) => {
     contents.on('will-navigate', (navigation) => navigation.preventDefault())
+    contents.on('will-redirect', (navigation) => navigation.preventDefault())
     contents.on('will-attach-webview', (attach) => attach.preventDefault())
     contents.setWindowOpenHandler(() => ({ action: 'deny' }))
   })
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
   session.defaultSession.setPermissionCheckHandler(() => false)
+  // No remote content: only our page, its bundle and our image scheme are ever loaded.
+  session.defaultSession.webRequest.onBeforeRequest((details, callback) => {
+    const url = details.url
+    const local = url.startsWith('file:') || url.startsWith(`${IMAGE_SCHEME}:`) || url.startsWith('devtools:') || url.startsWith('data:') || url.startsWith('blob:')
+    const dev = DEV_RENDERER_URL !== undefined && url.startsWith(new URL(DEV_RENDERER_URL).origin)
+    callback({ cancel: !(local || dev) })
+  })
 }
 
 function createWindow(): BrowserWindow {
+  const saved = loadWindowState(app.getPath('userData'))
+  const bounds = restoreBounds(saved, screen.getAllDisplays().map((display) => display.workArea))
   const window = new BrowserWindow({
-    width: 1280,
-    height: 800,
-    minWidth: 640,
-    minHeight: 480,
+    ...bounds,
+    minWidth: MIN_SIZE.width,
+    minHeight: MIN_SIZE.height,
     title: 'SAM Annotator',
     backgroundColor: '#1e1f22',
     show: false,
@@ -96,7 +73,14 @@ function createWindow(): BrowserWindow {
       webSecurity: true,
     },
   })
+  if (saved?.maximized) window.maximize()
   window.once('ready-to-show', () => window.show())
+  window.on('close', () => {
+    saveWindowState(app.getPath('userData'), { bounds: window.getNormalBounds(), maximized: window.isMaximized() })
+  })
+  window.on('closed', () => {
+    if (mainWindow === window) mainWindow = null
+  })
   // The Content-Security-Policy is a <meta> tag in src-renderer/index.html: it applies to
   // file:// loads too, where response headers never arrive.
   if (DEV_RENDERER_URL !== undefined) void window.loadURL(DEV_RENDERER_URL)
@@ -104,30 +88,132 @@ function createWindow(): BrowserWindow {
   return window
 }
 
+const emit: EventSink = (name, payload) => {
+  const contents = mainWindow?.webContents
+  if (contents !== undefined && !contents.isDestroyed()) contents.send(eventChannel(name), payload)
+}
+
+const dialogs: Dialogs = {
+  async chooseFolder({ title }) {
+    const options = { title, properties: ['openDirectory' as const, 'createDirectory' as const] }
+    const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options)
+    return result.canceled ? null : (result.filePaths[0] ?? null)
+  },
+  async chooseSaveFile({ title, defaultPath, filters }) {
+    const options = { title, defaultPath, filters }
+    const result = mainWindow ? await dialog.showSaveDialog(mainWindow, options) : await dialog.showSaveDialog(options)
+    return result.canceled ? null : (result.filePath ?? null)
+  },
+  async chooseOpenFile({ title, filters }) {
+    const options = { title, filters, properties: ['openFile' as const] }
+    const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options)
+    return result.canceled ? null : (result.filePaths[0] ?? null)
+  },
+}
+
+function reportError(what: string, err: unknown): void {
+  console.error(`[main] ${what}:`, err)
+  dialog.showErrorBox(what, err instanceof Error ? err.message : String(err))
+}
+
+function openFolder(appSession: AppSession, folder: string): void {
+  appSession.openFolder(folder).catch((err: unknown) => reportError(`Cannot open ${folder}`, err))
+}
+
+function installMenu(appSession: AppSession): void {
+  const run = (command: KeymapCommandId): void => {
+    const entry = KEYMAP.find((item) => item.id === command)
+    if (entry?.handler === 'renderer') return emit('menu', { command })
+    if (command === 'project.open') void appSession.openWithDialog().catch((err: unknown) => reportError('Cannot open the folder', err))
+  }
+  const withClicks = (items: MenuItemTemplate[]): MenuItemConstructorOptions[] =>
+    items.map(({ submenu, id, ...item }) => ({
+      ...item,
+      ...(id !== undefined ? { id, click: () => run(id) } : {}),
+      ...(submenu !== undefined ? { submenu: withClicks(submenu) } : {}),
+    }))
+  const template = buildMenuTemplate({ platform: process.platform, devTools: !app.isPackaged })
+  Menu.setApplicationMenu(Menu.buildFromTemplate(withClicks(template)))
+}
+
+function focusWindow(): void {
+  if (mainWindow === null) return
+  if (mainWindow.isMinimized()) mainWindow.restore()
+  mainWindow.focus()
+}
+
 // Sandbox every renderer, including any created later by mistake.
 app.enableSandbox()
+// Must happen before 'ready': privileged schemes are fixed at start-up.
+protocol.registerSchemesAsPrivileged([
+  { scheme: IMAGE_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true, stream: true } },
+])
 
 if (!app.requestSingleInstanceLock()) {
-  // A second launch hands over to the first window instead of opening the project twice.
+  // A second launch hands its folder to the first instance (second-instance below) and quits.
   app.quit()
 } else {
-  app.on('second-instance', () => {
-    const [window] = BrowserWindow.getAllWindows()
-    if (window === undefined) return
-    if (window.isMinimized()) window.restore()
-    window.focus()
+  let sqliteProblem: string | null = null
+  try {
+    useElectronSqlite(
+      electronSqliteBinding({
+        packaged: app.isPackaged,
+        resourcesPath: process.resourcesPath,
+        appRoot: app.getAppPath(),
+        platform: process.platform,
+        arch: process.arch,
+        override: process.env['SAM_ANNOTATOR_SQLITE_BINDING'],
+      }),
+    )
+  } catch (err) {
+    sqliteProblem = err instanceof Error ? err.message : String(err)
+  }
+
+  const engine = Engine.open({ modelDir: defaultModelDir(modelsRoot()).dir })
+  const appSession = new AppSession({ engine, userDataDir: app.getPath('userData'), dialogs, emit })
+
+  app.on('second-instance', (_event, argv, workingDirectory) => {
+    focusWindow()
+    const folder = folderArgument(argv, { packaged: app.isPackaged, cwd: workingDirectory })
+    if (folder !== null) openFolder(appSession, folder)
   })
 
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit()
   })
 
+  let disposed = false
+  app.on('will-quit', (event) => {
+    if (disposed) return
+    // Let the project commit and the embedding cache flush before the process ends.
+    event.preventDefault()
+    disposed = true
+    void appSession.dispose().finally(() => app.quit())
+  })
+
   void app.whenReady().then(() => {
+    if (sqliteProblem !== null) {
+      dialog.showErrorBox('SAM Annotator cannot store projects', sqliteProblem)
+      app.exit(1)
+      return
+    }
     hardenWebContents()
-    registerIpc()
-    createWindow()
+    const cache = new PreviewCache()
+    protocol.handle(IMAGE_SCHEME, (request) => handleImageRequest({ url: request.url, method: request.method }, appSession, cache))
+    registerIpc({
+      registrar: ipcMain,
+      handlers: createHandlers(appSession),
+      isTrustedSender: trustedSender({
+        webContentsId: () => mainWindow?.webContents.id ?? null,
+        isAppUrl: (url) => isAppPageUrl(url, { indexHtmlUrl: INDEX_HTML_URL.href, devServerUrl: DEV_RENDERER_URL }),
+      }),
+    })
+    installMenu(appSession)
+    mainWindow = createWindow()
+    const folder = folderArgument(process.argv, { packaged: app.isPackaged, cwd: process.cwd() })
+    if (folder !== null) openFolder(appSession, folder)
     app.on('activate', () => {
-      if (BrowserWindow.getAllWindows().length === 0) createWindow()
+      if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow()
     })
   })
 }

@@ -1,19 +1,20 @@
-// The bridge between the sandboxed renderer and main: builds `window.api` from the contract
-// and exposes it through contextBridge. The renderer never gets ipcRenderer itself, only
-// one function per contract channel.
-import { contextBridge, ipcRenderer } from 'electron'
-import {
-  MODEL_CHANNELS,
-  type IpcResult,
-  type ModelApi,
-  type ModelErrorCode,
-  type ModelInfo,
-} from './contract/model.ts'
+// The preload: the only code with ipcRenderer, exposing `window.api` (built from the contract
+// by bridge.ts) through contextBridge. The renderer never gets ipcRenderer itself.
+// Sandboxed preloads can require only 'electron' and a few builtins, so electron-vite bundles
+// everything else into this file (zod included; preload.build.externalizeDeps is false).
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron'
+import { buildBridge } from './bridge.ts'
 
-const model: ModelApi = {
-  // Main is the trusted side and always answers with the envelope declared in the contract;
-  // invoke() is untyped, so the cast records that promise rather than checking it.
-  info: () => ipcRenderer.invoke(MODEL_CHANNELS.info) as Promise<IpcResult<ModelInfo, ModelErrorCode>>,
-}
+const api = buildBridge(
+  (channel, arg) => ipcRenderer.invoke(channel, arg),
+  (channel, listener) => {
+    // The event object (with its sender) stays here; the page gets the payload only.
+    const handler = (_event: IpcRendererEvent, payload: unknown): void => listener(payload)
+    ipcRenderer.on(channel, handler)
+    return () => {
+      ipcRenderer.removeListener(channel, handler)
+    }
+  },
+)
 
-contextBridge.exposeInMainWorld('api', { model })
+contextBridge.exposeInMainWorld('api', api)

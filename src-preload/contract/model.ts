@@ -1,8 +1,6 @@
-// The `model` domain of the IPC contract: channel names and result types, declared once and
-// read by main (handler), preload (facade) and renderer (types only). Runtime-neutral on
-// purpose: no Node, DOM or Electron imports, so all three tsconfigs can include it.
+// The `model` domain: which segmentation model is active, as the UI must always show it.
+import { method, NO_ARGUMENT, result } from './define.ts'
 
-/** Which segmentation model the app is using, as shown to the user. */
 export interface ModelInfo {
   /** Stable id, from the model's config.json (falls back to the folder name). */
   id: string
@@ -10,27 +8,15 @@ export interface ModelInfo {
   name: string
   /** True when the built-in demo model (a colour region grower) stands in for SAM 2.1. */
   demo: boolean
+  /** Execution provider of the encoder ('cpu', 'cuda', 'dml', 'coreml'). */
+  provider: string
+  /** Why each provider was or was not used, in words (shown when the GPU is not used). */
+  providerNotes: string[]
   /** Absolute path of the model folder. */
   dir: string
 }
 
-/** Codes a `model` call can fail with; the UI may branch on them. */
-export type ModelErrorCode = 'model-missing' | 'model-config' | 'internal'
-
-/**
- * How every result crosses IPC. An envelope rather than a thrown error because Electron's
- * contextBridge keeps only an error's message, so a thrown `code` would never reach the
- * renderer. (Moves to a shared contract file once a second domain needs it.)
- */
-export type IpcResult<T, Code extends string> =
-  | { ok: true; value: T }
-  | { ok: false; error: { code: Code; message: string } }
-
-export const MODEL_CHANNELS = {
-  info: 'annot:model.info',
-} as const
-
-/** What the preload exposes as `window.api.model`. */
-export interface ModelApi {
-  info(): Promise<IpcResult<ModelInfo, ModelErrorCode>>
+export const model = {
+  /** Waits for the model to finish loading at start-up. */
+  info: method(NO_ARGUMENT, result<ModelInfo>()),
 }

@@ -3,18 +3,15 @@
 // Electron or Node).
 /// <reference types="svelte" />
 /// <reference types="vite/client" />
-import type { ModelApi } from '../../src-preload/contract/model.ts'
+import type { BridgeApi } from '../../src-preload/contract/index.ts'
 
 declare global {
   interface Window {
     /**
-     * Set by the preload. Typed as always present so the app's code stays plain; it is
-     * missing only when the page runs outside Electron with no bridge (plain browser dev
-     * server), which App.svelte checks once at start and reports.
+     * Set by the preload (or, in the end-to-end tests, by the loopback bridge). Missing only
+     * when the page runs in a plain browser; connectApi() checks that once.
      */
-    readonly api: {
-      readonly model: ModelApi
-    }
+    readonly api: BridgeApi | undefined
   }
 }
 

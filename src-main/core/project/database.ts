@@ -148,10 +148,25 @@ function applyPragmas(db: Database.Database, synchronous: Synchronous): void {
   db.pragma(`synchronous = ${synchronous}`)
 }
 
+let sqliteBinding: string | undefined
+
+/**
+ * Where better-sqlite3's compiled addon is when it is not the one in node_modules: the
+ * Electron app passes its own Electron-ABI build, since node_modules keeps the Node build the
+ * tests and the CLI load. Applies to databases opened from now on.
+ */
+export function useSqliteBinding(file: string | undefined): void {
+  sqliteBinding = file
+}
+
+function connect(file: string, options: Database.Options): Database.Database {
+  return new Database(file, sqliteBinding === undefined ? options : { ...options, nativeBinding: sqliteBinding })
+}
+
 /** Builds a new database beside `file` and links it into place unless someone else was first. */
 function createDatabase(file: string, folder: string): void {
   const tmp = `${file}.new-${process.pid}-${randomBytes(4).toString('hex')}`
-  const db = new Database(tmp, { timeout: BUSY_TIMEOUT_MS })
+  const db = connect(tmp, { timeout: BUSY_TIMEOUT_MS })
   try {
     applyPragmas(db, 'FULL')
     migrate(db)
@@ -188,7 +203,7 @@ export function openDatabase(file: string, folder: string, synchronous: Synchron
   checkFileHeader(file)
   let db: Database.Database
   try {
-    db = new Database(file, { timeout: BUSY_TIMEOUT_MS, fileMustExist: true })
+    db = connect(file, { timeout: BUSY_TIMEOUT_MS, fileMustExist: true })
   } catch (err) {
     if (isCorruptionError(err)) throw corrupt(file, (err as Error).message, err)
     throw new UserError('project-open', `${file}: cannot open the project database (${(err as Error).message})`, { cause: err })

@@ -1,7 +1,7 @@
 // The project store's public surface: import from here, not from the repository modules.
 
 export { Project, type OpenOptions, type ReadHeadersOptions } from './project.ts'
-export { defaultUserDataDir, folderKey, DB_FILE, PROJECT_DIR } from './database.ts'
+export { defaultUserDataDir, folderKey, useSqliteBinding, DB_FILE, PROJECT_DIR } from './database.ts'
 export { IMAGE_EXTENSIONS, naturalCompare } from './image-files.ts'
 export { SCHEMA_VERSION } from './migrations/index.ts'
 export * from './types.ts'

@@ -1,0 +1,81 @@
+// The `images` domain: the project's images, paged, with status and annotation counts; how
+// the renderer loads their pixels (the sam-image: protocol, by id only); and the status the
+// annotator sets. Also the protocol's URL scheme and preview rule, shared with main.
+import { z } from 'zod'
+import { method, result } from './define.ts'
+import { id, imageStatus, MAX_PAGE } from './schemas.ts'
+
+export type ImageStatus = z.infer<typeof imageStatus>
+
+export interface ImageSummary {
+  id: number
+  /** Relative to the project folder, '/' separators. */
+  path: string
+  /** Oriented size (EXIF applied); null until the header is read, or when unreadable. */
+  width: number | null
+  height: number | null
+  /** Bytes. */
+  size: number
+  status: ImageStatus
+  /** Not found by the last scan; its annotations are kept. */
+  missing: boolean
+  /** Why the image cannot be read; null when fine or not read yet. */
+  error: string | null
+  annotationCount: number
+}
+
+export interface ImagePage {
+  images: ImageSummary[]
+  /** Images matching the filter, all pages together. */
+  total: number
+  offset: number
+}
+
+export interface ImageUrls {
+  /** Fits in PREVIEW_MAX_SIDE; the same image as `full` when that is already small enough. */
+  preview: string
+  full: string
+  /** Preview size in pixels; null when the image size is not known yet. */
+  previewWidth: number | null
+  previewHeight: number | null
+  /** True when the preview is smaller than the image: load `full` when zooming in. */
+  downscaled: boolean
+}
+
+/** The custom scheme main serves image pixels on (registered as privileged, standard, secure). */
+export const IMAGE_SCHEME = 'sam-image'
+/** Longest side of a preview; larger images are downscaled for display. */
+export const PREVIEW_MAX_SIDE = 2048
+
+export type ImageUrlKind = 'image' | 'preview'
+
+export function imageUrl(kind: ImageUrlKind, imageId: number): string {
+  return `${IMAGE_SCHEME}://${kind}/${imageId}`
+}
+
+/** Size of an image's preview: scaled to fit PREVIEW_MAX_SIDE, never enlarged. */
+export function previewSize(width: number, height: number): { width: number; height: number; downscaled: boolean } {
+  const scale = Math.min(1, PREVIEW_MAX_SIDE / Math.max(width, height))
+  if (scale === 1) return { width, height, downscaled: false }
+  return {
+    width: Math.max(1, Math.round(width * scale)),
+    height: Math.max(1, Math.round(height * scale)),
+    downscaled: true,
+  }
+}
+
+export const images = {
+  list: method(
+    z.strictObject({
+      offset: z.int().min(0).default(0),
+      limit: z.int().min(1).max(MAX_PAGE).default(200),
+      status: imageStatus.optional(),
+    })
+      // No argument: the first page of every image.
+      .prefault({}),
+    result<ImagePage>(),
+  ),
+  get: method(z.strictObject({ imageId: id }), result<ImageSummary>()),
+  urls: method(z.strictObject({ imageId: id }), result<ImageUrls>()),
+  setStatus: method(z.strictObject({ imageId: id, status: imageStatus }), result<ImageSummary>()),
+}

@@ -1,0 +1,147 @@
+// The one keymap: every command's shortcut, in Electron accelerator syntax. Main builds the
+// application menu from it; the renderer matches key presses against the same table (via
+// `matchesAccelerator`) and its help overlay lists it, so menu, keys and help never disagree.
+// Runtime-neutral: plain data and a pure matcher.
+
+export type MenuName = 'file' | 'edit' | 'view' | 'image' | 'annotation'
+
+export interface KeymapEntry {
+  readonly id: string
+  readonly label: string
+  /** Electron accelerator, e.g. 'CmdOrCtrl+O', 'D', 'Escape'; null: no shortcut. */
+  readonly accelerator: string | null
+  /** The menu it appears in; null: keyboard only. */
+  readonly menu: MenuName | null
+  /** main: carried out in main (dialogs, window); renderer: sent to it as a `menu` event. */
+  readonly handler: 'main' | 'renderer'
+}
+
+export const KEYMAP = [
+  { id: 'project.open', label: 'Open Folder…', accelerator: 'CmdOrCtrl+O', menu: 'file', handler: 'main' },
+  { id: 'export.coco', label: 'Export COCO…', accelerator: 'CmdOrCtrl+E', menu: 'file', handler: 'renderer' },
+  { id: 'export.yolo', label: 'Export YOLO…', accelerator: null, menu: 'file', handler: 'renderer' },
+  { id: 'import.coco', label: 'Import COCO…', accelerator: 'CmdOrCtrl+I', menu: 'file', handler: 'renderer' },
+  { id: 'edit.undo', label: 'Undo', accelerator: 'CmdOrCtrl+Z', menu: 'edit', handler: 'renderer' },
+  { id: 'edit.redo', label: 'Redo', accelerator: 'CmdOrCtrl+Shift+Z', menu: 'edit', handler: 'renderer' },
+  { id: 'view.fit', label: 'Fit Image', accelerator: 'CmdOrCtrl+0', menu: 'view', handler: 'renderer' },
+  { id: 'view.zoomIn', label: 'Zoom In', accelerator: 'CmdOrCtrl+=', menu: 'view', handler: 'renderer' },
+  { id: 'view.zoomOut', label: 'Zoom Out', accelerator: 'CmdOrCtrl+-', menu: 'view', handler: 'renderer' },
+  { id: 'view.shortcuts', label: 'Keyboard Shortcuts', accelerator: 'F1', menu: 'view', handler: 'renderer' },
+  { id: 'image.next', label: 'Next Image', accelerator: 'D', menu: 'image', handler: 'renderer' },
+  { id: 'image.previous', label: 'Previous Image', accelerator: 'A', menu: 'image', handler: 'renderer' },
+  { id: 'image.markDone', label: 'Mark Image Done', accelerator: 'CmdOrCtrl+D', menu: 'image', handler: 'renderer' },
+  { id: 'tool.sam', label: 'Segment Tool', accelerator: 'S', menu: 'annotation', handler: 'renderer' },
+  { id: 'tool.box', label: 'Box Prompt Tool', accelerator: 'B', menu: 'annotation', handler: 'renderer' },
+  { id: 'tool.select', label: 'Select Tool', accelerator: 'V', menu: 'annotation', handler: 'renderer' },
+  { id: 'annotation.accept', label: 'Accept Mask', accelerator: 'Enter', menu: 'annotation', handler: 'renderer' },
+  { id: 'annotation.cancel', label: 'Cancel Prompt', accelerator: 'Escape', menu: 'annotation', handler: 'renderer' },
+  { id: 'annotation.nextCandidate', label: 'Next Candidate Mask', accelerator: 'Tab', menu: 'annotation', handler: 'renderer' },
+  { id: 'annotation.delete', label: 'Delete Annotation', accelerator: 'Delete', menu: 'annotation', handler: 'renderer' },
+] as const satisfies readonly KeymapEntry[]
+
+export type KeymapCommandId = (typeof KEYMAP)[number]['id']
+
+export interface ParsedAccelerator {
+  /** KeyboardEvent.key, letters in upper case. */
+  key: string
+  /** Cmd on macOS, Ctrl elsewhere. */
+  cmdOrCtrl: boolean
+  ctrl: boolean
+  cmd: boolean
+  shift: boolean
+  alt: boolean
+}
+
+const KEY_NAMES: Record<string, string> = {
+  left: 'ArrowLeft',
+  right: 'ArrowRight',
+  up: 'ArrowUp',
+  down: 'ArrowDown',
+  esc: 'Escape',
+  escape: 'Escape',
+  return: 'Enter',
+  enter: 'Enter',
+  delete: 'Delete',
+  backspace: 'Backspace',
+  tab: 'Tab',
+  space: ' ',
+  plus: '+',
+  home: 'Home',
+  end: 'End',
+  pageup: 'PageUp',
+  pagedown: 'PageDown',
+}
+
+export function parseAccelerator(accelerator: string): ParsedAccelerator {
+  // The key is after the last '+', except in 'CmdOrCtrl++' where the key is '+' itself.
+  const plusKey = accelerator === '+' || accelerator.endsWith('++')
+  const cut = plusKey ? accelerator.length - 1 : accelerator.lastIndexOf('+') + 1
+  const keyPart = accelerator.slice(cut)
+  const modifiers = cut <= 1 ? [] : accelerator.slice(0, cut - 1).split('+')
+  const parsed: ParsedAccelerator = { key: '', cmdOrCtrl: false, ctrl: false, cmd: false, shift: false, alt: false }
+  for (const modifier of modifiers) {
+    switch (modifier.toLowerCase()) {
+      case 'cmdorctrl':
+      case 'commandorcontrol':
+        parsed.cmdOrCtrl = true
+        break
+      case 'ctrl':
+      case 'control':
+        parsed.ctrl = true
+        break
+      case 'cmd':
+      case 'command':
+      case 'super':
+      case 'meta':
+        parsed.cmd = true
+        break
+      case 'shift':
+        parsed.shift = true
+        break
+      case 'alt':
+      case 'option':
+        parsed.alt = true
+        break
+      default:
+        throw new Error(`accelerator ${accelerator}: unknown modifier ${modifier}`)
+    }
+  }
+  const named = KEY_NAMES[keyPart.toLowerCase()]
+  parsed.key = named ?? (keyPart.length === 1 ? keyPart.toUpperCase() : keyPart)
+  if (parsed.key === '') throw new Error(`accelerator ${accelerator}: no key`)
+  return parsed
+}
+
+export interface KeyPress {
+  key: string
+  ctrlKey: boolean
+  metaKey: boolean
+  shiftKey: boolean
+  altKey: boolean
+}
+
+/** Whether a key press (a KeyboardEvent) is this accelerator; `mac` decides what CmdOrCtrl means. */
+export function matchesAccelerator(accelerator: string, press: KeyPress, mac: boolean): boolean {
+  const want = parseAccelerator(accelerator)
+  const key = press.key.length === 1 ? press.key.toUpperCase() : press.key
+  const ctrl = want.ctrl || (want.cmdOrCtrl && !mac)
+  const cmd = want.cmd || (want.cmdOrCtrl && mac)
+  // Shift changes the key of symbols ('=' becomes '+'), so shift is only compared for letters and named keys.
+  const shiftMatters = want.key.length !== 1 || /[A-Z]/.test(want.key)
+  return (
+    key === want.key &&
+    press.ctrlKey === ctrl &&
+    press.metaKey === cmd &&
+    press.altKey === want.alt &&
+    (!shiftMatters || press.shiftKey === want.shift)
+  )
+}
+
+/**
+ * A shortcut without Ctrl/Cmd/Alt ('D', 'Enter'): the menu shows it but must not register it,
+ * or typing that letter into a text field would trigger the command; the renderer handles it.
+ */
+export function isBareKey(accelerator: string): boolean {
+  const parsed = parseAccelerator(accelerator)
+  return !parsed.cmdOrCtrl && !parsed.ctrl && !parsed.cmd && !parsed.alt
+}

@@ -1,0 +1,65 @@
+// The `project` domain: opening an image folder as a project (from a dialog, a recent entry or
+// the command line), the recent list, and what the open project holds.
+// A renderer cannot open an arbitrary path: `open` accepts only folders on the recent list, so
+// a compromised page cannot make main create project files in a folder the user never chose.
+import { z } from 'zod'
+import { method, NO_ARGUMENT, result } from './define.ts'
+import { absolutePath } from './schemas.ts'
+
+export interface ProjectCounts {
+  images: number
+  missing: number
+  unreadable: number
+  annotations: number
+  /** Every category in display order, zero counts included. */
+  perCategory: { name: string; count: number }[]
+}
+
+export interface ScanSummary {
+  found: number
+  added: number
+  missing: number
+  returned: number
+  relinked: number
+  changed: number
+  /** Images whose header is still being read in the background (progress events follow). */
+  pendingHeaders: number
+  durationMs: number
+}
+
+export interface ProjectSummary {
+  /** Absolute, real path of the image folder. */
+  folder: string
+  /** The folder's base name, for titles. */
+  name: string
+  /** Where the database lives: in the folder, or in user data when the folder is read-only. */
+  location: 'folder' | 'user-data'
+  /** Set when the project lives in user data: says where and why. */
+  notice: string | null
+  counts: ProjectCounts
+  /** The scan done when the project was opened or rescanned. */
+  scan: ScanSummary | null
+}
+
+export interface RecentProject {
+  folder: string
+  name: string
+  /** ISO 8601, UTC. */
+  openedAt: string
+  /** False when the folder is gone (unplugged drive, moved): the UI greys it out. */
+  exists: boolean
+}
+
+export const project = {
+  /** Opens a folder from the recent list (the only paths a renderer may name). */
+  open: method(z.strictObject({ folder: absolutePath }), result<ProjectSummary>()),
+  /** Asks the user for a folder; null when the dialog was cancelled. */
+  openDialog: method(NO_ARGUMENT, result<ProjectSummary | null>()),
+  recent: method(NO_ARGUMENT, result<RecentProject[]>()),
+  forgetRecent: method(z.strictObject({ folder: absolutePath }), result<RecentProject[]>()),
+  /** The open project, or null. */
+  current: method(NO_ARGUMENT, result<ProjectSummary | null>()),
+  close: method(NO_ARGUMENT, result<null>()),
+  /** Scans the folder again (new, missing, moved images). */
+  rescan: method(NO_ARGUMENT, result<ProjectSummary>()),
+}
