@@ -3,6 +3,7 @@
 // shapes; TypeScript holds the table to the contract (a missing or extra method fails to compile).
 import { UserError } from './core/errors.ts'
 import type { AnnotationInput, AnnotationPatch } from './core/project/index.ts'
+import { combineSegmentations } from './core/segment/mask-ops.ts'
 import type { HandlerTable } from './ipc.ts'
 import type { AppSession } from './services/app-session.ts'
 
@@ -45,6 +46,16 @@ export function createHandlers(session: AppSession): HandlerTable {
       delete: ({ annotationId }) => {
         project().deleteAnnotation(annotationId)
         return null
+      },
+      combine: ({ annotationId, segmentation, op }) => {
+        const open = project()
+        const annotation = open.getAnnotation(annotationId)
+        const image = open.getImage(annotation.imageId)
+        if (image.width === null || image.height === null) {
+          throw new UserError('image-unreadable', `${image.path}: the image size is unknown (${image.error ?? 'header not read yet'})`)
+        }
+        const combined = combineSegmentations(annotation.segmentation, segmentation, op, image.width, image.height)
+        return open.updateAnnotation(annotationId, { segmentation: combined.segmentation, bbox: combined.bbox, area: combined.area })
       },
     },
     categories: {

@@ -88,7 +88,7 @@ export class AppSession {
   private open: OpenProject | null = null
   /** Serialises opening and closing: a second open waits for the first. */
   private switching: Promise<unknown> = Promise.resolve()
-  private prompt: { imageId: number; session: PromptSession } | null = null
+  private prompt: { imageId: number; session: PromptSession; fromAnnotation: number | null } | null = null
   /** Serialises decodes: a prompt session's history must see clicks in order. */
   private decoding: Promise<unknown> = Promise.resolve()
 
@@ -355,7 +355,13 @@ export class AppSession {
     return { imageId, state: scheduler.stateOf(file) }
   }
 
-  decode(input: { imageId: number; points: { x: number; y: number; label: 0 | 1 }[]; box?: { x0: number; y0: number; x1: number; y1: number } | null; candidate?: number }): Promise<DecodeResult> {
+  decode(input: {
+    imageId: number
+    points: { x: number; y: number; label: 0 | 1 }[]
+    box?: { x0: number; y0: number; x1: number; y1: number } | null
+    candidate?: number
+    fromAnnotation?: number
+  }): Promise<DecodeResult> {
     const next = this.decoding.then(() => this.doDecode(input))
     this.decoding = next.catch(() => {})
     return next
@@ -368,8 +374,17 @@ export class AppSession {
     const { embedding, source } = await scheduler.get({ file, id: input.imageId })
     const t1 = performance.now()
     if (this.open !== opened) throw new UserError('cancelled', 'the project was closed during the decode')
-    if (this.prompt === null || this.prompt.imageId !== input.imageId) {
-      this.prompt = { imageId: input.imageId, session: engine.prompt(embedding) }
+    const from = input.fromAnnotation ?? null
+    if (this.prompt === null || this.prompt.imageId !== input.imageId || (from !== null && this.prompt.fromAnnotation !== from)) {
+      let seed
+      if (from !== null) {
+        const annotation = opened.project.getAnnotation(from)
+        if (annotation.imageId !== input.imageId) {
+          throw new UserError('bad-argument', `annotation ${from} belongs to image ${annotation.imageId}, not ${input.imageId}`)
+        }
+        seed = annotation.segmentation
+      }
+      this.prompt = { imageId: input.imageId, session: engine.prompt(embedding, seed), fromAnnotation: from }
     }
     const state = await this.prompt.session.decode({ points: input.points, box: input.box ?? null }, input.candidate)
     const t2 = performance.now()

@@ -60,4 +60,12 @@ export const annotations = {
     result<Annotation>(),
   ),
   delete: method(z.strictObject({ annotationId: id }), result<null>()),
+  /**
+   * Adds a mask to the annotation (a missed part) or cuts it away (an overlap), e.g. the mask
+   * being prompted; main recomputes the outline, bbox and area.
+   */
+  combine: method(
+    z.strictObject({ annotationId: id, segmentation, op: z.enum(['add', 'subtract']) }),
+    result<Annotation>(),
+  ),
 }

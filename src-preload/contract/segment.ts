@@ -53,6 +53,11 @@ export const segment = {
         box: box.nullable().optional(),
         /** Show this candidate instead of the best-scored one. */
         candidate: z.int().min(0).max(15).optional(),
+        /**
+         * Re-prompt a saved annotation of this image: the object starts from its mask (as the
+         * first mask_input), so the clicks refine what was saved.
+         */
+        fromAnnotation: id.optional(),
       })
       .refine((p) => p.points.length > 0 || (p.box !== undefined && p.box !== null), 'a prompt needs a point or a box'),
     result<DecodeResult>(),

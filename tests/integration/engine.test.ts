@@ -15,6 +15,7 @@ import { Engine } from '../../src-main/core/segment/engine.ts'
 import { referenceMask, type Ring, type Shape } from '../../src-main/core/segment/mask-geometry.ts'
 import { loadModel, type LoadedModel } from '../../src-main/core/segment/model.ts'
 import { Decoder, PromptSession, type Embedding } from '../../src-main/core/segment/prompt.ts'
+import { segmentationToLowResLogits } from '../../src-main/core/segment/mask-ops.ts'
 import { rleDecode, rleEncode, rleFromString, type CompressedRle } from '../../src-main/core/segment/rle.ts'
 import { drawScene, SINGLE_CLICK_SCENES, type Scene, type SceneSpec } from '../helpers/demo-scenes.ts'
 import { area as cocoAreaOf, frPolygons, iou as rleIou, toBbox as cocoBboxOf, type CocoRle } from '../helpers/pycocotools.ts'
@@ -298,6 +299,33 @@ describe('engine: prompts and refinement', () => {
     // The caller may pick the candidate up front.
     const picked = await session.decode({ points: [p3, p1] }, 2)
     expect(picked.chosen).toBe(2)
+  })
+
+  it('re-prompts a saved annotation: its mask is the first mask_input, and clicks refine it', async () => {
+    // A saved annotation the model would never produce from a click: a square of background.
+    const saved = [[20, 20, 150, 20, 150, 150, 20, 150]]
+    const prior = segmentationToLowResLogits(saved, 1600, 1000)
+    runs.length = 0
+    const session = new PromptSession(new Decoder(spy, model.info.decoderVariant, embedding))
+    session.seed(prior)
+    const refined = await session.decode({ points: [{ x: 500, y: 500, label: 1 }] })
+    expect(runs).toHaveLength(1)
+    expect(runs[0].hasMask).toBe(1)
+    expect(runs[0].mask).toEqual(prior)
+    // The click adds the green shape to what was saved; without the seed only the shape comes.
+    const plain = await new PromptSession(new Decoder(spy, model.info.decoderVariant, embedding)).decode({ points: [{ x: 500, y: 500, label: 1 }] })
+    const withSeed = engines.A.shapeOf(refined, 1600, 1000)
+    const without = engines.A.shapeOf(plain, 1600, 1000)
+    expect(withSeed.area - without.area).toBeGreaterThan(0.9 * 130 * 130)
+    expect(withSeed.bbox[0]).toBeLessThan(25)
+    expect(without.bbox[0]).toBeGreaterThan(150)
+    // Removing the click goes back to the saved mask's state rather than running anything.
+    await session.decode({ points: [{ x: 500, y: 500, label: 1 }, { x: 1250, y: 500, label: 0 }] })
+    const back = await session.decode({ points: [{ x: 500, y: 500, label: 1 }] })
+    expect(back.restored).toBe(true)
+    // Engine.prompt(embedding, from) seeds the same way.
+    const viaEngine = await engines.A.prompt(embedding, saved).decode({ points: [{ x: 500, y: 500, label: 1 }] })
+    expect(viaEngine.logits[viaEngine.chosen]).toEqual(refined.logits[refined.chosen])
   })
 
   it('accepts a box prompt, alone or with points', async () => {

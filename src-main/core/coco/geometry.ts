@@ -12,7 +12,8 @@
 //   then runs along pixel edges, cuts corners diagonally, and rasterises back to the same
 //   pixels before simplification.
 
-import { logitsToShape, ringArea, type Ring, type Shape } from '../segment/mask-geometry.ts'
+import { ringArea, type Ring, type Shape } from '../segment/mask-geometry.ts'
+import { rleToShape } from '../segment/mask-ops.ts'
 import { rasterizeShape, rleArea, rleFromString, rleToBbox, rleToString, type CompressedRle, type Rle } from '../segment/rle.ts'
 
 export type StoredSegmentation = number[][] | CompressedRle
@@ -29,8 +30,6 @@ export interface ExportGeometry {
   verbatim?: boolean
 }
 
-/** Douglas–Peucker tolerance for outlines traced from RLE: half a pixel keeps IoU >= 0.99 on all but specks. */
-const RLE_OUTLINE_TOLERANCE = 0.35
 
 function round2(v: number): number {
   return Math.round(v * 100) / 100
@@ -61,43 +60,6 @@ export function polygonsToShape(polygons: readonly Ring[]): Shape {
 
 export function decodeStoredRle(seg: CompressedRle): Rle {
   return rleFromString(seg)
-}
-
-/**
- * The mask's outline as a shape (parts largest first, each with its holes), in image pixels.
- * Works on the mask's bounding box plus a one-pixel margin, never on the whole image.
- */
-export function rleToShape(rle: Rle, tolerance = RLE_OUTLINE_TOLERANCE): Shape {
-  const [height, width] = rle.size
-  const [bx, by, bw, bh] = rleToBbox(rle)
-  if (bw === 0 || bh === 0) return { parts: [] }
-  const x0 = Math.max(0, bx - 1), y0 = Math.max(0, by - 1)
-  const x1 = Math.min(width, bx + bw + 1), y1 = Math.min(height, by + bh + 1)
-  const cw = x1 - x0, ch = y1 - y0
-  const field = new Float32Array(cw * ch).fill(-1)
-  // Walk the runs (column-major) and mark the foreground pixels that fall in the crop.
-  let pos = 0
-  for (let j = 0; j < rle.counts.length; j++) {
-    const c = rle.counts[j]
-    if (j & 1) {
-      for (let k = pos; k < pos + c; ) {
-        const x = Math.floor(k / height)
-        const yStart = k - x * height
-        const yEnd = Math.min(height, yStart + (pos + c - k))
-        if (x >= x0 && x < x1) {
-          const from = Math.max(yStart, y0), to = Math.min(yEnd, y1)
-          for (let y = from; y < to; y++) field[(y - y0) * cw + (x - x0)] = 1
-        }
-        k += yEnd - yStart
-      }
-    }
-    pos += c
-  }
-  // The crop is the tracer's whole "image": where it is cut at the margin the field is -1, so
-  // nothing is traced there; where it meets the real image border the outline is pinned to it.
-  const local = logitsToShape(field, cw, ch, cw, ch, { tolerance, minArea: 0 })
-  const shift = (ring: Ring): Ring => ring.map((v, i) => (i & 1 ? v + y0 : v + x0))
-  return { parts: local.parts.map((p) => ({ outer: shift(p.outer), holes: p.holes.map(shift) })) }
 }
 
 /** Holes in a shape (what polygon output leaves out). */

@@ -10,6 +10,7 @@ import { logitsToShape, type Shape } from './mask-geometry.ts'
 import { preprocessImage, MAX_IMAGE_PIXELS } from './preprocess.ts'
 import { Decoder, PromptSession, type DecodedState, type Embedding, type Prompt } from './prompt.ts'
 import { toCocoSegmentation } from './segmentation.ts'
+import { segmentationToLowResLogits, type Segmentation } from './mask-ops.ts'
 import type { CompressedRle } from './rle.ts'
 
 export interface EngineOptions extends LoadModelOptions {
@@ -107,11 +108,17 @@ export class Engine {
     return { embedding, timings: { preprocess: t1 - t0, encode: t2 - t1 } }
   }
 
-  prompt(embedding: Embedding): PromptSession {
+  /**
+   * A prompt session for one object. With `from` (a saved annotation's segmentation), the first
+   * click refines that mask instead of starting from nothing.
+   */
+  prompt(embedding: Embedding, from?: Segmentation): PromptSession {
     if (embedding.modelId !== this.info.id) {
       throw new UserError('embedding-model', `embedding was computed by model '${embedding.modelId}', not the loaded '${this.info.id}'`)
     }
-    return new PromptSession(new Decoder(this.model.decoder, this.info.decoderVariant, embedding))
+    const session = new PromptSession(new Decoder(this.model.decoder, this.info.decoderVariant, embedding))
+    if (from) session.seed(segmentationToLowResLogits(from, embedding.width, embedding.height))
+    return session
   }
 
   /** Polygons and COCO segmentation of a decoded state's chosen candidate. */

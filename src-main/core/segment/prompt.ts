@@ -199,6 +199,18 @@ export class PromptSession {
     this.history = []
   }
 
+  /**
+   * Starts the object from a mask it already has (a saved annotation's, as 256x256 logits): the
+   * first decode refines from it, as if it were the previous click's result. No tool we know
+   * of lets a saved annotation be re-prompted like this.
+   */
+  seed(logits: Float32Array): void {
+    if (logits.length !== LOW_RES_AREA) throw new RangeError(`seed logits must be ${LOW_RES_SIZE}x${LOW_RES_SIZE}`)
+    this.history = [
+      { prompt: { points: [], box: null }, logits: [logits, logits, logits], scores: [1, 1, 1], chosen: 0, timings: { run: 0, overhead: 0 }, restored: false },
+    ]
+  }
+
   async decode(prompt: Prompt, candidate?: number): Promise<DecodedState> {
     const { width, height } = this.decoder.embedding
     checkPrompt(prompt, width, height)

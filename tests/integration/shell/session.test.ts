@@ -94,6 +94,30 @@ describe('a session through the IPC handlers', () => {
     expect(image).toMatchObject({ status: 'in_progress', annotationCount: 1 })
   })
 
+  it('re-prompts a saved annotation and adds or cuts a mask from it', async () => {
+    const [saved] = await shell.value<Annotation[]>('annot:annotations.list', { imageId: squareId })
+    // Re-prompting starts from the saved mask: a click outside the square adds to it.
+    const reprompt = await shell.value<DecodeResult>('annot:segment.decode', {
+      imageId: squareId,
+      points: [{ x: 45, y: 30, label: 1 }],
+      fromAnnotation: saved.id,
+    })
+    expect(reprompt.restored).toBe(false)
+    expect(Math.abs(reprompt.area - saved.area)).toBeLessThan(0.1 * saved.area)
+    const other = await shell.invoke('annot:segment.decode', { imageId: squareId + 1, points: [{ x: 5, y: 5, label: 1 }], fromAnnotation: saved.id })
+    expect(other.ok ? 'ok' : other.error.code).not.toBe('ok')
+    // Cut the top half away, then add it back.
+    const cut = await shell.value<Annotation>('annot:annotations.combine', { annotationId: saved.id, segmentation: [[0, 0, 96, 0, 96, 32, 0, 32]], op: 'subtract' })
+    expect(cut.id).toBe(saved.id)
+    expect(cut.area).toBeLessThan(0.6 * saved.area)
+    expect(cut.bbox[1]).toBeGreaterThanOrEqual(31)
+    const whole = await shell.value<Annotation>('annot:annotations.combine', { annotationId: saved.id, segmentation: saved.segmentation, op: 'add' })
+    expect(Math.abs(whole.area - saved.area)).toBeLessThanOrEqual(2)
+    const gone = await shell.invoke('annot:annotations.combine', { annotationId: saved.id, segmentation: [[0, 0, 96, 0, 96, 64, 0, 64]], op: 'subtract' })
+    expect(gone.ok).toBe(false)
+    expect(await shell.value<Annotation[]>('annot:annotations.list', { imageId: squareId })).toHaveLength(1)
+  })
+
   it('refuses to segment an unreadable image with a typed error', async () => {
     await shell.session.project?.readPendingHeaders()
     const page = await shell.value<ImagePage>('annot:images.list')

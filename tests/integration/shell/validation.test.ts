@@ -133,6 +133,16 @@ const CASES: Record<InvokeChannel, Case> = {
       { annotationId: 1, patch: null },
     ],
   },
+  'annot:annotations.combine': {
+    good: (ctx) => ({ annotationId: ctx.annotationId, segmentation: [[0, 0, 20, 0, 20, 20, 0, 20]], op: 'add' }),
+    bad: [
+      ...idCases('annotationId', { segmentation: [[0, 0, 20, 0, 20, 20]], op: 'add' }),
+      { annotationId: 1, segmentation: [[0, 0, 20, 0, 20, 20]], op: 'xor' },
+      { annotationId: 1, segmentation: [[0, 0, NaN, 0, 20, 20]], op: 'add' },
+      { annotationId: 1, segmentation: '/etc/passwd', op: 'subtract' },
+      { annotationId: 1, op: 'add' },
+    ],
+  },
   'annot:annotations.delete': { good: (ctx) => ({ annotationId: ctx.annotationId }), bad: idCases('annotationId') },
   'annot:categories.delete': {
     good: (ctx) => ({ categoryId: ctx.otherCategoryId, force: true }),
@@ -261,6 +271,7 @@ describe('ids that parse but do not exist, and requests that need a project', ()
       ['annot:annotations.list', { imageId: 9999 }, 'image-unknown'],
       ['annot:annotations.delete', { annotationId: 9999 }, 'annotation-unknown'],
       ['annot:annotations.update', { annotationId: 9999, patch: { area: 3 } }, 'annotation-unknown'],
+      ['annot:annotations.combine', { annotationId: 9999, segmentation: [[0, 0, 5, 0, 5, 5]], op: 'add' }, 'annotation-unknown'],
       ['annot:categories.rename', { categoryId: 9999, name: 'x' }, 'category-unknown'],
       ['annot:categories.delete', { categoryId: 9999 }, 'category-unknown'],
       ['annot:segment.encodeStatus', { imageId: 9999 }, 'image-unknown'],
