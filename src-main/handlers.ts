@@ -3,7 +3,15 @@
 // shapes; TypeScript holds the table to the contract (a missing or extra method fails to compile).
 import { UserError } from './core/errors.ts'
 import type { AnnotationInput, AnnotationPatch } from './core/project/index.ts'
-import { combineSegmentations } from './core/segment/mask-ops.ts'
+import { combineSegmentations, rleToShape } from './core/segment/mask-ops.ts'
+import { rleFromString } from './core/segment/rle.ts'
+import type { Annotation } from './core/project/index.ts'
+
+/** RLE annotations (shapes with holes) carry their outline, so the renderer draws and edits rings only. */
+function withOutline(annotation: Annotation): Annotation & { outline?: { outer: number[]; holes: number[][] }[] } {
+  if (Array.isArray(annotation.segmentation)) return annotation
+  return { ...annotation, outline: rleToShape(rleFromString(annotation.segmentation)).parts }
+}
 import type { HandlerTable } from './ipc.ts'
 import type { AppSession } from './services/app-session.ts'
 
@@ -30,7 +38,7 @@ export function createHandlers(session: AppSession): HandlerTable {
       setStatus: ({ imageId, status }) => session.setImageStatus(imageId, status),
     },
     annotations: {
-      list: ({ imageId }) => project().listAnnotations(imageId),
+      list: ({ imageId }) => project().listAnnotations(imageId).map(withOutline),
       save: async ({ score, prompt, ...rest }) => {
         const open = project()
         // The model is recorded by main, from what it actually ran: only prompted masks have one.
@@ -40,9 +48,9 @@ export function createHandlers(session: AppSession): HandlerTable {
           prompt: prompt ?? null,
           modelId: prompt ? await session.activeModelId() : null,
         }
-        return open.saveAnnotation(input)
+        return withOutline(open.saveAnnotation(input))
       },
-      update: ({ annotationId, patch }) => project().updateAnnotation(annotationId, patch as AnnotationPatch),
+      update: ({ annotationId, patch }) => withOutline(project().updateAnnotation(annotationId, patch as AnnotationPatch)),
       delete: ({ annotationId }) => {
         project().deleteAnnotation(annotationId)
         return null
@@ -55,7 +63,7 @@ export function createHandlers(session: AppSession): HandlerTable {
           throw new UserError('image-unreadable', `${image.path}: the image size is unknown (${image.error ?? 'header not read yet'})`)
         }
         const combined = combineSegmentations(annotation.segmentation, segmentation, op, image.width, image.height)
-        return open.updateAnnotation(annotationId, { segmentation: combined.segmentation, bbox: combined.bbox, area: combined.area })
+        return withOutline(open.updateAnnotation(annotationId, { segmentation: combined.segmentation, bbox: combined.bbox, area: combined.area }))
       },
     },
     categories: {

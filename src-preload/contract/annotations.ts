@@ -41,6 +41,12 @@ export interface Annotation {
   modelId: string | null
   createdAt: string
   updatedAt: string
+  /**
+   * For RLE segmentations (shapes with holes): the outline to draw and edit, parts with their
+   * holes as flat [x0, y0, ...] rings in image pixels. Absent for polygon segmentations, which
+   * are their own outline.
+   */
+  outline?: { outer: number[]; holes: number[][] }[]
 }
 
 const fields = {

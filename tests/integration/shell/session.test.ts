@@ -113,6 +113,18 @@ describe('a session through the IPC handlers', () => {
     expect(cut.bbox[1]).toBeGreaterThanOrEqual(31)
     const whole = await shell.value<Annotation>('annot:annotations.combine', { annotationId: saved.id, segmentation: saved.segmentation, op: 'add' })
     expect(Math.abs(whole.area - saved.area)).toBeLessThanOrEqual(2)
+    // A hole makes the segmentation RLE; the annotation then carries its outline for drawing.
+    const holed = await shell.value<Annotation & { outline?: { outer: number[]; holes: number[][] }[] }>('annot:annotations.combine', {
+      annotationId: saved.id,
+      segmentation: [[42, 28, 50, 28, 50, 36, 42, 36]],
+      op: 'subtract',
+    })
+    expect(Array.isArray(holed.segmentation)).toBe(false)
+    expect(holed.outline).toHaveLength(1)
+    expect(holed.outline![0].holes).toHaveLength(1)
+    const listed = await shell.value<(Annotation & { outline?: unknown[] })[]>('annot:annotations.list', { imageId: squareId })
+    expect(listed[0].outline).toEqual(holed.outline)
+    await shell.value('annot:annotations.combine', { annotationId: saved.id, segmentation: saved.segmentation, op: 'add' })
     const gone = await shell.invoke('annot:annotations.combine', { annotationId: saved.id, segmentation: [[0, 0, 96, 0, 96, 64, 0, 64]], op: 'subtract' })
     expect(gone.ok).toBe(false)
     expect(await shell.value<Annotation[]>('annot:annotations.list', { imageId: squareId })).toHaveLength(1)
