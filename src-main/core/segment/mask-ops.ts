@@ -150,11 +150,16 @@ export function segmentationToLowResLogits(seg: Segmentation, width: number, hei
   for (let x = 0; x < width; x++) perCellX[cellOfX[x]]++
   const perCellY = new Float64Array(n)
   for (let y = 0; y < height; y++) perCellY[cellOfY[y]]++
+  // On images narrower or shorter than 256 px some cells hold no pixel centre: they take the
+  // value of the cell holding the pixel under their own centre.
+  const sourceX = Int32Array.from({ length: n }, (_, c) => (perCellX[c] > 0 ? c : cellOfX[Math.min(width - 1, Math.floor(((c + 0.5) * width) / n))]))
+  const sourceY = Int32Array.from({ length: n }, (_, c) => (perCellY[c] > 0 ? c : cellOfY[Math.min(height - 1, Math.floor(((c + 0.5) * height) / n))]))
   const logits = new Float32Array(n * n)
   for (let cy = 0; cy < n; cy++) {
     for (let cx = 0; cx < n; cx++) {
-      const pixels = perCellX[cx] * perCellY[cy]
-      const share = pixels > 0 ? inside[cy * n + cx] / pixels : 0
+      const sx = sourceX[cx]
+      const sy = sourceY[cy]
+      const share = inside[sy * n + sx] / (perCellX[sx] * perCellY[sy])
       logits[cy * n + cx] = (2 * share - 1) * PRIOR_LOGIT
     }
   }

@@ -69,5 +69,11 @@ describe('mask operations', () => {
     expect(Math.min(...logits)).toBeCloseTo(-16)
     // Read back the way SAM's masks are read, the prior is the saved object.
     expect(iou(referenceMask(logits, LOW_RES_SIZE, LOW_RES_SIZE, W, H), disc)).toBeGreaterThan(0.98)
+    // An image smaller than the 256x256 grid: every cell still reads the pixel under it.
+    const small = [[10, 10, 90, 10, 90, 50, 10, 50]]
+    const tiny = segmentationToLowResLogits(small, 100, 60)
+    const back = referenceMask(tiny, LOW_RES_SIZE, LOW_RES_SIZE, 100, 60)
+    const want = rleDecode(segmentationToRle(small, 100, 60))
+    expect(iou(back, want)).toBeGreaterThan(0.97)
   })
 })
