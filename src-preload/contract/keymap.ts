@@ -8,8 +8,10 @@ export type MenuName = 'file' | 'edit' | 'view' | 'image' | 'annotation'
 export interface KeymapEntry {
   readonly id: string
   readonly label: string
-  /** Electron accelerator, e.g. 'CmdOrCtrl+O', 'D', 'Escape'; null: no shortcut. */
+  /** Electron accelerator, e.g. 'CmdOrCtrl+O', 'D', 'Escape'; null: no shortcut. The menu shows this one. */
   readonly accelerator: string | null
+  /** More keys for the same command (keys on both sides of the keyboard); the renderer matches them too. */
+  readonly alternatives?: readonly string[]
   /** The menu it appears in; null: keyboard only. */
   readonly menu: MenuName | null
   /** main: carried out in main (dialogs, window); renderer: sent to it as a `menu` event. */
@@ -22,21 +24,40 @@ export const KEYMAP = [
   { id: 'export.yolo', label: 'Export YOLO…', accelerator: null, menu: 'file', handler: 'renderer' },
   { id: 'import.coco', label: 'Import COCO…', accelerator: 'CmdOrCtrl+I', menu: 'file', handler: 'renderer' },
   { id: 'edit.undo', label: 'Undo', accelerator: 'CmdOrCtrl+Z', menu: 'edit', handler: 'renderer' },
-  { id: 'edit.redo', label: 'Redo', accelerator: 'CmdOrCtrl+Shift+Z', menu: 'edit', handler: 'renderer' },
+  { id: 'edit.redo', label: 'Redo', accelerator: 'CmdOrCtrl+Shift+Z', alternatives: ['CmdOrCtrl+Y'], menu: 'edit', handler: 'renderer' },
   { id: 'view.fit', label: 'Fit Image', accelerator: 'CmdOrCtrl+0', menu: 'view', handler: 'renderer' },
+  { id: 'view.actualSize', label: 'Actual Size (1:1)', accelerator: 'CmdOrCtrl+1', menu: 'view', handler: 'renderer' },
   { id: 'view.zoomIn', label: 'Zoom In', accelerator: 'CmdOrCtrl+=', menu: 'view', handler: 'renderer' },
   { id: 'view.zoomOut', label: 'Zoom Out', accelerator: 'CmdOrCtrl+-', menu: 'view', handler: 'renderer' },
-  { id: 'view.shortcuts', label: 'Keyboard Shortcuts', accelerator: 'F1', menu: 'view', handler: 'renderer' },
-  { id: 'image.next', label: 'Next Image', accelerator: 'D', menu: 'image', handler: 'renderer' },
-  { id: 'image.previous', label: 'Previous Image', accelerator: 'A', menu: 'image', handler: 'renderer' },
+  { id: 'view.toggleAnnotations', label: 'Show/Hide Annotations', accelerator: 'H', menu: 'view', handler: 'renderer' },
+  { id: 'view.shortcuts', label: 'Keyboard Shortcuts', accelerator: 'F1', alternatives: ['?'], menu: 'view', handler: 'renderer' },
+  { id: 'image.next', label: 'Next Image', accelerator: 'D', alternatives: ['Right'], menu: 'image', handler: 'renderer' },
+  { id: 'image.previous', label: 'Previous Image', accelerator: 'A', alternatives: ['Left'], menu: 'image', handler: 'renderer' },
+  { id: 'image.nextUnannotated', label: 'Next Image Without Annotations', accelerator: 'Shift+D', menu: 'image', handler: 'renderer' },
   { id: 'image.markDone', label: 'Mark Image Done', accelerator: 'CmdOrCtrl+D', menu: 'image', handler: 'renderer' },
+  { id: 'image.markSkipped', label: 'Mark Image Skipped', accelerator: 'CmdOrCtrl+Shift+S', menu: 'image', handler: 'renderer' },
   { id: 'tool.sam', label: 'Segment Tool', accelerator: 'S', menu: 'annotation', handler: 'renderer' },
   { id: 'tool.box', label: 'Box Prompt Tool', accelerator: 'B', menu: 'annotation', handler: 'renderer' },
   { id: 'tool.select', label: 'Select Tool', accelerator: 'V', menu: 'annotation', handler: 'renderer' },
-  { id: 'annotation.accept', label: 'Accept Mask', accelerator: 'Enter', menu: 'annotation', handler: 'renderer' },
+  { id: 'tool.polygon', label: 'Polygon Tool', accelerator: 'P', menu: 'annotation', handler: 'renderer' },
+  { id: 'prompt.positive', label: 'Positive Point at Cursor', accelerator: 'Q', menu: 'annotation', handler: 'renderer' },
+  { id: 'prompt.negative', label: 'Negative Point at Cursor', accelerator: 'W', menu: 'annotation', handler: 'renderer' },
+  { id: 'prompt.removeLast', label: 'Remove Last Point', accelerator: 'Backspace', menu: 'annotation', handler: 'renderer' },
+  { id: 'annotation.accept', label: 'Accept Mask', accelerator: 'Enter', alternatives: ['F'], menu: 'annotation', handler: 'renderer' },
   { id: 'annotation.cancel', label: 'Cancel Prompt', accelerator: 'Escape', menu: 'annotation', handler: 'renderer' },
   { id: 'annotation.nextCandidate', label: 'Next Candidate Mask', accelerator: 'Tab', menu: 'annotation', handler: 'renderer' },
-  { id: 'annotation.delete', label: 'Delete Annotation', accelerator: 'Delete', menu: 'annotation', handler: 'renderer' },
+  { id: 'annotation.previousCandidate', label: 'Previous Candidate Mask', accelerator: 'Shift+Tab', menu: 'annotation', handler: 'renderer' },
+  { id: 'annotation.addMask', label: 'Add Mask to Selection', accelerator: 'Plus', alternatives: ['='], menu: 'annotation', handler: 'renderer' },
+  { id: 'annotation.subtractMask', label: 'Cut Mask from Selection', accelerator: '-', menu: 'annotation', handler: 'renderer' },
+  { id: 'annotation.setCategory', label: 'Give Selection the Active Category', accelerator: 'C', menu: 'annotation', handler: 'renderer' },
+  { id: 'annotation.delete', label: 'Delete Annotation', accelerator: 'Delete', alternatives: ['CmdOrCtrl+Backspace'], menu: 'annotation', handler: 'renderer' },
+  ...([1, 2, 3, 4, 5, 6, 7, 8, 9] as const).map((n) => ({
+    id: `category.${n}` as const,
+    label: `Category ${n}`,
+    accelerator: String(n),
+    menu: null,
+    handler: 'renderer' as const,
+  })),
 ] as const satisfies readonly KeymapEntry[]
 
 export type KeymapCommandId = (typeof KEYMAP)[number]['id']
@@ -118,6 +139,11 @@ export interface KeyPress {
   metaKey: boolean
   shiftKey: boolean
   altKey: boolean
+}
+
+/** Every key of an entry: its accelerator first, then its alternatives. */
+export function keysOf(entry: KeymapEntry): string[] {
+  return entry.accelerator === null ? [] : [entry.accelerator, ...(entry.alternatives ?? [])]
 }
 
 /** Whether a key press (a KeyboardEvent) is this accelerator; `mac` decides what CmdOrCtrl means. */

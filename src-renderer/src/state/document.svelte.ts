@@ -1,0 +1,242 @@
+// The document: what is saved and undoable — the project's categories and the current image's
+// annotations. Every change goes through the store first (the promise resolves after the
+// SQLite commit) and only then shows here. Annotation changes are commands on a per-image
+// History, so undo and redo also persist.
+import type { Annotation, Api, Category } from '../../../src-preload/contract/index.ts'
+import type { PromptBox, PromptPoint, Segmentation } from '../../../src-preload/contract/annotations.ts'
+import { ringsMeasure } from '../geometry/geometry.ts'
+import { History, type Command } from './history.ts'
+
+/** What a save needs (the store assigns id and times). */
+export interface AnnotationDraft {
+  categoryId: number
+  segmentation: Segmentation
+  bbox: [number, number, number, number]
+  area: number
+  score: number | null
+  prompt: { points: PromptPoint[]; box?: PromptBox | null } | null
+}
+
+/**
+ * An annotation's id as seen by commands. Redoing a deletion saves the annotation again under a
+ * new id; every command that names it holds this one object, so it follows.
+ */
+export interface AnnotationRef {
+  id: number
+}
+
+export class DocumentState {
+  categories = $state.raw<Category[]>([])
+  annotations = $state.raw<Annotation[]>([])
+  imageId = $state<number | null>(null)
+  activeCategoryId = $state<number | null>(null)
+  selectedId = $state<number | null>(null)
+  canUndo = $state(false)
+  canRedo = $state(false)
+
+  readonly activeCategory = $derived(this.categories.find((c) => c.id === this.activeCategoryId) ?? null)
+  readonly selected = $derived(this.annotations.find((a) => a.id === this.selectedId) ?? null)
+  readonly categoryById = $derived(new Map(this.categories.map((c) => [c.id, c])))
+
+  private readonly histories = new Map<number, History>()
+  private readonly refs = new Map<number, AnnotationRef>()
+
+  constructor(private readonly api: Api) {}
+
+  get history(): History | null {
+    return this.imageId === null ? null : this.historyOf(this.imageId)
+  }
+
+  private historyOf(imageId: number): History {
+    let history = this.histories.get(imageId)
+    if (history === undefined) {
+      history = new History()
+      history.onChange = () => this.syncHistoryFlags()
+      this.histories.set(imageId, history)
+    }
+    return history
+  }
+
+  private syncHistoryFlags(): void {
+    const history = this.history
+    this.canUndo = history?.canUndo ?? false
+    this.canRedo = history?.canRedo ?? false
+  }
+
+  refOf(id: number): AnnotationRef {
+    let ref = this.refs.get(id)
+    if (ref === undefined) {
+      ref = { id }
+      this.refs.set(id, ref)
+    }
+    return ref
+  }
+
+  private rekey(ref: AnnotationRef, id: number): void {
+    this.refs.delete(ref.id)
+    ref.id = id
+    this.refs.set(id, ref)
+  }
+
+  // --- categories (not part of annotation undo: they are project settings) -------------------
+
+  async loadCategories(): Promise<void> {
+    this.categories = await this.api.categories.list()
+    if (this.activeCategoryId === null || !this.categories.some((c) => c.id === this.activeCategoryId)) {
+      this.activeCategoryId = this.categories[0]?.id ?? null
+    }
+  }
+
+  async createCategory(name: string, color?: string): Promise<Category> {
+    const category = await this.api.categories.create(color === undefined ? { name } : { name, color })
+    this.categories = [...this.categories, category]
+    this.activeCategoryId = category.id
+    return category
+  }
+
+  async renameCategory(categoryId: number, name: string): Promise<void> {
+    const renamed = await this.api.categories.rename({ categoryId, name })
+    this.categories = this.categories.map((c) => (c.id === categoryId ? renamed : c))
+  }
+
+  async recolorCategory(categoryId: number, color: string): Promise<void> {
+    const recolored = await this.api.categories.recolor({ categoryId, color })
+    this.categories = this.categories.map((c) => (c.id === categoryId ? recolored : c))
+  }
+
+  /** Moves a category one place up (-1) or down (+1). */
+  async moveCategory(categoryId: number, step: -1 | 1): Promise<void> {
+    const ids = this.categories.map((c) => c.id)
+    const from = ids.indexOf(categoryId)
+    const to = from + step
+    if (from < 0 || to < 0 || to >= ids.length) return
+    ;[ids[from], ids[to]] = [ids[to], ids[from]]
+    this.categories = await this.api.categories.reorder({ categoryIds: ids })
+  }
+
+  /** Number of the current image's annotations using it (the store refuses when any image does). */
+  async deleteCategory(categoryId: number, force: boolean): Promise<void> {
+    await this.api.categories.delete({ categoryId, force })
+    this.categories = this.categories.filter((c) => c.id !== categoryId)
+    this.annotations = this.annotations.filter((a) => a.categoryId !== categoryId)
+    if (this.activeCategoryId === categoryId) this.activeCategoryId = this.categories[0]?.id ?? null
+  }
+
+  /** Keys 1-9: the n-th category in display order. */
+  selectCategoryByIndex(index: number): boolean {
+    const category = this.categories[index]
+    if (category === undefined) return false
+    this.activeCategoryId = category.id
+    return true
+  }
+
+  // --- annotations of the current image ---------------------------------------------------------
+
+  async loadImage(imageId: number | null): Promise<void> {
+    this.imageId = imageId
+    this.selectedId = null
+    this.annotations = imageId === null ? [] : await this.api.annotations.list({ imageId })
+    this.syncHistoryFlags()
+  }
+
+  private put(annotation: Annotation): void {
+    if (annotation.imageId !== this.imageId) return
+    const rest = this.annotations.filter((a) => a.id !== annotation.id)
+    this.annotations = [...rest, annotation].sort((a, b) => a.id - b.id)
+  }
+
+  private drop(id: number): void {
+    this.annotations = this.annotations.filter((a) => a.id !== id)
+    if (this.selectedId === id) this.selectedId = null
+  }
+
+  /** Saves a new annotation on `imageId` as an undoable command; resolves with the saved row. */
+  async add(imageId: number, draft: AnnotationDraft): Promise<Annotation> {
+    let saved: Annotation | null = null
+    let ref: AnnotationRef | null = null
+    const command: Command = {
+      label: 'Add annotation',
+      apply: async () => {
+        saved = await this.api.annotations.save({ imageId, ...draft })
+        if (ref === null) ref = this.refOf(saved.id)
+        else this.rekey(ref, saved.id)
+        this.put(saved)
+      },
+      revert: async () => {
+        if (ref === null) return
+        await this.api.annotations.delete({ annotationId: ref.id })
+        this.drop(ref.id)
+      },
+    }
+    await this.historyOf(imageId).run(command)
+    if (saved === null) throw new Error('the annotation was not saved')
+    return saved
+  }
+
+  async remove(annotation: Annotation): Promise<void> {
+    const ref = this.refOf(annotation.id)
+    const draft: AnnotationDraft = {
+      categoryId: annotation.categoryId,
+      segmentation: annotation.segmentation,
+      bbox: annotation.bbox,
+      area: annotation.area,
+      score: annotation.score,
+      prompt: annotation.prompt,
+    }
+    await this.historyOf(annotation.imageId).run({
+      label: 'Delete annotation',
+      apply: async () => {
+        await this.api.annotations.delete({ annotationId: ref.id })
+        this.drop(ref.id)
+      },
+      revert: async () => {
+        const saved = await this.api.annotations.save({ imageId: annotation.imageId, ...draft })
+        this.rekey(ref, saved.id)
+        this.put(saved)
+      },
+    })
+  }
+
+  /** Changes fields of a saved annotation; undo writes the old values back. */
+  async update(annotation: Annotation, patch: Partial<AnnotationDraft>, label: string): Promise<void> {
+    const ref = this.refOf(annotation.id)
+    const before: Partial<AnnotationDraft> = {}
+    for (const key of Object.keys(patch) as (keyof AnnotationDraft)[]) {
+      ;(before as Record<string, unknown>)[key] = annotation[key]
+    }
+    const write = async (values: Partial<AnnotationDraft>) => {
+      const { score, prompt, ...rest } = values
+      const saved = await this.api.annotations.update({
+        annotationId: ref.id,
+        patch: { ...rest, ...(score !== undefined ? { score } : {}), ...(prompt !== undefined ? { prompt } : {}) },
+      })
+      this.put(saved)
+    }
+    await this.historyOf(annotation.imageId).run({ label, apply: () => write(patch), revert: () => write(before) })
+  }
+
+  /** Adds a mask to an annotation or cuts it away (main recomputes the outline); undo writes the old geometry back. */
+  async combine(annotation: Annotation, segmentation: Segmentation, op: 'add' | 'subtract'): Promise<void> {
+    const ref = this.refOf(annotation.id)
+    const before = { segmentation: annotation.segmentation, bbox: annotation.bbox, area: annotation.area }
+    await this.historyOf(annotation.imageId).run({
+      label: op === 'add' ? 'Add to annotation' : 'Subtract from annotation',
+      apply: async () => this.put(await this.api.annotations.combine({ annotationId: ref.id, segmentation, op })),
+      revert: async () => this.put(await this.api.annotations.update({ annotationId: ref.id, patch: before })),
+    })
+  }
+
+  /** New polygon rings for an annotation, with area and bbox measured from them. */
+  updateRings(annotation: Annotation, rings: number[][], label: string): Promise<void> {
+    const { area, bbox } = ringsMeasure(rings)
+    return this.update(annotation, { segmentation: rings, area, bbox }, label)
+  }
+
+  async undo(): Promise<boolean> {
+    return (await this.history?.undo()) ?? false
+  }
+
+  async redo(): Promise<boolean> {
+    return (await this.history?.redo()) ?? false
+  }
+}

@@ -1,0 +1,62 @@
+// The session: what is never saved nor undone — the camera, the cursor, what is hovered, the
+// prompt being built (points, box, the decoder's answer) and the rings being dragged.
+import type { PromptBox, PromptPoint } from '../../../src-preload/contract/annotations.ts'
+import type { DecodeResult } from '../../../src-preload/contract/segment.ts'
+import { fitCamera, type Camera, type Vec } from '../geometry/geometry.ts'
+
+export class ViewportState {
+  camera = $state.raw<Camera>({ scale: 1, x: 0, y: 0 })
+  view = $state.raw({ width: 800, height: 600 })
+  /** 'fit': every new image is fitted; 'manual': the user's zoom and position are kept. */
+  policy = $state<'fit' | 'manual'>('fit')
+
+  fit(image: { width: number; height: number }): void {
+    this.camera = fitCamera(image, this.view)
+    this.policy = 'fit'
+  }
+
+  set(camera: Camera): void {
+    this.camera = camera
+    this.policy = 'manual'
+  }
+}
+
+/** The object being prompted: its points and box, and the decoder's answers as they came. */
+export class PromptState {
+  points = $state.raw<PromptPoint[]>([])
+  box = $state.raw<PromptBox | null>(null)
+  /** The mask shown: the latest answer (or a restored earlier one). */
+  result = $state.raw<DecodeResult | null>(null)
+  /** result after each prompt step, so Backspace shows the previous mask exactly and at once. */
+  steps: (DecodeResult | null)[] = []
+  pending = $state(false)
+  error = $state<string | null>(null)
+  /** The saved annotation this prompt refines (its stored prompt came first); null: a new object. */
+  refining = $state<number | null>(null)
+  /** Box being dragged (image pixels), before it becomes the prompt's box. */
+  dragBox = $state.raw<PromptBox | null>(null)
+
+  readonly active = $derived(this.points.length > 0 || this.box !== null)
+
+  clear(): void {
+    this.points = []
+    this.box = null
+    this.result = null
+    this.steps = []
+    this.error = null
+    this.dragBox = null
+    this.refining = null
+  }
+}
+
+export class SessionState {
+  readonly viewport = new ViewportState()
+  readonly prompt = new PromptState()
+  cursor = $state.raw<Vec | null>(null)
+  hoveredId = $state<number | null>(null)
+  /** Rings of the selection while a vertex is dragged (drawn instead of the saved ones). */
+  editingRings = $state.raw<number[][] | null>(null)
+  annotationsVisible = $state(true)
+  helpOpen = $state(false)
+  spaceHeld = $state(false)
+}

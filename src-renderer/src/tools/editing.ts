@@ -1,0 +1,37 @@
+// What tools may ask of the editor: the narrow surface their states act through, so a state
+// machine can be driven in a unit test with a stand-in editor and no canvas.
+import type { Annotation, PromptBox } from '../../../src-preload/contract/annotations.ts'
+import type { Hit, Vec } from '../geometry/geometry.ts'
+
+export interface Editing {
+  /** Image pixels per screen pixel (hit tolerances are given on screen). */
+  readonly pixelsPerScreenPixel: number
+  readonly cursor: Vec | null
+
+  // prompting (with a saved annotation selected, the first point re-prompts it)
+  readonly promptPoints: readonly { x: number; y: number; label: 0 | 1 }[]
+  readonly hasPrompt: boolean
+  addPoint(at: Vec, label: 0 | 1): void
+  removePoint(index: number): void
+  removeLastPoint(): void
+  setBox(box: PromptBox | null): void
+  setDragBox(box: PromptBox | null): void
+  cycleCandidate(step: 1 | -1): void
+  acceptPrompt(): Promise<void>
+  discardPrompt(): void
+  /** Adds the prompted mask to the selection, or cuts it away. */
+  combineWithSelection(op: 'add' | 'subtract'): Promise<void>
+
+  // saved annotations
+  readonly selectedId: number | null
+  hitTest(at: Vec): Hit | null
+  annotationById(id: number): Annotation | undefined
+  select(id: number | null): void
+  hover(id: number | null): void
+  setEditingRings(rings: number[][] | null): void
+  commitRings(annotation: Annotation, rings: number[][], label: string): void
+
+  // manual polygon
+  polygonDraft: Vec[]
+  savePolygon(vertices: Vec[]): Promise<void>
+}

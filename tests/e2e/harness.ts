@@ -1,0 +1,181 @@
+// Shared set-up of the end-to-end tests: Debian's Chromium (with a clear failure when it is
+// missing), the renderer built into a private folder (so a parallel `electron-vite build`
+// elsewhere in the suite cannot race it), a generated project of flat-coloured objects with
+// their truth masks, and helpers to reach canvas coordinates and the database.
+import { execFile } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import sharp from 'sharp'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { drawTruth } from '../helpers/demo-scenes.ts'
+import { polygonsToShape, decodeStoredRle } from '../../src-main/core/coco/geometry.ts'
+import { rasterizeShape, rleDecode, type Rle } from '../../src-main/core/segment/rle.ts'
+import type { Segmentation } from '../../src-preload/contract/annotations.ts'
+import { BROWSER_CHANNELS, installBrowserApi, KEEP_NAMES_SHIM, ROOT, startBridge, type Bridge } from './bridge.ts'
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+export const ARTIFACTS = join(ROOT, 'test-artifacts')
+
+export function requireChromium(): void {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium was not found at ${CHROMIUM}: the end-to-end tests drive the built renderer in it. ` +
+        'Install it with `sudo apt-get install -y chromium` (Debian/Ubuntu), or set CHROMIUM_PATH to a Chromium or Chrome binary.',
+    )
+  }
+}
+
+const run = promisify(execFile)
+
+/** Builds the renderer (vite, the same config electron-vite uses for it) into a private folder. */
+export async function buildRenderer(): Promise<string> {
+  const outDir = mkdtempSync(join(tmpdir(), 'sam-e2e-renderer-'))
+  await run(join(ROOT, 'node_modules', '.bin', 'vite'), ['build', '--config', 'vite.renderer.config.ts', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'], {
+    cwd: ROOT,
+    maxBuffer: 16 << 20,
+  })
+  return outDir
+}
+
+export interface SceneObject {
+  name: string
+  /** SVG elements of the object. */
+  svg: string
+  colour: string
+  /** A point inside it. */
+  click: [number, number]
+}
+
+export interface SceneImage {
+  file: string
+  width: number
+  height: number
+  objects: SceneObject[]
+}
+
+export const BACKGROUND = '#e6d7b4'
+
+/** Two images, three objects to label, and a dumbbell (rectangle joined to a circle, one colour) for the negative-click test. */
+export const SCENES: SceneImage[] = [
+  {
+    file: 'a-first.png',
+    width: 800,
+    height: 500,
+    objects: [
+      { name: 'blue-rect', svg: '<rect x="60" y="60" width="240" height="200"/>', colour: '#2870be', click: [180, 160] },
+      { name: 'dumbbell', svg: '<rect x="420" y="90" width="200" height="120"/><circle cx="690" cy="150" r="80"/>', colour: '#d23c28', click: [480, 150] },
+      { name: 'green-ellipse', svg: '<ellipse cx="220" cy="390" rx="130" ry="70"/>', colour: '#2e8b3a', click: [220, 390] },
+    ],
+  },
+  {
+    file: 'b-second.png',
+    width: 800,
+    height: 500,
+    objects: [
+      { name: 'purple-disc', svg: '<circle cx="400" cy="250" r="120"/>', colour: '#7a3ea8', click: [400, 250] },
+      // A ring: its mask has a hole, so it is saved as compressed RLE.
+      { name: 'orange-ring', svg: '<path fill-rule="evenodd" d="M600 130a80 80 0 1 0 160 0a80 80 0 1 0 -160 0zM645 130a35 35 0 1 0 70 0a35 35 0 1 0 -70 0z"/>', colour: '#e08a1e', click: [620, 130] },
+    ],
+  },
+]
+
+export async function writeScenes(folder: string): Promise<void> {
+  for (const scene of SCENES) {
+    const body = scene.objects.map((o) => `<g fill="${o.colour}" fill-rule="evenodd">${o.svg}</g>`).join('')
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${scene.width}" height="${scene.height}"><rect width="100%" height="100%" fill="${BACKGROUND}"/>${body}</svg>`
+    await sharp(Buffer.from(svg), { density: 72 }).removeAlpha().png().toFile(join(folder, scene.file))
+  }
+}
+
+/** Row-major truth mask of one object. */
+export function truthOf(scene: SceneImage, object: SceneObject): Promise<Uint8Array> {
+  return drawTruth(scene.width, scene.height, object.svg)
+}
+
+/** IoU of a stored segmentation against a row-major truth mask. */
+export function iouWith(segmentation: Segmentation, truth: Uint8Array, width: number, height: number): number {
+  const rle: Rle = Array.isArray(segmentation) ? rasterizeShape(polygonsToShape(segmentation), width, height) : decodeStoredRle(segmentation)
+  const mask = rleDecode(rle)
+  let both = 0
+  let either = 0
+  for (let i = 0; i < mask.length; i++) {
+    const a = mask[i] === 1
+    const b = truth[i] === 1
+    if (a && b) both++
+    if (a || b) either++
+  }
+  return either === 0 ? 0 : both / either
+}
+
+export interface E2E {
+  browser: Browser
+  page: Page
+  bridge: Bridge
+  folder: string
+  exportFile: string
+  errors: string[]
+  close(): Promise<void>
+}
+
+/** A project folder with the scenes, the bridge over it, and a page showing the app. */
+export async function startApp(rendererDir: string): Promise<E2E> {
+  requireChromium()
+  const work = mkdtempSync(join(tmpdir(), 'sam-e2e-'))
+  const folder = join(work, 'images')
+  mkdirSync(folder)
+  await writeScenes(folder)
+  const exportFile = join(work, 'export.coco.json')
+  const bridge = await startBridge({
+    rendererDir,
+    userDataDir: join(work, 'user-data'),
+    dialogs: { folder: () => folder, saveFile: () => exportFile },
+  })
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  })
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico')) errors.push(`${message.text()} (${message.location().url})`)
+  })
+  await page.addInitScript(KEEP_NAMES_SHIM)
+  await page.addInitScript(installBrowserApi, BROWSER_CHANNELS)
+  await page.goto(bridge.url)
+  mkdirSync(ARTIFACTS, { recursive: true })
+  return {
+    browser,
+    page,
+    bridge,
+    folder,
+    exportFile,
+    errors,
+    async close() {
+      await browser.close()
+      await bridge.close()
+      rmSync(work, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Where image pixel (x, y) is on the page, from the camera the canvas publishes. */
+export async function screenOf(page: Page, x: number, y: number): Promise<{ x: number; y: number }> {
+  const canvas = page.getByTestId('canvas')
+  const box = await canvas.boundingBox()
+  if (box === null) throw new Error('the canvas is not visible')
+  const [scale, cx, cy] = await Promise.all(['data-scale', 'data-x', 'data-y'].map(async (name) => Number(await canvas.getAttribute(name))))
+  return { x: box.x + x * scale + cx, y: box.y + y * scale + cy }
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) })
+}
+
+export function writeArtifact(name: string, text: string): void {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  writeFileSync(join(ARTIFACTS, name), text)
+}

@@ -1,0 +1,185 @@
+// The tools as state machines, driven with synthetic pointer events and commands, no canvas:
+// a recording editor stands in for the Editor (the machines' only collaborator).
+import { describe, expect, it } from 'vitest'
+import type { Annotation } from '../../../src-preload/contract/annotations.ts'
+import { hitTest, type HitTarget, type Vec } from '../../../src-renderer/src/geometry/geometry.ts'
+import type { Editing } from '../../../src-renderer/src/tools/editing.ts'
+import { createPolygonTool } from '../../../src-renderer/src/tools/polygon/index.ts'
+import { createSamTool } from '../../../src-renderer/src/tools/sam/index.ts'
+import { createSelectTool } from '../../../src-renderer/src/tools/select/index.ts'
+import type { ToolPointer } from '../../../src-renderer/src/tools/tool.ts'
+
+const square: number[] = [0, 0, 100, 0, 100, 100, 0, 100]
+
+function recordingEditor(): Editing & { log: string[]; points: { x: number; y: number; label: 0 | 1 }[] } {
+  const annotation = { id: 7, imageId: 1, categoryId: 1, segmentation: [square], bbox: [0, 0, 100, 100] } as unknown as Annotation
+  const targets: HitTarget[] = [{ id: 7, rings: [square], bbox: [0, 0, 100, 100] }]
+  const editor = {
+    log: [] as string[],
+    points: [] as { x: number; y: number; label: 0 | 1 }[],
+    pixelsPerScreenPixel: 1,
+    cursor: { x: 42, y: 43 } as Vec | null,
+    get promptPoints() {
+      return editor.points
+    },
+    get hasPrompt() {
+      return editor.points.length > 0
+    },
+    addPoint(at: Vec, label: 0 | 1) {
+      editor.points.push({ ...at, label })
+      editor.log.push(`add ${at.x},${at.y} ${label}`)
+    },
+    removePoint(index: number) {
+      editor.points.splice(index, 1)
+      editor.log.push(`remove ${index}`)
+    },
+    removeLastPoint() {
+      editor.points.pop()
+      editor.log.push('removeLast')
+    },
+    setBox: (box: unknown) => void editor.log.push(`box ${JSON.stringify(box)}`),
+    setDragBox: () => {},
+    cycleCandidate: (step: number) => void editor.log.push(`cycle ${step}`),
+    acceptPrompt: async () => {
+      editor.points = []
+      editor.log.push('accept')
+    },
+    discardPrompt: () => {
+      editor.points = []
+      editor.log.push('discard')
+    },
+    combineWithSelection: async (op: 'add' | 'subtract') => {
+      editor.points = []
+      editor.log.push(op)
+    },
+    selectedId: null as number | null,
+    hitTest: (at: Vec) => hitTest(targets, at, 4, editor.selectedId),
+    annotationById: (id: number) => (id === 7 ? annotation : undefined),
+    select: (id: number | null) => {
+      editor.selectedId = id
+      editor.log.push(`select ${id}`)
+    },
+    hover: () => {},
+    setEditingRings: (rings: number[][] | null) => void (rings && editor.log.push(`editing ${rings[0].slice(0, 2)}`)),
+    commitRings: (_a: Annotation, rings: number[][], label: string) => void editor.log.push(`${label} ${rings[0].length / 2}`),
+    polygonDraft: [] as Vec[],
+    savePolygon: async (vertices: Vec[]) => void editor.log.push(`polygon ${vertices.length}`),
+  }
+  return editor
+}
+
+const at = (x: number, y: number, more: Partial<ToolPointer> = {}): ToolPointer => ({
+  image: { x, y },
+  screen: { x, y },
+  button: 0,
+  shift: false,
+  ctrl: false,
+  alt: false,
+  ...more,
+})
+
+describe('sam tool', () => {
+  it('idle → prompting on a click; right/shift click is negative; clicking a point removes it', () => {
+    const editor = recordingEditor()
+    const { tool } = createSamTool(editor)
+    expect(tool.path).toBe('sam.idle')
+    tool.pointerDown(at(10, 10))
+    expect(tool.path).toBe('sam.prompting')
+    tool.pointerDown(at(50, 50, { button: 2 }))
+    tool.pointerDown(at(80, 80, { shift: true }))
+    expect(editor.points.map((p) => p.label)).toEqual([1, 0, 0])
+    tool.pointerDown(at(51, 49))
+    expect(editor.log).toContain('remove 1')
+  })
+
+  it('keys: points at the cursor, Tab cycles, Backspace to empty goes idle, Enter accepts, Escape discards', () => {
+    const editor = recordingEditor()
+    const { tool } = createSamTool(editor)
+    expect(tool.command('prompt.negative')).toBe(true)
+    expect(editor.points).toEqual([{ x: 42, y: 43, label: 0 }])
+    expect(tool.path).toBe('sam.prompting')
+    tool.command('annotation.nextCandidate')
+    tool.command('annotation.previousCandidate')
+    tool.command('prompt.removeLast')
+    expect(tool.path).toBe('sam.idle')
+    tool.command('prompt.positive')
+    tool.command('annotation.accept')
+    expect(tool.path).toBe('sam.idle')
+    tool.command('prompt.positive')
+    tool.command('annotation.cancel')
+    expect(editor.log).toEqual(['add 42,43 0', 'cycle 1', 'cycle -1', 'removeLast', 'add 42,43 1', 'accept', 'add 42,43 1', 'discard'])
+    // In idle, Enter means nothing to the tool.
+    expect(tool.command('annotation.accept')).toBe(false)
+  })
+
+  it('+ and - hand the prompted mask to the selection and end the prompt', () => {
+    const editor = recordingEditor()
+    const { tool } = createSamTool(editor)
+    expect(tool.command('annotation.addMask')).toBe(false)
+    tool.pointerDown(at(10, 10))
+    expect(tool.command('annotation.addMask')).toBe(true)
+    expect(tool.path).toBe('sam.idle')
+    tool.pointerDown(at(10, 10))
+    tool.command('annotation.subtractMask')
+    expect(editor.log.filter((l) => l === 'add' || l === 'subtract')).toEqual(['add', 'subtract'])
+  })
+
+  it('Ctrl+drag draws a box; a tiny drag is no box', () => {
+    const editor = recordingEditor()
+    const { tool } = createSamTool(editor)
+    tool.pointerDown(at(10, 10, { ctrl: true }))
+    expect(tool.path).toBe('sam.drawingBox')
+    tool.pointerMove(at(60, 40))
+    tool.pointerUp(at(60, 40))
+    expect(editor.log).toContain('box {"x0":10,"y0":10,"x1":60,"y1":40}')
+    tool.pointerDown(at(10, 10, { ctrl: true }))
+    tool.pointerUp(at(11, 11))
+    expect(editor.log.filter((l) => l.startsWith('box'))).toHaveLength(1)
+  })
+})
+
+describe('select tool', () => {
+  it('click selects, a vertex drag commits once on release, an edge click adds a vertex, Alt+click removes one', () => {
+    const editor = recordingEditor()
+    const tool = createSelectTool(editor)
+    tool.pointerDown(at(50, 50))
+    expect(editor.selectedId).toBe(7)
+    tool.pointerDown(at(100, 100))
+    expect(tool.path).toBe('select.draggingVertex')
+    tool.pointerMove(at(120, 110))
+    tool.pointerUp(at(120, 110))
+    expect(tool.path).toBe('select.idle')
+    tool.pointerDown(at(50, 1))
+    tool.pointerDown(at(0, 0, { alt: true }))
+    tool.pointerDown(at(300, 300))
+    expect(editor.log).toEqual(['select 7', 'editing 0,0', 'Move vertex 4', 'Add vertex 5', 'Remove vertex 3', 'select null'])
+  })
+
+  it('Escape during a drag commits nothing', () => {
+    const editor = recordingEditor()
+    const tool = createSelectTool(editor)
+    tool.pointerDown(at(50, 50))
+    tool.pointerDown(at(0, 0))
+    tool.pointerMove(at(-20, -20))
+    tool.command('annotation.cancel')
+    tool.pointerUp(at(-20, -20))
+    expect(editor.log.some((l) => l.startsWith('Move vertex'))).toBe(false)
+  })
+})
+
+describe('polygon tool', () => {
+  it('clicks add vertices; clicking the first closes and saves; Escape drops', () => {
+    const editor = recordingEditor()
+    const tool = createPolygonTool(editor)
+    tool.pointerDown(at(0, 0))
+    tool.pointerDown(at(50, 0))
+    tool.pointerDown(at(50, 50))
+    expect(tool.path).toBe('polygon.drawing')
+    tool.pointerDown(at(1, 1))
+    expect(editor.log).toEqual(['polygon 3'])
+    expect(tool.path).toBe('polygon.idle')
+    tool.pointerDown(at(0, 0))
+    tool.command('annotation.cancel')
+    expect(editor.polygonDraft).toEqual([])
+  })
+})
