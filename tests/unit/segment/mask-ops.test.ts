@@ -12,6 +12,7 @@ import {
   segmentationToRle,
 } from '../../../src-main/core/segment/mask-ops.ts'
 import { rleDecode, rleEncode, rleToString } from '../../../src-main/core/segment/rle.ts'
+import { iou } from '../../helpers/demo-scenes.ts'
 
 const W = 640
 const H = 480
@@ -22,15 +23,6 @@ function mask(fn: (x: number, y: number) => boolean): Uint8Array {
   return m
 }
 
-function iou(a: Uint8Array, b: Uint8Array): number {
-  let inter = 0
-  let union = 0
-  for (let i = 0; i < a.length; i++) {
-    inter += a[i] & b[i]
-    union += a[i] | b[i]
-  }
-  return union === 0 ? 1 : inter / union
-}
 
 const disc = mask((x, y) => Math.hypot(x - 250, y - 240) < 120)
 const bar = mask((x, y) => x > 300 && x < 600 && y > 200 && y < 260)
