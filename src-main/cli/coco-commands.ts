@@ -1,7 +1,8 @@
 // CLI commands that move labels in and out of a project: export (COCO or Ultralytics YOLO
-// segmentation) and import (COCO).
+// segmentation) and import (COCO). The exporters themselves refuse to write over the project's
+// images or database (core/coco/write-guard.ts), since they are handed the Project.
 
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { exportCoco, exportYolo, importCoco, type SegmentationMode } from '../core/coco/index.ts'
 import { UserError } from '../core/errors.ts'
@@ -43,6 +44,7 @@ export async function exportCommand(args: string[], io: Io): Promise<void> {
       bar.stop()
       if (values.json) return io.out(JSON.stringify(result))
       io.out(`wrote ${result.dataYaml}: ${result.images} images, ${result.annotations} annotations as ${result.polygons} polygon line(s) (${(result.durationMs / 1000).toFixed(1)} s)`)
+      if (result.imagesInPlace) io.out(`images are already in ${join(result.outDir, 'images')}; wrote labels only`)
       if (result.skippedImages > 0) io.err(`skipped ${result.skippedImages} image(s) of unknown size (unreadable): ${result.skippedImagePaths.join(', ')}`)
       if (result.skippedAnnotations > 0) io.err(`skipped ${result.skippedAnnotations} annotation(s) with nothing inside their image`)
       if (result.holesDropped > 0) io.err(`YOLO has no holes: dropped ${result.holesDropped} hole(s) from ${result.annotationsWithHolesDropped} annotation(s)`)

@@ -7,11 +7,15 @@
 // `annotations` (id, image_id, category_id, segmentation, area, bbox, iscrowd 0). Ids are the
 // database ids, so they are stable from one export to the next. One entry per line, so two
 // exports diff line by line.
+//
+// A source with files (a Project) is guarded: a target that is one of its images, its database
+// or its data folder is refused before anything is written (write-guard.ts).
 
 import { UserError } from '../errors.ts'
 import { AtomicTextWriter } from './atomic-file.ts'
 import { exportGeometry, type ExportGeometry, type SegmentationMode } from './geometry.ts'
 import type { ExportSource, ProgressCallback } from './source.ts'
+import { WriteGuard } from './write-guard.ts'
 
 export const COORDINATE_NOTE =
   'Coordinates are image pixels in the EXIF-oriented frame (as the image is displayed). ' +
@@ -118,6 +122,8 @@ export async function exportCoco(source: ExportSource, outFile: string, options:
     holesDropped: 0,
     durationMs: 0,
   }
+  const images = source.listImages()
+  if (source.folder !== undefined) new WriteGuard({ folder: source.folder, dbPath: source.dbPath, images }).check(outFile, 'file')
   const total = source.counts?.().annotations ?? 0
   options.onProgress?.(0, total)
 
@@ -137,7 +143,7 @@ export async function exportCoco(source: ExportSource, outFile: string, options:
     // Only the sizes of exported images are kept: what annotations need, ~50 bytes per image.
     const sizes = new Map<number, { width: number; height: number }>()
     let first = true
-    for (const image of source.listImages()) {
+    for (const image of images) {
       const { width, height } = image
       if (width === null || height === null || !(width > 0 && height > 0)) {
         result.skippedImages++

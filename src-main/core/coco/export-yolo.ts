@@ -14,6 +14,12 @@
 // an earlier export is always overwritten. An annotation with several parts writes one line per
 // part; YOLO polygons cannot have holes, so holes are dropped and counted; RLE masks are traced
 // to their outline. Each file is replaced atomically (temp file, rename).
+//
+// Every path the export will write or unlink is checked before the first one is touched, so a
+// refused export leaves the disk as it was: none may be a project image, the database or its
+// folder (write-guard.ts). One overlap is welcome: the usual layout `dataset/images` (the
+// project) exported to `dataset`, where `images/` already is the image folder. Then the images
+// are left where they are and only labels/ and data.yaml are written (`imagesInPlace`).
 
 import { copyFileSync, mkdirSync, readlinkSync, symlinkSync, unlinkSync, lstatSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
@@ -21,9 +27,10 @@ import { UserError } from '../errors.ts'
 import { fileError, writeFileAtomicSync } from './atomic-file.ts'
 import { outerPolygons } from './geometry.ts'
 import type { ExportAnnotation, ExportSource, ProgressCallback } from './source.ts'
+import { WriteGuard } from './write-guard.ts'
 
 export interface YoloExportOptions {
-  /** Where the project's images are, to link them under images/ (Project.folder). */
+  /** Where the project's images are (Project.folder): linked under images/, and never written over. */
   imagesFolder: string
   /** 'link' (default): symbolic links, copies where links fail; 'copy': always copy. */
   images?: 'link' | 'copy'
@@ -47,6 +54,8 @@ export interface YoloExportResult {
   holesDropped: number
   /** Images copied because a link could not be made. */
   copiedImages: number
+  /** `<outDir>/images` is the image folder itself, so no image was linked or copied. */
+  imagesInPlace: boolean
   durationMs: number
 }
 
@@ -107,7 +116,29 @@ export async function exportYolo(source: ExportSource, outDir: string, options: 
     annotationsWithHolesDropped: 0,
     holesDropped: 0,
     copiedImages: 0,
+    imagesInPlace: false,
     durationMs: 0,
+  }
+
+  const listed = source.listImages()
+  const images = listed.filter((image) => {
+    if (image.width === null || image.height === null || !(image.width > 0 && image.height > 0)) {
+      result.skippedImages++
+      if (result.skippedImagePaths.length < SKIPPED_PATHS_SHOWN) result.skippedImagePaths.push(image.path)
+      return false
+    }
+    if (!safeRelative(image.path)) throw new UserError('invalid-value', `image path ${JSON.stringify(image.path)} is not a relative path inside the project`)
+    return true
+  })
+  // The images linked from imagesFolder are the ones to protect; a Project's database as well.
+  const guard = new WriteGuard({ folder: options.imagesFolder, dbPath: source.dbPath, images: listed })
+  result.imagesInPlace = guard.isImageFolder(join(root, 'images'))
+  const labelFileOf = (image: { path: string }): string => join(root, 'labels', ...labelPath(image.path).split('/'))
+  const imageLinkOf = (image: { path: string }): string => join(root, 'images', ...image.path.split('/'))
+  guard.check(result.dataYaml, 'folder')
+  for (const image of images) {
+    guard.check(labelFileOf(image), 'folder')
+    if (!result.imagesInPlace) guard.check(imageLinkOf(image), 'folder')
   }
   try {
     mkdirSync(join(root, 'labels'), { recursive: true })
@@ -118,15 +149,6 @@ export async function exportYolo(source: ExportSource, outDir: string, options: 
 
   const categories = [...source.listCategories()].sort((a, b) => a.order - b.order || a.id - b.id)
   const classOf = new Map(categories.map((c, i) => [c.id, i]))
-  const images = source.listImages().filter((image) => {
-    if (image.width === null || image.height === null || !(image.width > 0 && image.height > 0)) {
-      result.skippedImages++
-      if (result.skippedImagePaths.length < SKIPPED_PATHS_SHOWN) result.skippedImagePaths.push(image.path)
-      return false
-    }
-    if (!safeRelative(image.path)) throw new UserError('invalid-value', `image path ${JSON.stringify(image.path)} is not a relative path inside the project`)
-    return true
-  })
 
   // Label lines grouped per image. Lines are short strings (~ 0.5 KB per annotation), so even
   // 100,000 annotations stay well within memory; files are then written one image at a time.
@@ -179,14 +201,16 @@ export async function exportYolo(source: ExportSource, outDir: string, options: 
     madeDirs.add(dir)
   }
   for (const image of images) {
-    const labelFile = join(root, 'labels', ...labelPath(image.path).split('/'))
-    const imageLink = join(root, 'images', ...image.path.split('/'))
+    const labelFile = labelFileOf(image)
     try {
       ensureDir(dirname(labelFile))
-      ensureDir(dirname(imageLink))
       const list = lines.get(image.id)
       writeFileAtomicSync(labelFile, list ? `${list.join('\n')}\n` : '', false)
-      if (placeImage(join(options.imagesFolder, ...image.path.split('/')), imageLink, imagesMode)) result.copiedImages++
+      if (!result.imagesInPlace) {
+        const imageLink = imageLinkOf(image)
+        ensureDir(dirname(imageLink))
+        if (placeImage(join(options.imagesFolder, ...image.path.split('/')), imageLink, imagesMode)) result.copiedImages++
+      }
     } catch (err) {
       throw fileError(labelFile, 'write', err)
     }

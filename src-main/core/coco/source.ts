@@ -1,5 +1,7 @@
 // What the exporters read: plain data, so a `Project` serves directly (its methods have these
-// shapes) and a bench or test can hand in generated data without a database.
+// shapes) and a bench or test can hand in generated data without a database. A source with
+// files on disk says where they are, and the exporters then refuse to write over them
+// (write-guard.ts): a `Project` always does, so no caller can forget to.
 
 import type { Annotation, Category, ImageRow } from '../project/types.ts'
 
@@ -13,6 +15,10 @@ export type ExportAnnotation = Pick<Annotation, 'id' | 'imageId' | 'categoryId' 
   }
 
 export interface ExportSource {
+  /** The folder the images' relative paths start from (absolute). */
+  readonly folder?: string
+  /** The project database; its folder is protected too. */
+  readonly dbPath?: string
   listImages(): readonly ExportImage[]
   listCategories(): readonly ExportCategory[]
   /** Every annotation, streamed (id order keeps exports diffable). */
