@@ -1,19 +1,23 @@
 // The sam-image: protocol: how image pixels reach the sandboxed renderer. URLs name an image of
 // the open project by id only (`sam-image://image/<id>` full resolution, `sam-image://preview/<id>`
 // scaled to fit PREVIEW_MAX_SIDE), so a page can never name a path: no traversal, nothing
-// outside the project. Formats Chromium shows are served as they are (their bytes, the right
+// outside the project. `?v=` carries main's version of the URL (the project open and the file's
+// state); a version of an earlier open is refused, since ids restart in every project. Formats Chromium shows are served as they are (their bytes, the right
 // type); others (TIFF, HEIF) are converted to PNG; previews of large images are downscaled by
 // sharp with EXIF orientation applied, at exactly the size `previewSize` promises.
 // A pure request → Response function; index.ts hands it to protocol.handle.
 import { readFile, stat } from 'node:fs/promises'
 import sharp from 'sharp'
 import { readImageHeader, MAX_IMAGE_PIXELS } from './core/segment/preprocess.ts'
-import { IMAGE_SCHEME, previewSize } from '../src-preload/contract/images.ts'
+import { IMAGE_SCHEME, IMAGE_VERSION, previewSize } from '../src-preload/contract/images.ts'
 import type { ServableImage } from './services/app-session.ts'
 
 export interface ImageSource {
-  /** The open project's image with this id, or null (no project, unknown id, file missing). */
-  servableImage(imageId: number): ServableImage | null
+  /**
+   * The open project's image with this id, or null (no project, unknown id, file missing, or a
+   * `version` from an earlier open of a project: its ids name other images now).
+   */
+  servableImage(imageId: number, version: string | null): ServableImage | null
 }
 
 export interface ImageRequest {
@@ -38,7 +42,7 @@ export function sniffImageType(bytes: Buffer): string | null {
 const ID_PATH = /^\/([1-9][0-9]{0,15})$/
 
 /** Parses a protocol URL into what it asks for, or null when it is not one of ours. */
-export function parseImageUrl(url: string): { kind: 'image' | 'preview'; imageId: number } | null {
+export function parseImageUrl(url: string): { kind: 'image' | 'preview'; imageId: number; version: string | null } | null {
   // Refuse traversal and encoding tricks before URL parsing normalises them away
   // (`sam-image://image/1/../2` would otherwise quietly become image 2).
   if (url.length > 200 || url.includes('..') || url.includes('%') || url.includes('\\')) return null
@@ -54,7 +58,11 @@ export function parseImageUrl(url: string): { kind: 'image' | 'preview'; imageId
   if (match === null) return null
   const imageId = Number(match[1])
   if (!Number.isSafeInteger(imageId)) return null
-  return { kind: parsed.hostname, imageId }
+  const params = [...parsed.searchParams.keys()]
+  if (params.some((key) => key !== 'v') || params.length > 1) return null
+  const version = parsed.searchParams.get('v')
+  if (version !== null && !IMAGE_VERSION.test(version)) return null
+  return { kind: parsed.hostname, imageId, version }
 }
 
 /** A few recent previews in memory: switching back and forth between images costs no resize. */
@@ -140,8 +148,8 @@ async function previewImage(target: ServableImage, cache: PreviewCache | undefin
 export async function handleImageRequest(request: ImageRequest, source: ImageSource, cache?: PreviewCache): Promise<Response> {
   if (request.method !== 'GET' && request.method !== 'HEAD') return plain(405, `${request.method} is not allowed`)
   const wanted = parseImageUrl(request.url)
-  if (wanted === null) return plain(400, 'not an image URL of this app: expected sam-image://image/<id> or sam-image://preview/<id>')
-  const target = source.servableImage(wanted.imageId)
+  if (wanted === null) return plain(400, 'not an image URL of this app: expected sam-image://image/<id>[?v=<version>] or sam-image://preview/<id>[?v=<version>]')
+  const target = source.servableImage(wanted.imageId, wanted.version)
   if (target === null) return plain(404, `no image ${wanted.imageId} in the open project`)
   const head = request.method === 'HEAD'
   try {

@@ -3,6 +3,7 @@
 // Every IPC handler is a thin call into this class; it imports no Electron, so tests build it
 // over a real project folder and the real demo model. Dialogs and the event channel to the
 // renderer are the process boundaries, passed in.
+import { randomBytes } from 'node:crypto'
 import { basename } from 'node:path'
 import { UserError } from '../core/errors.ts'
 import { exportCoco, exportYolo, importCoco } from '../core/coco/index.ts'
@@ -56,6 +57,8 @@ export interface ServableImage {
 
 interface OpenProject {
   project: Project
+  /** Names this open in image URLs (see imageUrl): unique per open, never reused. */
+  token: string
   embeddings: Promise<EmbeddingScheduler>
   headers: AbortController
   scan: ScanSummary | null
@@ -86,6 +89,8 @@ export class AppSession {
   readonly recent: RecentProjects
   private readonly options: AppSessionOptions
   private open: OpenProject | null = null
+  /** Projects opened so far (part of each open's token). */
+  private opens = 0
   /** Serialises opening and closing: a second open waits for the first. */
   private switching: Promise<unknown> = Promise.resolve()
   private prompt: { imageId: number; session: PromptSession; fromAnnotation: number | null } | null = null
@@ -143,6 +148,7 @@ export class AppSession {
     }
     const opened: OpenProject = {
       project,
+      token: `${(++this.opens).toString(36)}${randomBytes(4).readUInt32BE(0).toString(36)}`,
       embeddings: this.startEmbeddings(project),
       headers: new AbortController(),
       scan,
@@ -204,6 +210,7 @@ export class AppSession {
   private summary(opened: OpenProject): ProjectSummary {
     const { project } = opened
     return {
+      openId: opened.token,
       folder: project.folder,
       name: basename(project.folder),
       location: project.location,
@@ -294,11 +301,14 @@ export class AppSession {
   }
 
   imageUrls(imageId: number): ImageUrls {
-    const image = this.requireProject().project.getImage(imageId)
+    const opened = this.requireProject()
+    const image = opened.project.getImage(imageId)
     const preview = image.width !== null && image.height !== null ? previewSize(image.width, image.height) : null
+    // A rescan that finds the file changed updates its size and header: a new URL, new pixels.
+    const version = [opened.token, image.size, image.width ?? 0, image.height ?? 0].map((part) => (typeof part === 'number' ? part.toString(36) : part)).join('.')
     return {
-      preview: imageUrl('preview', image.id),
-      full: imageUrl('image', image.id),
+      preview: imageUrl('preview', image.id, version),
+      full: imageUrl('image', image.id, version),
       previewWidth: preview?.width ?? null,
       previewHeight: preview?.height ?? null,
       downscaled: preview?.downscaled ?? false,
@@ -311,10 +321,16 @@ export class AppSession {
     return toImageSummary(project.getImage(imageId))
   }
 
-  /** For the image protocol: the image of the open project with this id, or null. Never throws. */
-  servableImage(imageId: number): ServableImage | null {
-    const project = this.open?.project
-    if (project === undefined) return null
+  /**
+   * For the image protocol: the image of the open project with this id, or null. A URL versioned
+   * by an earlier open names an image of another project (or of this one before it was closed):
+   * null too. Never throws.
+   */
+  servableImage(imageId: number, version: string | null = null): ServableImage | null {
+    const opened = this.open
+    if (opened === null) return null
+    if (version !== null && !version.startsWith(`${opened.token}.`)) return null
+    const project = opened.project
     let row: ImageRow
     try {
       row = project.getImage(imageId)

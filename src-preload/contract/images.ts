@@ -49,8 +49,16 @@ export const PREVIEW_MAX_SIDE = 2048
 
 export type ImageUrlKind = 'image' | 'preview'
 
-export function imageUrl(kind: ImageUrlKind, imageId: number): string {
-  return `${IMAGE_SCHEME}://${kind}/${imageId}`
+/** Characters of the `v` parameter: main's token for the project open and the file's state. */
+export const IMAGE_VERSION = /^[0-9a-z.]{1,64}$/
+
+/**
+ * `version` names the project open and the file's state: ids restart in every project, and
+ * Chromium reuses a document's images by URL, so without it a second project (or a file
+ * replaced on disk) would show the pixels last loaded under the same id.
+ */
+export function imageUrl(kind: ImageUrlKind, imageId: number, version?: string): string {
+  return `${IMAGE_SCHEME}://${kind}/${imageId}${version === undefined ? '' : `?v=${version}`}`
 }
 
 /** Size of an image's preview: scaled to fit PREVIEW_MAX_SIDE, never enlarged. */

@@ -37,7 +37,7 @@ export const KEYMAP = [
   { id: 'image.markDone', label: 'Mark Image Done', accelerator: 'CmdOrCtrl+D', menu: 'image', handler: 'renderer' },
   { id: 'image.markSkipped', label: 'Mark Image Skipped', accelerator: 'CmdOrCtrl+Shift+S', menu: 'image', handler: 'renderer' },
   { id: 'tool.sam', label: 'Segment Tool', accelerator: 'S', menu: 'annotation', handler: 'renderer' },
-  { id: 'tool.box', label: 'Box Prompt Tool', accelerator: 'B', menu: 'annotation', handler: 'renderer' },
+  { id: 'tool.box', label: 'Box Prompt (one drag)', accelerator: 'B', menu: 'annotation', handler: 'renderer' },
   { id: 'tool.select', label: 'Select Tool', accelerator: 'V', menu: 'annotation', handler: 'renderer' },
   { id: 'tool.polygon', label: 'Polygon Tool', accelerator: 'P', menu: 'annotation', handler: 'renderer' },
   { id: 'prompt.positive', label: 'Positive Point at Cursor', accelerator: 'Q', menu: 'annotation', handler: 'renderer' },

@@ -28,6 +28,11 @@ export interface ScanSummary {
 }
 
 export interface ProjectSummary {
+  /**
+   * Names this open of the project: a new one each time a project is opened (the same folder
+   * reopened too), so the renderer knows when its undo history, view and images are stale.
+   */
+  openId: string
   /** Absolute, real path of the image folder. */
   folder: string
   /** The folder's base name, for titles. */

@@ -4,8 +4,7 @@
 import { readFileSync, rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import sharp from 'sharp'
-import { buildRenderer, iouWith, requireChromium, SCENES, screenOf, screenshot, startApp, truthOf, type E2E } from './harness.ts'
+import { buildRenderer, clickImage as clickOn, iouWith, pixelAt, requireChromium, SCENES, screenOf, screenshot, settled as settledOn, showsImage, startApp, truthOf, waitFor, type E2E } from './harness.ts'
 
 let app: E2E
 let rendererDir: string
@@ -14,28 +13,11 @@ let page: Page
 const canvas = () => page.getByTestId('canvas')
 const attr = async (name: string) => (await canvas().getAttribute(name)) ?? ''
 
-/** Waits until the preview reflects `points` points and no decode is in flight. */
-async function settled(points: number): Promise<void> {
-  await page.waitForFunction(
-    (n) => {
-      const el = document.querySelector('[data-testid="canvas"]')
-      return el?.getAttribute('data-points') === String(n) && el.getAttribute('data-pending') === 'false'
-    },
-    points,
-    { timeout: 20_000 },
-  )
-}
+const settled = (points: number) => settledOn(page, points)
+const clickImage = (x: number, y: number, options?: Parameters<typeof clickOn>[3]) => clickOn(page, x, y, options)
 
 async function previewArea(): Promise<number> {
   return Number(await attr('data-preview-area'))
-}
-
-async function clickImage(x: number, y: number, options: { button?: 'left' | 'right'; modifiers?: ('Shift' | 'Control')[] } = {}): Promise<void> {
-  const at = await screenOf(page, x, y)
-  await page.mouse.move(at.x, at.y)
-  if (options.modifiers?.includes('Shift')) await page.keyboard.down('Shift')
-  await page.mouse.click(at.x, at.y, { button: options.button ?? 'left' })
-  if (options.modifiers?.includes('Shift')) await page.keyboard.up('Shift')
 }
 
 function annotationsOf(imageId: number) {
@@ -49,14 +31,6 @@ function imageIdOf(file: string): number {
   const row = project?.listImages({}).find((image) => image.path === file)
   if (row === undefined) throw new Error(`${file} is not in the project`)
   return row.id
-}
-
-async function waitFor(check: () => boolean, what: string, timeout = 10_000): Promise<void> {
-  const start = Date.now()
-  while (!check()) {
-    if (Date.now() - start > timeout) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((done) => setTimeout(done, 50))
-  }
 }
 
 beforeAll(async () => {
@@ -169,7 +143,7 @@ describe('annotation UI in Chromium against the real core', () => {
     // Next image (D), category 'disc', object 3.
     await page.keyboard.press('d')
     await expect.poll(() => page.getByTestId('image-list').locator('li.current').textContent()).toContain(second.file)
-    await page.waitForFunction((src) => (document.querySelector('[data-testid="canvas"]')?.getAttribute('data-image-src') ?? '').endsWith(src), `/${imageIdOf(second.file)}`)
+    await showsImage(page, imageIdOf(second.file))
     await page.keyboard.press(String(index(disc.id)))
     const discAt = await screenOf(page, ...second.objects[0].click)
     await page.mouse.move(discAt.x, discAt.y)
@@ -199,7 +173,7 @@ describe('annotation UI in Chromium against the real core', () => {
     const ring = second.objects[1]
     await page.keyboard.press('d')
     await expect.poll(() => page.getByTestId('image-list').locator('li.current').textContent()).toContain(second.file)
-    await page.waitForFunction((src) => (document.querySelector('[data-testid="canvas"]')?.getAttribute('data-image-src') ?? '').endsWith(src), `/${imageIdOf(second.file)}`)
+    await showsImage(page, imageIdOf(second.file))
     await clickImage(...ring.click)
     await settled(1)
     await page.keyboard.press('Enter')
@@ -209,11 +183,7 @@ describe('annotation UI in Chromium against the real core', () => {
     expect(Array.isArray(saved.segmentation)).toBe(false)
     expect(iouWith(saved.segmentation, await truthOf(second, ring), second.width, second.height)).toBeGreaterThanOrEqual(0.95)
     // Drawn: hiding annotations (H) changes the ring's body on screen, not its hole.
-    const pixel = async (x: number, y: number) => {
-      const at = await screenOf(page, x, y)
-      const shot = await page.screenshot({ clip: { x: Math.round(at.x), y: Math.round(at.y), width: 1, height: 1 } })
-      return [...(await sharp(shot).removeAlpha().raw().toBuffer())]
-    }
+    const pixel = (x: number, y: number) => pixelAt(page, x, y)
     await page.mouse.move(5, 5)
     const shown = { body: await pixel(615, 130), hole: await pixel(680, 130) }
     await page.keyboard.press('h')

@@ -118,7 +118,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       return
     }
     if (url.pathname.startsWith('/sam-image/')) {
-      const answer = await handleImageRequest({ url: `${IMAGE_SCHEME}://${url.pathname.slice('/sam-image/'.length)}`, method: 'GET' }, session, cache)
+      const answer = await handleImageRequest({ url: `${IMAGE_SCHEME}://${url.pathname.slice('/sam-image/'.length)}${url.search}`, method: 'GET' }, session, cache)
       response.statusCode = answer.status
       answer.headers.forEach((value, key) => response.setHeader(key, value))
       response.end(Buffer.from(await answer.arrayBuffer()))

@@ -81,10 +81,10 @@ export const SCENES: SceneImage[] = [
   },
 ]
 
-export async function writeScenes(folder: string): Promise<void> {
-  for (const scene of SCENES) {
+export async function writeScenes(folder: string, scenes: SceneImage[] = SCENES, background = BACKGROUND): Promise<void> {
+  for (const scene of scenes) {
     const body = scene.objects.map((o) => `<g fill="${o.colour}" fill-rule="evenodd">${o.svg}</g>`).join('')
-    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${scene.width}" height="${scene.height}"><rect width="100%" height="100%" fill="${BACKGROUND}"/>${body}</svg>`
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${scene.width}" height="${scene.height}"><rect width="100%" height="100%" fill="${background}"/>${body}</svg>`
     await sharp(Buffer.from(svg), { density: 72 }).removeAlpha().png().toFile(join(folder, scene.file))
   }
 }
@@ -119,19 +119,8 @@ export interface E2E {
   close(): Promise<void>
 }
 
-/** A project folder with the scenes, the bridge over it, and a page showing the app. */
-export async function startApp(rendererDir: string): Promise<E2E> {
-  requireChromium()
-  const work = mkdtempSync(join(tmpdir(), 'sam-e2e-'))
-  const folder = join(work, 'images')
-  mkdirSync(folder)
-  await writeScenes(folder)
-  const exportFile = join(work, 'export.coco.json')
-  const bridge = await startBridge({
-    rendererDir,
-    userDataDir: join(work, 'user-data'),
-    dialogs: { folder: () => folder, saveFile: () => exportFile },
-  })
+/** Debian's Chromium showing the app at `url` (a bridge's), with page errors and console errors collected. */
+export async function openPage(url: string): Promise<{ browser: Browser; page: Page; errors: string[] }> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -145,8 +134,25 @@ export async function startApp(rendererDir: string): Promise<E2E> {
   })
   await page.addInitScript(KEEP_NAMES_SHIM)
   await page.addInitScript(installBrowserApi, BROWSER_CHANNELS)
-  await page.goto(bridge.url)
+  await page.goto(url)
   mkdirSync(ARTIFACTS, { recursive: true })
+  return { browser, page, errors }
+}
+
+/** A project folder with the scenes, the bridge over it, and a page showing the app. */
+export async function startApp(rendererDir: string): Promise<E2E> {
+  requireChromium()
+  const work = mkdtempSync(join(tmpdir(), 'sam-e2e-'))
+  const folder = join(work, 'images')
+  mkdirSync(folder)
+  await writeScenes(folder)
+  const exportFile = join(work, 'export.coco.json')
+  const bridge = await startBridge({
+    rendererDir,
+    userDataDir: join(work, 'user-data'),
+    dialogs: { folder: () => folder, saveFile: () => exportFile },
+  })
+  const { browser, page, errors } = await openPage(bridge.url)
   return {
     browser,
     page,
@@ -178,4 +184,56 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 export function writeArtifact(name: string, text: string): void {
   mkdirSync(ARTIFACTS, { recursive: true })
   writeFileSync(join(ARTIFACTS, name), text)
+}
+
+/** Waits until the preview reflects `points` points and no decode is in flight. */
+export async function settled(page: Page, points: number): Promise<void> {
+  await page.waitForFunction(
+    (n) => {
+      const el = document.querySelector('[data-testid="canvas"]')
+      return el?.getAttribute('data-points') === String(n) && el.getAttribute('data-pending') === 'false'
+    },
+    points,
+    { timeout: 20_000 },
+  )
+}
+
+/** A click at image pixel (x, y); Shift held around it when asked. */
+export async function clickImage(page: Page, x: number, y: number, options: { button?: 'left' | 'right'; modifiers?: ('Shift' | 'Control')[] } = {}): Promise<void> {
+  const at = await screenOf(page, x, y)
+  await page.mouse.move(at.x, at.y)
+  if (options.modifiers?.includes('Shift')) await page.keyboard.down('Shift')
+  await page.mouse.click(at.x, at.y, { button: options.button ?? 'left' })
+  if (options.modifiers?.includes('Shift')) await page.keyboard.up('Shift')
+}
+
+/** A plain drag from image pixel `from` to `to`, in a few steps. */
+export async function dragImage(page: Page, from: [number, number], to: [number, number]): Promise<void> {
+  const a = await screenOf(page, ...from)
+  const b = await screenOf(page, ...to)
+  await page.mouse.move(a.x, a.y)
+  await page.mouse.down()
+  await page.mouse.move(b.x, b.y, { steps: 6 })
+  await page.mouse.up()
+}
+
+/** Polls a condition on this side (the database, a file) until it holds. */
+export async function waitFor(check: () => boolean, what: string, timeout = 10_000): Promise<void> {
+  const start = Date.now()
+  while (!check()) {
+    if (Date.now() - start > timeout) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((done) => setTimeout(done, 50))
+  }
+}
+
+/** The RGB on screen at image pixel (x, y). */
+export async function pixelAt(page: Page, x: number, y: number): Promise<number[]> {
+  const at = await screenOf(page, x, y)
+  const shot = await page.screenshot({ clip: { x: Math.round(at.x), y: Math.round(at.y), width: 1, height: 1 } })
+  return [...(await sharp(shot).removeAlpha().raw().toBuffer())]
+}
+
+/** Waits until the canvas shows image `imageId` (its URL carries the id, then `?v=`). */
+export async function showsImage(page: Page, imageId: number): Promise<void> {
+  await page.waitForFunction((id) => (document.querySelector('[data-testid="canvas"]')?.getAttribute('data-image-src') ?? '').includes(`/${id}?v=`), imageId)
 }

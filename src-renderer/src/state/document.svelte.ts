@@ -1,11 +1,12 @@
 // The document: what is saved and undoable — the project's categories and the current image's
 // annotations. Every change goes through the store first (the promise resolves after the
 // SQLite commit) and only then shows here. Annotation changes are commands on a per-image
-// History, so undo and redo also persist.
+// History, so undo and redo also persist. One DocumentState serves one open of a project; the
+// editor makes a new one for the next, and `close()` stops the old one reaching the store.
 import type { Annotation, Api, Category } from '../../../src-preload/contract/index.ts'
 import type { PromptBox, PromptPoint, Segmentation } from '../../../src-preload/contract/annotations.ts'
 import { ringsMeasure } from '../geometry/geometry.ts'
-import { History, type Command } from './history.ts'
+import { History, HistoryClosedError, type Command } from './history.ts'
 
 /** What a save needs (the store assigns id and times). */
 export interface AnnotationDraft {
@@ -40,6 +41,7 @@ export class DocumentState {
 
   private readonly histories = new Map<number, History>()
   private readonly refs = new Map<number, AnnotationRef>()
+  private closed = false
 
   constructor(private readonly api: Api) {}
 
@@ -47,10 +49,28 @@ export class DocumentState {
     return this.imageId === null ? null : this.historyOf(this.imageId)
   }
 
+  /** Waits for every queued annotation change to reach the store (before the project changes). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.histories.values()].map((history) => history.settled()))
+  }
+
+  /** The project closed: queued and later annotation changes are refused, undo is gone. */
+  close(): void {
+    this.closed = true
+    for (const history of this.histories.values()) history.close()
+    this.canUndo = false
+    this.canRedo = false
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new HistoryClosedError()
+  }
+
   private historyOf(imageId: number): History {
     let history = this.histories.get(imageId)
     if (history === undefined) {
       history = new History()
+      if (this.closed) history.close()
       history.onChange = () => this.syncHistoryFlags()
       this.histories.set(imageId, history)
     }
@@ -88,6 +108,7 @@ export class DocumentState {
   }
 
   async createCategory(name: string, color?: string): Promise<Category> {
+    this.assertOpen()
     const category = await this.api.categories.create(color === undefined ? { name } : { name, color })
     this.categories = [...this.categories, category]
     this.activeCategoryId = category.id
@@ -95,17 +116,20 @@ export class DocumentState {
   }
 
   async renameCategory(categoryId: number, name: string): Promise<void> {
+    this.assertOpen()
     const renamed = await this.api.categories.rename({ categoryId, name })
     this.categories = this.categories.map((c) => (c.id === categoryId ? renamed : c))
   }
 
   async recolorCategory(categoryId: number, color: string): Promise<void> {
+    this.assertOpen()
     const recolored = await this.api.categories.recolor({ categoryId, color })
     this.categories = this.categories.map((c) => (c.id === categoryId ? recolored : c))
   }
 
   /** Moves a category one place up (-1) or down (+1). */
   async moveCategory(categoryId: number, step: -1 | 1): Promise<void> {
+    this.assertOpen()
     const ids = this.categories.map((c) => c.id)
     const from = ids.indexOf(categoryId)
     const to = from + step
@@ -116,6 +140,7 @@ export class DocumentState {
 
   /** Number of the current image's annotations using it (the store refuses when any image does). */
   async deleteCategory(categoryId: number, force: boolean): Promise<void> {
+    this.assertOpen()
     await this.api.categories.delete({ categoryId, force })
     this.categories = this.categories.filter((c) => c.id !== categoryId)
     this.annotations = this.annotations.filter((a) => a.categoryId !== categoryId)

@@ -2,6 +2,11 @@
 // and the current image, the document (categories, annotations, undo), the session (camera,
 // prompt), the tools, and the calls to main. Tools act through its `Editing` surface; the
 // canvas and panels read its state and never decide what an input means.
+//
+// Everything of a project is per open: opening another project (or the same one again) starts
+// a new document, session, image list and message, and an answer that arrives for the project
+// before is dropped (`projectSeq`). Image ids restart in every project, so an id alone never
+// says which project an answer is about.
 import type { Annotation, Api, ImageStatus, ImageSummary, ImageUrls, ModelInfo, ProjectSummary, RecentProject } from '../../../src-preload/contract/index.ts'
 import type { PromptBox, PromptPoint } from '../../../src-preload/contract/annotations.ts'
 import type { EmbeddingState } from '../../../src-preload/contract/segment.ts'
@@ -24,8 +29,9 @@ const IMAGE_PAGE = 1000
 export type ToolId = 'sam' | 'select' | 'polygon'
 
 export class Editor implements Editing {
-  readonly doc: DocumentState
-  readonly session = new SessionState()
+  /** Replaced on every project open: see the header. */
+  doc = $state.raw<DocumentState>() as DocumentState
+  session = $state.raw(new SessionState())
 
   model = $state.raw<ModelInfo | null>(null)
   modelError = $state<string | null>(null)
@@ -62,6 +68,8 @@ export class Editor implements Editing {
   )
 
   private decodeSeq = 0
+  /** Counts project opens and closes; work begun under an earlier value is stale. */
+  private projectSeq = 0
   private readonly unsubscribe: (() => void)[] = []
 
   constructor(readonly api: Api) {
@@ -86,8 +94,8 @@ export class Editor implements Editing {
         if (progress.task === 'export-coco' || progress.task === 'export-yolo') this.exportProgress = { done: progress.done, total: progress.total }
       }),
       this.api.events.on('project', (summary) => {
-        if (summary !== null && summary.folder !== this.project?.folder) void this.adoptProject(summary)
-        if (summary === null) this.project = null
+        if (summary !== null) void this.adoptProject(summary)
+        else if (this.project !== null) this.leaveProject()
       }),
       this.api.events.on('menu', ({ command }) => void this.run(command)),
     )
@@ -106,43 +114,89 @@ export class Editor implements Editing {
 
   async openDialog(): Promise<void> {
     await this.guard(async () => {
+      // Changes still queued for this project reach it before main switches.
+      await this.doc.settled()
       const summary = await this.api.project.openDialog()
       if (summary !== null) await this.adoptProject(summary)
-    })
+    }, { switching: true })
   }
 
   async openRecent(folder: string): Promise<void> {
-    await this.guard(async () => this.adoptProject(await this.api.project.open({ folder })))
+    await this.guard(async () => {
+      await this.doc.settled()
+      await this.adoptProject(await this.api.project.open({ folder }))
+    }, { switching: true })
   }
 
+  /** Shows a project main has opened; the call's answer and main's event both lead here, once. */
   private async adoptProject(summary: ProjectSummary): Promise<void> {
+    if (summary.openId === this.project?.openId) return
+    this.startProjectState()
     this.project = summary
+    const seq = this.projectSeq
     await this.doc.loadCategories()
+    if (seq !== this.projectSeq) return
     await this.reloadImages()
+    if (seq !== this.projectSeq) return
     const first = this.images.findIndex((i) => i.status !== 'done' && i.status !== 'skipped')
     await this.goTo(Math.max(0, first))
   }
 
+  /**
+   * A fresh start for the next project: the old document refuses further changes (its ids name
+   * annotations of the project open now), and history, view, images, messages and progress go.
+   * The canvas size and the chosen tool are the user's, not the project's: they stay.
+   */
+  private startProjectState(): void {
+    this.projectSeq++
+    this.discardPrompt()
+    this.sam.reset()
+    this.selectTool.reset()
+    this.polygon.reset()
+    this.doc.close()
+    this.doc = new DocumentState(this.api)
+    const view = this.session.viewport.view
+    this.session = new SessionState()
+    this.session.viewport.view = view
+    this.images = []
+    this.imageIndex = -1
+    this.imageFilter = 'all'
+    this.urls = null
+    this.encodeStates = new Map()
+    this.lastDecodeMs = null
+    this.roundTripMs = null
+    this.message = null
+    this.exportProgress = null
+    this.exportResult = null
+    this.polygonDraft = []
+  }
+
+  /** Main closed the project (or the user did): back to the welcome screen with nothing stale. */
+  private leaveProject(): void {
+    this.startProjectState()
+    this.project = null
+  }
+
   /** The whole project order, a page at a time (a 10,000-image folder is about 1 MB of rows). */
   async reloadImages(): Promise<void> {
+    const seq = this.projectSeq
     const all: typeof this.images = []
     for (;;) {
       const page = await this.api.images.list({ offset: all.length, limit: IMAGE_PAGE })
       all.push(...page.images)
       if (page.images.length < IMAGE_PAGE || all.length >= page.total) break
     }
-    this.images = all
+    if (seq === this.projectSeq) this.images = all
   }
 
   async closeProject(): Promise<void> {
     await this.guard(async () => {
+      await this.doc.settled()
       this.discardPrompt()
       await this.api.project.close()
-      this.project = null
-      this.images = []
-      this.imageIndex = -1
+      this.leaveProject()
       this.recent = await this.api.project.recent()
-    })
+    }, { switching: true })
   }
 
   // --- images -----------------------------------------------------------------------------------
@@ -154,16 +208,17 @@ export class Editor implements Editing {
     this.imageIndex = index
     const image = this.images[index]
     this.urls = null
+    const seq = this.projectSeq
     await this.guard(async () => {
       const [urls] = await Promise.all([this.api.images.urls({ imageId: image.id }), this.doc.loadImage(image.id)])
-      if (this.image?.id !== image.id) return
+      if (seq !== this.projectSeq || this.image?.id !== image.id) return
       this.urls = urls
       if (image.width !== null && image.height !== null && this.session.viewport.policy === 'fit') {
         this.session.viewport.fit({ width: image.width, height: image.height })
       }
       if (image.error === null && !image.missing) {
         const status = await this.api.segment.setCurrent({ imageId: image.id })
-        if (status !== null) this.setEncodeState(status.imageId, status.state)
+        if (status !== null && seq === this.projectSeq) this.setEncodeState(status.imageId, status.state)
       }
     })
   }
@@ -190,9 +245,10 @@ export class Editor implements Editing {
   async setStatus(status: ImageStatus): Promise<void> {
     const image = this.image
     if (image === null) return
+    const seq = this.projectSeq
     await this.guard(async () => {
       const updated = await this.api.images.setStatus({ imageId: image.id, status })
-      this.replaceImage(updated)
+      if (seq === this.projectSeq) this.replaceImage(updated)
     })
   }
 
@@ -345,13 +401,15 @@ export class Editor implements Editing {
     const points = $state.snapshot(prompt.points) as PromptPoint[]
     const box = prompt.box === null ? null : { ...prompt.box }
     const refined = prompt.refining === null ? undefined : this.annotationById(prompt.refining)
+    // The document of this project: after an await `this.doc` may be the next project's.
+    const doc = this.doc
     this.discardPrompt()
     if (refined !== undefined) {
       // The stored prompt keeps every click that shaped the annotation, earlier ones first.
       const before = refined.prompt
       const record = { points: [...(before?.points ?? []), ...points], box: box ?? before?.box ?? null }
       await this.guard(() =>
-        this.doc.update(
+        doc.update(
           refined,
           { segmentation: result.segmentation, bbox: result.bbox, area: result.area, score: Math.min(1, Math.max(0, result.score)), prompt: record },
           'Refine annotation',
@@ -360,8 +418,8 @@ export class Editor implements Editing {
       return
     }
     await this.guard(async () => {
-      const categoryId = await this.activeCategoryIdOrDefault()
-      await this.doc.add(image.id, {
+      const categoryId = await this.activeCategoryIdOrDefault(doc)
+      await doc.add(image.id, {
         categoryId,
         segmentation: result.segmentation,
         bbox: result.bbox,
@@ -374,9 +432,9 @@ export class Editor implements Editing {
   }
 
   /** The active category; a project without any gets an 'object' category on its first save. */
-  private async activeCategoryIdOrDefault(): Promise<number> {
-    if (this.doc.activeCategoryId !== null) return this.doc.activeCategoryId
-    const created = await this.doc.createCategory('object')
+  private async activeCategoryIdOrDefault(doc: DocumentState): Promise<number> {
+    if (doc.activeCategoryId !== null) return doc.activeCategoryId
+    const created = await doc.createCategory('object')
     return created.id
   }
 
@@ -392,8 +450,9 @@ export class Editor implements Editing {
       this.say('This prompt refines the selection itself: Enter saves it', 'error')
       return
     }
+    const doc = this.doc
     this.discardPrompt()
-    await this.guard(() => this.doc.combine(selected, result.segmentation, op))
+    await this.guard(() => doc.combine(selected, result.segmentation, op))
   }
 
   discardPrompt(): void {
@@ -454,9 +513,10 @@ export class Editor implements Editing {
     if (image === null) return
     const ring = vertices.flatMap((v) => [v.x, v.y])
     const { area, bbox } = ringsMeasure([ring])
+    const doc = this.doc
     await this.guard(async () => {
-      const categoryId = await this.activeCategoryIdOrDefault()
-      await this.doc.add(image.id, { categoryId, segmentation: [ring], bbox, area, score: null, prompt: null })
+      const categoryId = await this.activeCategoryIdOrDefault(doc)
+      await doc.add(image.id, { categoryId, segmentation: [ring], bbox, area, score: null, prompt: null })
       this.syncCount()
     })
   }
@@ -476,12 +536,14 @@ export class Editor implements Editing {
   async exportCoco(): Promise<void> {
     this.exportProgress = { done: 0, total: 0 }
     this.exportResult = null
+    const seq = this.projectSeq
     await this.guard(async () => {
       const summary = await this.api.export.coco({ segmentation: 'auto' })
+      if (seq !== this.projectSeq) return
       this.exportResult = summary === null ? null : `${summary.annotations} annotations on ${summary.images} images written to ${summary.file}`
       if (this.exportResult !== null) this.say(this.exportResult)
     })
-    this.exportProgress = null
+    if (seq === this.projectSeq) this.exportProgress = null
   }
 
   // --- commands (keys and menu) -------------------------------------------------------------------
@@ -545,11 +607,11 @@ export class Editor implements Editing {
         return true
       case 'tool.sam':
         this.setTool('sam')
-        this.samContext.boxMode = false
         return true
       case 'tool.box':
+        // One box: the next plain drag draws it, then the tool is back to points (BoxArmed).
         this.setTool('sam')
-        this.samContext.boxMode = true
+        if (this.sam.current.id !== 'drawingBox') this.sam.transition('boxArmed')
         return true
       case 'tool.select':
         this.setTool('select')
@@ -578,11 +640,17 @@ export class Editor implements Editing {
     this.message = { text, kind }
   }
 
-  private async guard<T>(work: () => Promise<T>): Promise<T | undefined> {
+  /**
+   * Runs work and shows its failure as the message, unless the project changed meanwhile: then
+   * it is news of a project no longer shown. Opening and closing change the project themselves
+   * (`switching`), so their failures always show.
+   */
+  private async guard<T>(work: () => Promise<T>, options: { switching?: boolean } = {}): Promise<T | undefined> {
+    const seq = this.projectSeq
     try {
       return await work()
     } catch (err) {
-      this.say(describeError(err), 'error')
+      if (options.switching === true || seq === this.projectSeq) this.say(describeError(err), 'error')
       return undefined
     }
   }

@@ -61,7 +61,7 @@ describe('sam-image: protocol', () => {
   it('previews a large image downscaled, oriented, at the size images.urls promises', async () => {
     const id = idOf('d-large.jpg')
     const urls = await shell.value<ImageUrls>('annot:images.urls', { imageId: id })
-    expect(urls).toEqual({ preview: `sam-image://preview/${id}`, full: `sam-image://image/${id}`, previewWidth: 683, previewHeight: 2048, downscaled: true })
+    expect(urls).toEqual({ preview: expect.stringMatching(new RegExp(`^sam-image://preview/${id}\\?v=`)), full: expect.stringMatching(new RegExp(`^sam-image://image/${id}\\?v=`)), previewWidth: 683, previewHeight: 2048, downscaled: true })
     const started = performance.now()
     const response = await get(urls.preview)
     const firstMs = performance.now() - started
@@ -120,7 +120,27 @@ describe('sam-image: protocol', () => {
       expect(response.status, url).toBe(400)
       expect(response.headers.get('content-type')).toMatch(/^text\/plain/)
     }
-    expect(parseImageUrl('sam-image://preview/12?v=3')).toEqual({ kind: 'preview', imageId: 12 })
+    expect(parseImageUrl('sam-image://preview/12?v=3')).toEqual({ kind: 'preview', imageId: 12, version: '3' })
+    expect(parseImageUrl('sam-image://preview/12')).toEqual({ kind: 'preview', imageId: 12, version: null })
+    for (const url of ['sam-image://preview/12?v=', 'sam-image://preview/12?v=A!', 'sam-image://preview/12?w=1', 'sam-image://preview/12?v=1&v=2']) {
+      expect(parseImageUrl(url), url).toBeNull()
+    }
+  })
+
+  it('versions URLs by the project open: the same id in the next open is a new URL, and the old one is refused', async () => {
+    const id = idOf('a-square.png')
+    const before = await shell.value<ImageUrls>('annot:images.urls', { imageId: id })
+    expect(before.full).toMatch(new RegExp(`^sam-image://image/${id}\\?v=[0-9a-z.]+$`))
+    expect((await get(before.full)).status).toBe(200)
+    shell.dialogs.folders.push(project.dir)
+    await shell.value('annot:project.openDialog')
+    const after = await shell.value<ImageUrls>('annot:images.urls', { imageId: id })
+    expect(after.full).not.toBe(before.full)
+    expect(after.preview).not.toBe(before.preview)
+    expect((await get(after.full)).status).toBe(200)
+    // Chromium reuses a document's images by URL: an old URL must never show another open's pixels.
+    expect((await get(before.full)).status).toBe(404)
+    expect((await get(before.preview)).status).toBe(404)
   })
 
   it('serves only the open project: unknown ids, another project\'s images, a closed project', async () => {

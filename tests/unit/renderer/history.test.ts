@@ -47,4 +47,24 @@ describe('History', () => {
     await Promise.all([history.run(slow), history.run(counter(log, 'fast'))])
     expect(log).toEqual(['slow', '+fast'])
   })
+
+  it('once closed (another project opened), queued and later calls never reach the store', async () => {
+    const log: string[] = []
+    const history = new History()
+    await history.run(counter(log, 'a'))
+    let release: () => void = () => {}
+    const slow: Command = { label: 'slow', apply: () => new Promise((done) => (release = () => done(void log.push('+slow')))), revert: async () => {} }
+    const running = history.run(slow)
+    const queued = history.undo()
+    await new Promise((done) => setTimeout(done, 0))
+    history.close()
+    release()
+    await running
+    await expect(queued).rejects.toThrow(/no longer open/)
+    await expect(history.undo()).rejects.toThrow(/no longer open/)
+    await expect(history.run(counter(log, 'b'))).rejects.toThrow(/no longer open/)
+    expect(history.canUndo).toBe(false)
+    expect(log).toEqual(['+a', '+slow'])
+    await history.settled()
+  })
 })

@@ -124,7 +124,7 @@ describe('sam tool', () => {
     expect(editor.log.filter((l) => l === 'add' || l === 'subtract')).toEqual(['add', 'subtract'])
   })
 
-  it('Ctrl+drag draws a box; a tiny drag is no box', () => {
+  it('Ctrl+drag draws a box; a tiny drag is a click: a point, not a box', () => {
     const editor = recordingEditor()
     const { tool } = createSamTool(editor)
     tool.pointerDown(at(10, 10, { ctrl: true }))
@@ -135,6 +135,53 @@ describe('sam tool', () => {
     tool.pointerDown(at(10, 10, { ctrl: true }))
     tool.pointerUp(at(11, 11))
     expect(editor.log.filter((l) => l.startsWith('box'))).toHaveLength(1)
+    expect(editor.log.at(-1)).toBe('add 10,10 1')
+    expect(tool.path).toBe('sam.prompting')
+  })
+
+  it('B arms one box: the path says so, one drag draws it, then clicks are points again', () => {
+    const editor = recordingEditor()
+    const { tool } = createSamTool(editor)
+    tool.transition('boxArmed')
+    expect(tool.path).toBe('sam.boxArmed')
+    tool.pointerDown(at(10, 10))
+    expect(tool.path).toBe('sam.drawingBox')
+    tool.pointerUp(at(80, 70))
+    expect(editor.log).toEqual(['box {"x0":10,"y0":10,"x1":80,"y1":70}'])
+    expect(tool.path).toBe('sam.idle') // the stand-in's prompt counts points only
+    tool.pointerDown(at(30, 30))
+    expect(editor.log.at(-1)).toBe('add 30,30 1')
+    expect(tool.path).toBe('sam.prompting')
+  })
+
+  it('Escape, B or S leave box mode and keep the prompt; a click in box mode adds a point; other keys act as usual', () => {
+    const editor = recordingEditor()
+    const { tool } = createSamTool(editor)
+    tool.transition('boxArmed')
+    expect(tool.command('annotation.cancel')).toBe(true)
+    expect(tool.path).toBe('sam.idle')
+    tool.pointerDown(at(20, 20))
+    tool.transition('boxArmed')
+    for (const key of ['annotation.cancel', 'tool.box', 'tool.sam']) {
+      tool.transition('boxArmed')
+      expect(tool.command(key)).toBe(true)
+      expect(tool.path).toBe('sam.prompting')
+      expect(editor.points).toHaveLength(1)
+    }
+    // A click (no drag) in box mode is a point, as everywhere else.
+    tool.transition('boxArmed')
+    tool.pointerDown(at(50, 50, { shift: true }))
+    tool.pointerUp(at(50, 50, { shift: true }))
+    expect(editor.log.at(-1)).toBe('add 50,50 0')
+    // Right click: out of box mode, a negative point.
+    tool.transition('boxArmed')
+    tool.pointerDown(at(60, 60, { button: 2 }))
+    expect(editor.log.at(-1)).toBe('add 60,60 0')
+    // Enter in box mode saves the prompt, as without it.
+    tool.transition('boxArmed')
+    expect(tool.command('annotation.accept')).toBe(true)
+    expect(editor.log.at(-1)).toBe('accept')
+    expect(tool.path).toBe('sam.idle')
   })
 })
 

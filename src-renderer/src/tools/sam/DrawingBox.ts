@@ -1,5 +1,6 @@
-// sam.drawingBox: a box prompt is being dragged. Releasing it sets the prompt's box (a tiny drag
-// is a click, not a box); Escape drops the drag.
+// sam.drawingBox: a box prompt is being dragged. Releasing it sets the prompt's box; a tiny drag
+// is a click, so it adds a point as a click would (Shift: a negative one) rather than doing
+// nothing. Either way the tool goes back to points: a box is one drag. Escape drops the drag.
 import { boxFrom } from '../../geometry/geometry.ts'
 import type { ToolPointer, ToolState } from '../tool.ts'
 import type { SamContext } from './context.ts'
@@ -22,6 +23,7 @@ export class DrawingBox implements ToolState {
     const box = boxFrom(start, pointer.image)
     const min = MIN_BOX_SCREEN_PIXELS * editor.pixelsPerScreenPixel
     if (box.x1 - box.x0 >= min && box.y1 - box.y0 >= min) editor.setBox(box)
+    else if (box.x1 - box.x0 < min && box.y1 - box.y0 < min) editor.addPoint(start, pointer.shift ? 0 : 1)
     this.sam.tool.transition(editor.hasPrompt ? 'prompting' : 'idle')
   }
 

@@ -1,5 +1,5 @@
 // sam.idle: no object is being prompted. A click starts one (left: on the object, right or
-// shift: not on it); a drag with Ctrl held, or any drag in box mode, starts a box prompt.
+// shift: not on it); a drag with Ctrl held starts a box prompt (B arms one for a plain drag).
 import type { ToolPointer, ToolState } from '../tool.ts'
 import type { SamContext } from './context.ts'
 
@@ -8,7 +8,7 @@ export class Idle implements ToolState {
   constructor(private readonly sam: SamContext) {}
 
   pointerDown(pointer: ToolPointer): void {
-    if (pointer.button === 0 && (pointer.ctrl || this.sam.boxMode)) {
+    if (pointer.button === 0 && pointer.ctrl) {
       this.sam.boxStart = pointer.image
       this.sam.tool.transition('drawingBox')
       return

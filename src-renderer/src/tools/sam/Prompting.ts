@@ -14,7 +14,7 @@ export class Prompting implements ToolState {
 
   pointerDown(pointer: ToolPointer): void {
     const editor = this.sam.editor
-    if (pointer.button === 0 && (pointer.ctrl || this.sam.boxMode)) {
+    if (pointer.button === 0 && pointer.ctrl) {
       this.sam.boxStart = pointer.image
       this.sam.tool.transition('drawingBox')
       return

@@ -7,7 +7,5 @@ import type { Tool } from '../tool.ts'
 export interface SamContext {
   readonly editor: Editing
   readonly tool: Tool
-  /** Box tool (B): a plain drag draws a box; otherwise Ctrl+drag does. */
-  boxMode: boolean
   boxStart: Vec | null
 }
