@@ -2,11 +2,60 @@
 
 import { UserError } from '../core/errors.ts'
 import type { ModelInfo } from '../core/segment/model.ts'
-import type { Box, Point } from '../core/segment/prompt.ts'
+import { MAX_PROMPT_POINTS, type Box, type Point } from '../core/segment/prompt.ts'
 
 export interface Io {
   out: (s: string) => void
   err: (s: string) => void
+}
+
+/**
+ * Longest single argument: PATH_MAX on Linux, so any real path fits, and far above any value
+ * (a point, a category name). Longer is a mistake (a pasted file, a runaway script) and would
+ * only come back in the error line.
+ */
+export const MAX_ARGUMENT_CHARS = 4096
+
+/**
+ * Longest whole command line. With its telemetry on, onnxruntime crashes the process (SIGSEGV:
+ * its std::regex over the command line overflows the stack) from about 29,000 characters on an
+ * 8 MB stack, fewer on a smaller one. engine.ts turns that telemetry off; this bound keeps clear
+ * of the crash even where a user turned it back on. 64 points, three 4096-character paths and a
+ * category name fit with room to spare.
+ */
+export const MAX_COMMAND_LINE_CHARS = 16_384
+
+/** The option an argument belongs to, for naming it: `--model` for `--model DIR` or `--model=DIR`. */
+function argumentName(args: readonly string[], i: number): string {
+  const arg = args[i]
+  if (arg.startsWith('--')) return arg.split('=')[0].slice(0, 40)
+  const previous = i > 0 ? args[i - 1] : ''
+  if (previous.startsWith('--') && !previous.includes('=')) return previous.slice(0, 40)
+  return `argument ${i + 1}`
+}
+
+/**
+ * Refuses an over-long argument or command line before anything is parsed, opened or loaded,
+ * naming the option and the limit. `args` is the command line after the program name.
+ */
+export function checkCommandLine(args: readonly string[]): void {
+  args.forEach((arg, i) => {
+    if (arg.length > MAX_ARGUMENT_CHARS) {
+      throw new UserError('bad-argument', `${argumentName(args, i)}: '${arg.slice(0, 40)}...' is ${arg.length} characters; an argument may have at most ${MAX_ARGUMENT_CHARS}`)
+    }
+  })
+  // Too many points is the likely reason for a long command line: say that first.
+  const points = args.filter((a) => a === '--point' || a.startsWith('--point=')).length
+  if (points > MAX_PROMPT_POINTS) throw tooManyPoints(points)
+  // Each argument counts with its separator, as the shell passes it.
+  const total = args.reduce((n, a) => n + a.length + 1, 0)
+  if (total > MAX_COMMAND_LINE_CHARS) {
+    throw new UserError('bad-argument', `the command line has ${args.length} arguments and ${total} characters; at most ${MAX_COMMAND_LINE_CHARS} are accepted`)
+  }
+}
+
+function tooManyPoints(count: number): UserError {
+  return new UserError('bad-argument', `--point: given ${count} times; a prompt takes at most ${MAX_PROMPT_POINTS} points`)
 }
 
 function parseNumberList(value: string, what: string, count: number[]): number[] {
@@ -22,6 +71,13 @@ export function parsePoint(value: string): Point {
   const [x, y, label = 1] = parseNumberList(value, '--point', [2, 3])
   if (label !== 0 && label !== 1) throw new UserError('bad-argument', `--point '${value}': label must be 0 or 1`)
   return { x, y, label }
+}
+
+/** Every `--point`, refusing more than one prompt takes before any is parsed. */
+export function parsePoints(values: readonly string[] | undefined): Point[] {
+  const given = values ?? []
+  if (given.length > MAX_PROMPT_POINTS) throw tooManyPoints(given.length)
+  return given.map(parsePoint)
 }
 
 export function parseBox(value: string): Box {

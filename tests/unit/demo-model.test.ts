@@ -239,11 +239,11 @@ describe('one positive click selects the object', () => {
   })
 })
 
-describe('run time', () => {
-  it('decodes within an interactive budget, even for a long thin bar', async () => {
-    // About 20-50 ms on a quiet 2-core CPU (variant A; B is faster, it skips the 1024x1024
-    // upsample). The bound is loose because test machines are shared; the best of three runs
-    // discounts other processes.
+describe('the slowest scenes', () => {
+  it('decodes a circle and a long thin bar right, with and without a far negative click, the same each time', async () => {
+    // How long these decodes take is a figure of `npm run bench -- engine` (the demo decoder
+    // lines): a time bound here would measure how loaded the test machine is. The times are
+    // still logged with the others below.
     for (const name of ['circle', '6 px bar']) {
       const spec = SINGLE_CLICK_SCENES.find((s) => s.name === name)
       if (!spec) throw new Error(`no ${name} scene`)
@@ -252,11 +252,11 @@ describe('run time', () => {
       const click = [{ x: scene.click[0], y: scene.click[1], label: 1 }]
       const negative = [...click, { x: 20, y: 20, label: 0 }]
       for (const points of [click, negative]) {
-        await decode('A', scene, embedding, points)
-        let best = Infinity
-        for (let i = 0; i < 3; i++) best = Math.min(best, (await decode('A', scene, embedding, points)).ms)
-        timings.decoder.push({ what: `${name} A, ${points.length} point(s), best of 3`, ms: best })
-        expect(best).toBeLessThan(200)
+        const first = await decode('A', scene, embedding, points)
+        const again = await decode('A', scene, embedding, points)
+        timings.decoder.push({ what: `${name} A, ${points.length} point(s)`, ms: Math.min(first.ms, again.ms) })
+        expect(iou(bestMask(first, scene), scene.truth), `${name}, ${points.length} point(s)`).toBeGreaterThanOrEqual(0.95)
+        expect(Buffer.compare(Buffer.from(first.lowRes.buffer), Buffer.from(again.lowRes.buffer))).toBe(0)
       }
     }
   })

@@ -44,15 +44,40 @@ export interface CocoDocument {
   annotations: CocoAnnotationEntry[]
 }
 
+/** How much of a value an error line shows. */
+const SHOW_CHARS = 60
+/** Deeper than this, a list or object is shown as [...] or {...}. */
+const SHOW_DEPTH = 3
+
+/**
+ * The start of `value` as JSON, for an error line. Bounded in depth and length on purpose: a
+ * file may hold a segmentation nested thousands of levels deep, which JSON.stringify (and
+ * String(), its fallback) would recurse through until the stack overflows.
+ */
 function show(value: unknown): string {
-  let s: string | undefined
-  try {
-    s = JSON.stringify(value)
-  } catch {
-    s = undefined
+  const s = preview(value, 0)
+  return s.length > SHOW_CHARS ? `${s.slice(0, SHOW_CHARS - 3)}...` : s
+}
+
+function preview(value: unknown, depth: number): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > SHOW_CHARS ? value.slice(0, SHOW_CHARS) : value)
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return JSON.stringify(value) ?? String(value)
+  if (Array.isArray(value)) {
+    if (depth >= SHOW_DEPTH) return value.length === 0 ? '[]' : '[...]'
+    let out = '['
+    for (let i = 0; i < value.length && out.length <= SHOW_CHARS; i++) out += (i > 0 ? ',' : '') + preview(value[i], depth + 1)
+    return out.length > SHOW_CHARS ? out : `${out}]`
   }
-  if (s === undefined) s = String(value)
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s
+  if (typeof value === 'object') {
+    const keys = Object.keys(value)
+    if (depth >= SHOW_DEPTH) return keys.length === 0 ? '{}' : '{...}'
+    let out = '{'
+    for (let i = 0; i < keys.length && out.length <= SHOW_CHARS; i++) {
+      out += `${i > 0 ? ',' : ''}${JSON.stringify(keys[i].slice(0, SHOW_CHARS))}:${preview((value as Record<string, unknown>)[keys[i]], depth + 1)}`
+    }
+    return out.length > SHOW_CHARS ? out : `${out}}`
+  }
+  return String(value) // undefined; JSON has no functions or symbols
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -76,7 +101,10 @@ export function parseCocoText(text: string, file: string): CocoDocument {
   try {
     data = JSON.parse(text)
   } catch (err) {
-    throw new UserError('coco-json', `${file}: not valid JSON (${(err as Error).message})`, { cause: err })
+    // V8's parser is iterative today, but engines that recurse give up on deep nesting with a
+    // RangeError, which says nothing about the file: name what is wrong with it instead.
+    if (err instanceof RangeError) throw new UserError('coco-json', `${file}: the JSON is nested too deeply to read`, { cause: err })
+    throw new UserError('coco-json', `${file}: not valid JSON (${(err as Error).message.split('\n')[0]})`, { cause: err })
   }
   return parseCoco(data, file)
 }

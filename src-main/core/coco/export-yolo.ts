@@ -21,7 +21,7 @@
 // project) exported to `dataset`, where `images/` already is the image folder. Then the images
 // are left where they are and only labels/ and data.yaml are written (`imagesInPlace`).
 
-import { copyFileSync, mkdirSync, readlinkSync, symlinkSync, unlinkSync, lstatSync } from 'node:fs'
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readlinkSync, statSync, symlinkSync, unlinkSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { UserError } from '../errors.ts'
 import { fileError, writeFileAtomicSync } from './atomic-file.ts'
@@ -139,6 +139,10 @@ export async function exportYolo(source: ExportSource, outDir: string, options: 
   for (const image of images) {
     guard.check(labelFileOf(image), 'folder')
     if (!result.imagesInPlace) guard.check(imageLinkOf(image), 'folder')
+  }
+  // A file where the dataset folder should be would otherwise read as "the folder does not exist".
+  if (existsSync(root) && !statSync(root).isDirectory()) {
+    throw new UserError('write-folder', `${root}: is a file, not a folder; choose a folder for the YOLO dataset`)
   }
   try {
     mkdirSync(join(root, 'labels'), { recursive: true })

@@ -110,14 +110,24 @@ function entryName(a: CocoAnnotationEntry): string {
   return a.id === null ? `annotations[${a.index}]` : `annotations[${a.index}] (id ${a.id})`
 }
 
+/** Why the COCO file could not be read, in words. */
+function readFailure(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code
+  if (code === 'ENOENT') return 'not found'
+  if (code === 'EISDIR') return 'it is a folder, not a file'
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied'
+  // Node refuses to make a string over ~512 MB: far beyond any COCO file of a project's size.
+  if (code === 'ERR_STRING_TOO_LONG') return 'too large to read as text'
+  return code ?? (err as Error)?.message ?? String(err)
+}
+
 export async function importCoco(project: ImportTarget, file: string, options: CocoImportOptions = {}): Promise<CocoImportResult> {
   const started = performance.now()
   let text: string
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    throw new UserError('coco-file', `${file}: cannot read the COCO file (${code === 'ENOENT' ? 'not found' : (code ?? (err as Error).message)})`, { cause: err })
+    throw new UserError('coco-file', `${file}: cannot read the COCO file (${readFailure(err)})`, { cause: err })
   }
   const doc = parseCocoText(text, file)
   text = ''

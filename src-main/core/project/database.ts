@@ -4,9 +4,10 @@
 //   images; under the user's data directory when the folder cannot be written.
 // - A new database is built under a temporary name and linked into place, so a crash or a
 //   second process never sees a half-created file.
-// - An existing file is checked before SQLite writes anything to it: wrong magic bytes, a
-//   truncated file, or a schema newer than this build all give a UserError naming the file,
-//   and the file is left byte-for-byte as it was.
+// - An existing file is checked before SQLite writes anything to it: a folder in its place,
+//   wrong magic bytes, a truncated file, a schema version newer than this build or one no build
+//   writes, or a schema missing a table or column of its version (a dropped table) all give a
+//   UserError naming the file, and the file is left byte-for-byte as it was.
 // - WAL with synchronous=FULL: every commit is fsynced, so a saved annotation survives power
 //   loss, not only a crash of the process (NORMAL in WAL mode can lose the last commits).
 
@@ -99,6 +100,33 @@ export function locateDatabase(folder: string, userDataDir: string): DatabaseLoc
   return { dbPath: inUserData, location: 'user-data', notice }
 }
 
+/** A file-system failure on the database file, as one line naming it. */
+function fileFailure(file: string, doing: string, err: unknown): UserError {
+  const code = (err as NodeJS.ErrnoException)?.code
+  const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder, not a file' : (code ?? (err as Error)?.message ?? String(err))
+  return new UserError('project-open', `${file}: cannot ${doing} the project database (${why})`, { cause: err })
+}
+
+/**
+ * SQLite failures while the database is set up (journal mode, migrations) that the user can act
+ * on, as UserErrors naming the file; anything else is a bug and stays as it is.
+ */
+function setupFailure(file: string, err: unknown): unknown {
+  if (err instanceof UserError) return err
+  if (isCorruptionError(err)) return corrupt(file, (err as Error).message, err)
+  const code = (err as { code?: unknown })?.code
+  if (typeof code !== 'string') return err
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new UserError('project-busy', `${file}: the project is busy in another window or process; try again`, { cause: err })
+  }
+  if (code.startsWith('SQLITE_READONLY')) return new UserError('project-read-only', `${file}: the project database cannot be written`, { cause: err })
+  if (code === 'SQLITE_FULL') return new UserError('disk-full', `${file}: the disk is full`, { cause: err })
+  if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_IOERR') || code === 'SQLITE_PERM') {
+    return new UserError('project-open', `${file}: cannot open the project database (${(err as Error).message})`, { cause: err })
+  }
+  return err
+}
+
 function corrupt(file: string, why: string, cause?: unknown): UserError {
   return new UserError('project-corrupt', `${file}: the project database is damaged (${why}); it was left untouched — restore it from a backup or move it away to start a new project`, { cause })
 }
@@ -119,12 +147,16 @@ function checkFileHeader(file: string): void {
   const walHasFrames = existsSync(wal) && statSync(wal).size > 32
   if (size === 0 && !walHasFrames) return // an empty file is an empty database: nothing to lose
   const header = Buffer.alloc(100)
-  const fd = openSync(file, 'r')
   let read: number
   try {
-    read = readSync(fd, header, 0, 100, 0)
-  } finally {
-    closeSync(fd)
+    const fd = openSync(file, 'r')
+    try {
+      read = readSync(fd, header, 0, 100, 0)
+    } finally {
+      closeSync(fd)
+    }
+  } catch (err) {
+    throw fileFailure(file, 'read', err)
   }
   if (read < 100 || header.toString('latin1', 0, 16) !== 'SQLite format 3\0') throw corrupt(file, 'not an SQLite file')
   const rawPageSize = header.readUInt16BE(16)
@@ -163,6 +195,66 @@ function connect(file: string, options: Database.Options): Database.Database {
   return new Database(file, sqliteBinding === undefined ? options : { ...options, nativeBinding: sqliteBinding })
 }
 
+/** Table name to its column names, as an open database has them. */
+type SchemaShape = Map<string, Set<string>>
+
+function schemaShape(db: Database.Database): SchemaShape {
+  const rows = db
+    .prepare("SELECT m.name AS tbl, p.name AS col FROM sqlite_schema AS m JOIN pragma_table_info(m.name) AS p WHERE m.type = 'table' AND m.name NOT GLOB 'sqlite_*'")
+    .all() as { tbl: string; col: string }[]
+  const shape: SchemaShape = new Map()
+  for (const { tbl, col } of rows) {
+    let columns = shape.get(tbl)
+    if (!columns) shape.set(tbl, (columns = new Set()))
+    columns.add(col)
+  }
+  return shape
+}
+
+const expectedShapes = new Map<number, SchemaShape>()
+
+/**
+ * The tables and columns a file of schema `version` has: built by running the migrations up to
+ * it on an in-memory database, so it can never disagree with them.
+ */
+function expectedShape(version: number): SchemaShape {
+  let shape = expectedShapes.get(version)
+  if (!shape) {
+    const db = connect(':memory:', {})
+    try {
+      migrate(db, version)
+      shape = schemaShape(db)
+    } finally {
+      db.close()
+    }
+    expectedShapes.set(version, shape)
+  }
+  return shape
+}
+
+/**
+ * Refuses a file whose schema lacks a table or column of its version (a table dropped by hand,
+ * a half-copied file), which would otherwise fail later with "no such table". Extra tables
+ * and columns are tolerated; indexes are not checked (a missing one costs speed, not data).
+ * Read-only.
+ */
+function checkSchema(db: Database.Database, file: string, version: number): void {
+  const actual = schemaShape(db)
+  if (version === 0) {
+    // A 0-byte file is an empty database that migrations initialise; tables without a version
+    // mean another program's SQLite file, which migrating would write our tables into.
+    if (actual.size > 0) {
+      throw new UserError('project-foreign', `${file}: not a SAM Annotator project database (it has tables ${[...actual.keys()].slice(0, 5).join(', ')} but no schema version); it was left untouched — move it away to start a new project`)
+    }
+    return
+  }
+  for (const [table, columns] of expectedShape(version)) {
+    const present = actual.get(table)
+    if (!present) throw corrupt(file, `incomplete: table ${table} is missing`)
+    for (const column of columns) if (!present.has(column)) throw corrupt(file, `incomplete: column ${column} of table ${table} is missing`)
+  }
+}
+
 /** Builds a new database beside `file` and links it into place unless someone else was first. */
 function createDatabase(file: string, folder: string): void {
   const tmp = `${file}.new-${process.pid}-${randomBytes(4).toString('hex')}`
@@ -198,8 +290,26 @@ export interface OpenedDatabase {
 
 /** Opens (creating when absent) the project database at `file`, migrated to SCHEMA_VERSION. */
 export function openDatabase(file: string, folder: string, synchronous: Synchronous = 'FULL'): OpenedDatabase {
-  const created = !existsSync(file)
-  if (created) createDatabase(file, folder)
+  let kind: 'absent' | 'file' | 'folder' | 'other'
+  try {
+    const st = statSync(file)
+    kind = st.isFile() ? 'file' : st.isDirectory() ? 'folder' : 'other'
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fileFailure(file, 'open', err)
+    kind = 'absent'
+  }
+  if (kind === 'folder') throw new UserError('project-open', `${file}: the project database is a folder, not a file; move it away to start a new project`)
+  if (kind === 'other') throw new UserError('project-open', `${file}: the project database is not a regular file; move it away to start a new project`)
+  const created = kind === 'absent'
+  if (created) {
+    try {
+      createDatabase(file, folder)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException)?.code
+      // Linking or renaming it into place fails with an errno code; SQLite's start with SQLITE_.
+      throw !(err instanceof UserError) && typeof code === 'string' && code.startsWith('E') ? fileFailure(file, 'create', err) : setupFailure(file, err)
+    }
+  }
   checkFileHeader(file)
   let db: Database.Database
   try {
@@ -215,16 +325,23 @@ export function openDatabase(file: string, folder: string, synchronous: Synchron
       version = readSchemaVersion(db)
       const check = db.pragma('quick_check(1)', { simple: true })
       if (check !== 'ok') throw corrupt(file, String(check))
+      if (version > SCHEMA_VERSION) {
+        throw new UserError('project-too-new', `${file}: this project was written by a newer version of SAM Annotator (schema ${version}; this version knows up to ${SCHEMA_VERSION}); update the app to open it`)
+      }
+      // user_version is any 32-bit integer; ours are 0 (empty) to SCHEMA_VERSION. A negative
+      // one would look "older" and make migrate() re-run the first migration over the tables.
+      if (!Number.isSafeInteger(version) || version < 0) throw corrupt(file, `schema version ${version} is not one SAM Annotator writes`)
+      checkSchema(db, file, version)
     } catch (err) {
-      if (err instanceof UserError) throw err
-      if (isCorruptionError(err)) throw corrupt(file, (err as Error).message, err)
-      throw err
+      throw setupFailure(file, err)
     }
-    if (version > SCHEMA_VERSION) {
-      throw new UserError('project-too-new', `${file}: this project was written by a newer version of SAM Annotator (schema ${version}; this version knows up to ${SCHEMA_VERSION}); update the app to open it`)
+    let from: number
+    try {
+      applyPragmas(db, synchronous)
+      from = migrate(db).from
+    } catch (err) {
+      throw setupFailure(file, err)
     }
-    applyPragmas(db, synchronous)
-    const { from } = migrate(db)
     return { db, migratedFrom: created ? 0 : from }
   } catch (err) {
     db.close()

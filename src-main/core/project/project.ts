@@ -111,6 +111,26 @@ function planScan(stored: StoredImage[], found: FoundFile[], fingerprints: Reado
   return plan
 }
 
+/** Maps SQLite failures the user can act on to UserErrors naming the database file. */
+function translateFailure(dbPath: string, err: unknown): unknown {
+  if (err instanceof UserError) return err
+  if (isCorruptionError(err)) {
+    return new UserError('project-corrupt', `${dbPath}: the project database is damaged (${(err as Error).message})`, { cause: err })
+  }
+  const code = (err as { code?: unknown })?.code
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new UserError('project-busy', `${dbPath}: the project is busy in another window or process; try again`, { cause: err })
+  }
+  if (code === 'SQLITE_FULL') return new UserError('disk-full', `${dbPath}: the disk is full; the change was not saved`, { cause: err })
+  if (code === 'SQLITE_READONLY') return new UserError('project-read-only', `${dbPath}: the project database cannot be written`, { cause: err })
+  // openDatabase checks the schema, so this means another program changed it while we had it open.
+  const message = (err as Error)?.message ?? ''
+  if (code === 'SQLITE_ERROR' && /^no such (table|column)/.test(message)) {
+    return new UserError('project-corrupt', `${dbPath}: the project database is damaged (incomplete: ${message})`, { cause: err })
+  }
+  return err
+}
+
 export class Project {
   readonly folder: string
   readonly dbPath: string
@@ -142,7 +162,14 @@ export class Project {
     const real = resolveFolder(folder)
     const where = locateDatabase(real, options.userDataDir ?? defaultUserDataDir())
     const { db, migratedFrom } = openDatabase(where.dbPath, real, options.synchronous ?? 'FULL')
-    return new Project(real, where.dbPath, where.location, where.notice, db, migratedFrom)
+    try {
+      // The repositories prepare their statements here: the first place a schema changed under
+      // us since openDatabase checked it would show.
+      return new Project(real, where.dbPath, where.location, where.notice, db, migratedFrom)
+    } catch (err) {
+      db.close()
+      throw translateFailure(where.dbPath, err)
+    }
   }
 
   /** Facts stored with the project: `folder` (the folder it was created for) and `created_at`. */
@@ -156,19 +183,8 @@ export class Project {
 
   // --- plumbing ---------------------------------------------------------------------------
 
-  /** Maps SQLite failures the user can act on to UserErrors naming the database file. */
   private translate(err: unknown): unknown {
-    if (err instanceof UserError) return err
-    if (isCorruptionError(err)) {
-      return new UserError('project-corrupt', `${this.dbPath}: the project database is damaged (${(err as Error).message})`, { cause: err })
-    }
-    const code = (err as { code?: unknown })?.code
-    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-      return new UserError('project-busy', `${this.dbPath}: the project is busy in another window or process; try again`, { cause: err })
-    }
-    if (code === 'SQLITE_FULL') return new UserError('disk-full', `${this.dbPath}: the disk is full; the change was not saved`, { cause: err })
-    if (code === 'SQLITE_READONLY') return new UserError('project-read-only', `${this.dbPath}: the project database cannot be written`, { cause: err })
-    return err
+    return translateFailure(this.dbPath, err)
   }
 
   private read<T>(fn: () => T): T {

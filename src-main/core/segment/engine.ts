@@ -13,6 +13,16 @@ import { toCocoSegmentation } from './segmentation.ts'
 import { segmentationToLowResLogits, type Segmentation } from './mask-ops.ts'
 import type { CompressedRle } from './rle.ts'
 
+// onnxruntime (1.30, POSIX builds) collects telemetry when it creates its environment, at the
+// first InferenceSession of the process, and part of that runs std::regex over the process
+// command line. libstdc++'s regex matcher recurses per character: from about 29,000 characters
+// of command line (fewer with a smaller `ulimit -s`) it overflows the 8 MB main-thread stack
+// and the process dies with SIGSEGV inside libonnxruntime, whatever the arguments are (a bare
+// InferenceSession.create reproduces it). ORT_DISABLE_TELEMETRY skips that code. It must be in
+// the environment before the first session is created; every process that loads a model (the
+// CLI, the app, the bench) evaluates this module before that. A value the user set is kept.
+process.env.ORT_DISABLE_TELEMETRY ??= '1'
+
 export interface EngineOptions extends LoadModelOptions {
   /** Model folder; default: installed SAM 2.1 weights, else the demo model. */
   modelDir?: string

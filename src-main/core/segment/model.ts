@@ -122,8 +122,9 @@ function readConfig(dir: string): ModelConfig {
 
 function requireFile(dir: string, name: string): string {
   const file = join(dir, name)
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new UserError('model-missing', `${dir}: model folder not found`)
+  if (!existsSync(dir)) throw new UserError('model-missing', `${dir}: model folder not found`)
+  if (!statSync(dir).isDirectory()) {
+    throw new UserError('model-missing', `${dir}: is a file, not a model folder (a model folder holds ${ENCODER_FILE} and ${DECODER_FILE})`)
   }
   if (!existsSync(file)) {
     throw new UserError('model-missing', `${file}: missing (a model folder holds ${ENCODER_FILE} and ${DECODER_FILE})`)

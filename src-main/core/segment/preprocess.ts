@@ -54,6 +54,17 @@ function sharpError(input: string | Buffer, err: unknown): UserError {
   return new UserError('image-unreadable', `${what}: cannot read image (${msg})`, { cause: err })
 }
 
+/** A file-system failure on an image as one line naming the file, by its errno code. */
+function fileError(file: string, err: unknown): UserError {
+  const code = (err as NodeJS.ErrnoException)?.code
+  if (code === 'ENOENT') return new UserError('image-missing', `${file}: file not found`, { cause: err })
+  if (code === 'ENOTDIR') return new UserError('image-missing', `${file}: file not found (a folder on the path is a file)`, { cause: err })
+  if (code === 'EACCES' || code === 'EPERM') return new UserError('image-unreadable', `${file}: permission denied (cannot read the file)`, { cause: err })
+  if (code === 'EISDIR') return new UserError('image-unreadable', `${file}: not a file (it is a folder)`, { cause: err })
+  if (code === 'ENAMETOOLONG') return new UserError('image-missing', `${file}: file name too long`, { cause: err })
+  return new UserError('image-unreadable', `${file}: cannot read the file (${code ?? (err as Error)?.message ?? String(err)})`, { cause: err })
+}
+
 function checkFile(input: string | Buffer): void {
   if (typeof input !== 'string') {
     if (input.length === 0) throw new UserError('image-unreadable', '<image buffer>: empty')
@@ -62,20 +73,41 @@ function checkFile(input: string | Buffer): void {
   let st
   try {
     st = statSync(input)
-  } catch {
-    throw new UserError('image-missing', `${input}: file not found`)
+  } catch (err) {
+    throw fileError(input, err)
   }
+  if (st.isDirectory()) throw new UserError('image-unreadable', `${input}: not a file (it is a folder)`)
   if (!st.isFile()) throw new UserError('image-unreadable', `${input}: not a file`)
   if (st.size === 0) throw new UserError('image-unreadable', `${input}: empty file (0 bytes)`)
+  // stat succeeds on a file without read permission; finding out here gives the one clear line
+  // instead of whatever sharp or the BMP fallback would make of the failed open.
+  try {
+    closeSync(openSync(input, 'r'))
+  } catch (err) {
+    throw fileError(input, err)
+  }
 }
 
 function readHead(file: string, bytes: number): Buffer {
-  const fd = openSync(file, 'r')
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch (err) {
+    throw fileError(file, err) // removed or made unreadable since checkFile
+  }
   try {
     const buf = Buffer.alloc(bytes)
     return buf.subarray(0, readSync(fd, buf, 0, bytes, 0))
   } finally {
     closeSync(fd)
+  }
+}
+
+function readWhole(file: string): Buffer {
+  try {
+    return readFileSync(file)
+  } catch (err) {
+    throw fileError(file, err)
   }
 }
 
@@ -146,7 +178,7 @@ export async function preprocessImage(input: string | Buffer, maxPixels = MAX_IM
   try {
     let source = sharp(input, { limitInputPixels: maxPixels, autoOrient: true })
     if ((header.format as string) === 'bmp') {
-      const bmp = decodeBmp(typeof input === 'string' ? readFileSync(input) : input, describeInput(input))
+      const bmp = decodeBmp(typeof input === 'string' ? readWhole(input) : input, describeInput(input))
       source = sharp(bmp.data, { raw: { width: bmp.width, height: bmp.height, channels: 3 } })
     } else if (header.hasAlpha) {
       // libvips resizes premultiplied, so alpha would darken the colour even after

@@ -74,9 +74,21 @@ function isPrefix(prefix: Prompt, full: Prompt): boolean {
   return prefix.points.every((p, i) => samePoint(p, full.points[i]))
 }
 
+/**
+ * Most points one prompt takes. SAM is trained on a handful of clicks per object and gains
+ * nothing from dozens more, while each point is one more decoder input. The same number as
+ * MAX_POINTS in src-preload/contract/schemas.ts, which the app's IPC enforces (a test keeps
+ * them equal); not imported from there, because that module loads zod, which the CLI and the
+ * rest of core do not need.
+ */
+export const MAX_PROMPT_POINTS = 64
+
 /** Refuses prompts that cannot be decoded, naming the point or box at fault. */
 export function checkPrompt(prompt: Prompt, width: number, height: number): void {
   const bad = (v: number) => !Number.isFinite(v)
+  if (prompt.points.length > MAX_PROMPT_POINTS) {
+    throw new UserError('bad-point', `${prompt.points.length} points: a prompt takes at most ${MAX_PROMPT_POINTS}`)
+  }
   prompt.points.forEach((p, i) => {
     if (bad(p.x) || bad(p.y)) throw new UserError('bad-point', `point ${i + 1}: coordinates must be finite numbers, got ${p.x},${p.y}`)
     if (p.label !== 0 && p.label !== 1) throw new UserError('bad-point', `point ${i + 1}: label must be 0 or 1, got ${String(p.label)}`)

@@ -307,13 +307,11 @@ describe('the app', () => {
 })
 
 describe('WriteGuard', () => {
-  it('resolves 100,000 images in a few folders quickly', () => {
+  it('knows every one of 100,000 images in a few folders (its cost is in npm run bench -- export)', () => {
     const folder = temp('sam-guard-many-')
     const images = Array.from({ length: 100_000 }, (_, i) => ({ path: `batch${i % 50}/img${i}.jpg` }))
-    const started = performance.now()
     const guard = new WriteGuard({ folder, images })
     for (let i = 0; i < 100_000; i += 997) expect(guard.protectedBy(join(folder, `batch${i % 50}`, `img${i}.jpg`))).toBe(`would replace the project image batch${i % 50}/img${i}.jpg`)
     expect(guard.protectedBy(join(folder, 'batch1', 'other.jpg'))).toBeNull()
-    expect(performance.now() - started).toBeLessThan(5000)
   })
 })

@@ -154,6 +154,54 @@ describe('damaged and foreign files', () => {
     expectRefusedUnchanged(dir, dbPath, 'project-corrupt', /project\.sqlite: the project database is damaged/)
   })
 
+  it('refuses a schema version no build writes (negative) and does not touch the file', async () => {
+    const { dir, dbPath } = await populatedProject()
+    const db = new Database(dbPath)
+    db.pragma('user_version = -1')
+    db.close()
+    expectRefusedUnchanged(dir, dbPath, 'project-corrupt', /project\.sqlite: the project database is damaged \(schema version -1 is not one SAM Annotator writes\)/)
+  })
+
+  it('refuses a schema missing a table or a column of its version, naming it', async () => {
+    const { dir, dbPath } = await populatedProject()
+    const pristine = readFileSync(dbPath)
+    let db = new Database(dbPath)
+    db.exec('DROP TABLE annotations')
+    db.close()
+    expectRefusedUnchanged(dir, dbPath, 'project-corrupt', /project\.sqlite: the project database is damaged \(incomplete: table annotations is missing\)/)
+    writeFileSync(dbPath, pristine)
+    db = new Database(dbPath)
+    db.exec('ALTER TABLE images DROP COLUMN error')
+    db.close()
+    expectRefusedUnchanged(dir, dbPath, 'project-corrupt', /\(incomplete: column error of table images is missing\)/)
+    // An extra table of the user's own is no damage.
+    writeFileSync(dbPath, pristine)
+    db = new Database(dbPath)
+    db.exec('CREATE TABLE my_notes (note TEXT)')
+    db.close()
+    const project = Project.open(dir)
+    expect(project.counts().annotations).toBe(40)
+    project.close()
+  })
+
+  it("refuses another program's SQLite file (tables, but no schema version) and does not touch it", async () => {
+    const dir = await folderWithImage()
+    const dbPath = join(dir, '.sam-annotator', 'project.sqlite')
+    mkdirSync(join(dir, '.sam-annotator'))
+    const db = new Database(dbPath)
+    db.exec("CREATE TABLE recipes (name TEXT); INSERT INTO recipes VALUES ('bread')")
+    db.close()
+    expectRefusedUnchanged(dir, dbPath, 'project-foreign', /project\.sqlite: not a SAM Annotator project database \(it has tables recipes but no schema version\)/)
+  })
+
+  it('refuses a folder in place of the database file', async () => {
+    const dir = await folderWithImage()
+    const dbPath = join(dir, '.sam-annotator', 'project.sqlite')
+    mkdirSync(dbPath, { recursive: true })
+    expectUserError(() => Project.open(dir), 'project-open', /project\.sqlite: the project database is a folder, not a file/)
+    expect(statSync(dbPath).isDirectory()).toBe(true)
+  })
+
   it('refuses a project from a newer version of the app and does not touch it', async () => {
     const { dir, dbPath } = await populatedProject()
     const db = new Database(dbPath)
