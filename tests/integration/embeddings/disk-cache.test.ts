@@ -151,7 +151,9 @@ describe('disk cache', () => {
       await putAged(cache, 3, 200)
       // Entry 1 is used now: 2 becomes the least recently used.
       await new DiskCache(dir).get(key(1))
-      await new Promise((r) => setTimeout(r, 20)) // the touch is not awaited by get
+      // The touch is not awaited by get: wait until the file shows it (it was 400 s old).
+      const used = join(dir, entryName(key(1)))
+      while (Date.now() - statSync(used).mtimeMs > 100_000) await new Promise((r) => setTimeout(r, 5))
       await new DiskCache(dir, { maxBytes: Math.floor(size * 3.5) }).put(key(4), tiny(4))
       const left = readdirSync(dir).filter((n) => n.endsWith('.emb'))
       expect(left.sort()).toEqual([1, 3, 4].map((i) => entryName(key(i))).sort())

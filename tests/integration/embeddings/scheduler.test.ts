@@ -141,7 +141,8 @@ describe('embedding scheduler', () => {
     await encoder.started('preprocess:a4.bin')
     const controller = new AbortController()
     const request = scheduler.get(ref(8), { signal: controller.signal })
-    await new Promise((r) => setTimeout(r, 20)) // a8's lookup misses and it queues
+    // a8's lookup misses and it queues: wait for that, not for a guess of how long it takes.
+    while (!statesOf(8).includes('queued')) await new Promise((r) => setTimeout(r, 5))
     controller.abort()
     await expect(request).rejects.toBeInstanceOf(CancelledError)
     encoder.releaseAll()
