@@ -137,7 +137,10 @@ export class AppSession {
   }
 
   private async doOpen(folder: string): Promise<ProjectSummary> {
-    await this.doClose()
+    // The next project is opened and scanned before the current one closes: when it cannot be
+    // opened (a damaged database, a folder gone), the window keeps working on the current one
+    // instead of showing a project main no longer has. SQLite lets the same folder's database
+    // be open twice for that moment.
     const project = Project.open(folder, { userDataDir: this.options.projectUserDataDir })
     let scan: ScanSummary
     try {
@@ -146,6 +149,7 @@ export class AppSession {
       project.close()
       throw err
     }
+    await this.doClose()
     const opened: OpenProject = {
       project,
       token: `${(++this.opens).toString(36)}${randomBytes(4).readUInt32BE(0).toString(36)}`,

@@ -6,7 +6,7 @@
 // The lead wires it into `npm run bench`; `npx tsx src-main/core/coco/bench.ts` runs it alone.
 
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -130,6 +130,21 @@ export async function benchExport(options: ExportBenchOptions = {}): Promise<Exp
   }
 }
 
+/**
+ * This process's own peak resident size, MB. Linux carries getrusage's maxrss across fork and
+ * exec, so a child of a bench that already ran the engine would report the parent's peak;
+ * /proc's VmHWM belongs to this process image alone.
+ */
+function peakRssMb(): number {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))
+    if (hwm !== null) return Number(hwm[1]) / 1024
+  } catch {
+    // not Linux: getrusage is the best there is
+  }
+  return process.resourceUsage().maxRSS / 1024
+}
+
 async function child(args: string[]): Promise<void> {
   const [source, root, out, mode, images, annotations] = args
   const project = source === 'project' ? Project.open(root) : null
@@ -139,7 +154,7 @@ async function child(args: string[]): Promise<void> {
   const result = await exportCoco(from, out, { segmentation: mode as SegmentationMode })
   const exportMs = performance.now() - t
   project?.close()
-  const report: ChildReport = { exportMs, peakRssMb: process.resourceUsage().maxRSS / 1024, baseRssMb, annotations: result.annotations }
+  const report: ChildReport = { exportMs, peakRssMb: peakRssMb(), baseRssMb, annotations: result.annotations }
   process.stdout.write(`${JSON.stringify(report)}\n`)
 }
 

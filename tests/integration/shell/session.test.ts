@@ -1,7 +1,7 @@
 // The flows a window drives, through the real IPC handlers and core: open a folder, click on an
 // object and get its polygon (then refine, undo a point, start over), save it, export and
 // import COCO through the (scripted) dialogs, and the events main sends meanwhile.
-import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Engine } from '../../../src-main/core/segment/engine.ts'
@@ -154,6 +154,26 @@ describe('a session through the IPC handlers', () => {
     shell.dialogs.folders.push(yoloDir)
     const yolo = await shell.value<ExportSummary>('annot:export.yolo')
     expect(existsSync(yolo.file)).toBe(true)
+  })
+
+  it('a folder that cannot be opened leaves the current project open and working', async () => {
+    const current = await shell.value<ProjectSummary>('annot:project.current')
+    const damaged = (await makeProjectFolder('sam-shell-damaged-')).dir
+    try {
+      mkdirSync(join(damaged, '.sam-annotator'))
+      writeFileSync(join(damaged, '.sam-annotator', 'project.sqlite'), 'not a database at all, but a user file')
+      const eventsBefore = shell.events.length
+      shell.dialogs.folders.push(damaged)
+      const result = await shell.invoke('annot:project.openDialog')
+      expect(result.ok ? 'ok' : result.error.code).toBe('project-unavailable')
+      expect(result.ok ? '' : result.error.message).toMatch(/project\.sqlite: the project database is damaged/)
+      expect(shell.events.slice(eventsBefore).some((event) => event.name === 'project')).toBe(false)
+      expect(await shell.value<ProjectSummary>('annot:project.current')).toMatchObject({ openId: current.openId, folder: current.folder })
+      expect((await shell.value<ImagePage>('annot:images.list')).total).toBe(5)
+      expect(readFileSync(join(damaged, '.sam-annotator', 'project.sqlite'), 'utf8')).toBe('not a database at all, but a user file')
+    } finally {
+      rmSync(damaged, { recursive: true, force: true })
+    }
   })
 
   it('closes the project and tells the window', async () => {
