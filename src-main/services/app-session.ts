@@ -482,6 +482,7 @@ export class AppSession {
       skippedImages: result.skippedImages,
       skippedImagePaths: result.skippedImagePaths,
       skippedAnnotations: result.skippedAnnotations,
+      imagesInPlace: result.imagesInPlace,
       durationMs: result.durationMs,
     }
   }

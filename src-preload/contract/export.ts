@@ -15,6 +15,11 @@ export interface ExportSummary {
   skippedImagePaths: string[]
   /** Annotations not written, all reasons together. */
   skippedAnnotations: number
+  /**
+   * YOLO only: the output's images/ is the project folder itself (a `dataset/images` project
+   * exported to `dataset`), so the images stayed where they are and only labels were written.
+   */
+  imagesInPlace?: boolean
   durationMs: number
 }
 

@@ -1,13 +1,13 @@
 // End to end: a whole working day of one annotator over three projects in one window — label,
 // undo and redo, switch projects (Ctrl+O, the recent list), box prompts, mark done, export
-// from the app and from the CLI — with every project's database read straight from its SQLite
+// COCO and YOLO from the app and from the CLI — with every project's database read straight from its SQLite
 // file after every step: the project being worked on shows exactly the step's change, and every
 // other project is byte-for-byte what it was. The projects share file names, so their image
 // ids and annotation ids coincide: what goes to the wrong project shows at once.
 import Database from 'better-sqlite3'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { runCli } from '../helpers/cli.ts'
@@ -69,7 +69,8 @@ let browser: Browser
 let page: Page
 let errors: string[]
 const folders = {} as Record<Key, string>
-let chooseFolder: Key = 'A'
+/** What the folder dialog answers next. */
+let dialogFolder = ''
 let saveTo = ''
 /** Each project's database as the last step left it (null: not created yet). */
 const last = new Map<Key, DatabaseState | null>()
@@ -147,10 +148,17 @@ async function showsBackgroundOf(key: Key): Promise<boolean> {
 
 /** Waits for the project's first picture, drawn: its file name, its URL and its pixels. */
 async function showsProject(key: Key, path: string): Promise<void> {
-  await expect.poll(() => page.locator('[data-testid="workspace"] .toolbar strong').textContent({ timeout: 10_000 })).toBe(key)
+  await expect.poll(() => page.locator('[data-testid="workspace"] .toolbar strong').textContent({ timeout: 10_000 })).toBe(basename(folders[key]))
   await expect.poll(currentImage).toContain(path)
   await showsImage(page, imageIdOf(path))
   await expect.poll(() => showsBackgroundOf(key), { timeout: 10_000 }).toBe(true)
+}
+
+/** The scale that fits an 800x500 picture in the canvas as it is now (the renderer's 16 px margin). */
+async function fittedScale(): Promise<number> {
+  const box = await canvas().boundingBox()
+  if (box === null) throw new Error('the canvas is not visible')
+  return Math.min((box.width - 32) / 800, (box.height - 32) / 500)
 }
 
 /** Saves the object under `click` with a point and Enter. */
@@ -162,7 +170,7 @@ async function label(click: [number, number]): Promise<void> {
 }
 
 async function openByShortcut(key: Key): Promise<void> {
-  chooseFolder = key
+  dialogFolder = folders[key]
   await page.keyboard.press('Control+o')
 }
 
@@ -171,15 +179,16 @@ beforeAll(async () => {
   rendererDir = await buildRenderer()
   work = mkdtempSync(join(tmpdir(), 'sam-e2e-day-'))
   for (const [key, scenes] of [['A', SCENES], ['B', SCENES_B], ['C', SCENES_C]] as const) {
-    folders[key] = join(work, key)
-    mkdirSync(folders[key])
+    // C is laid out as datasets are: the project is dataset/images, and YOLO goes to dataset/.
+    folders[key] = key === 'C' ? join(work, 'C-dataset', 'images') : join(work, key)
+    mkdirSync(folders[key], { recursive: true })
     await writeScenes(folders[key], scenes, BACKGROUNDS[key])
     last.set(key, null)
   }
   bridge = await startBridge({
     rendererDir,
     userDataDir: join(work, 'user-data'),
-    dialogs: { folder: () => folders[chooseFolder], saveFile: () => saveTo },
+    dialogs: { folder: () => dialogFolder, saveFile: () => saveTo },
   })
   ;({ browser, page, errors } = await openPage(bridge.url))
 }, 120_000)
@@ -194,12 +203,12 @@ afterAll(async () => {
 describe('a working day over three projects, the database checked after every step', () => {
   const [aFirst, aSecond] = SCENES
   const [bFirst, bSecond] = SCENES_B
-  let fitScale = ''
 
   it('morning, project A: open, label two objects, undo and redo, export, zoom in', async () => {
+    dialogFolder = folders.A
     await page.getByTestId('open-folder').click()
     await showsProject('A', aFirst.file)
-    fitScale = await attr('data-scale')
+    expect(Number(await attr('data-scale'))).toBeCloseTo(await fittedScale(), 3)
     await checkDatabases('open A', { A: (s) => s.annotations.length === 0 && Object.keys(s.statuses).length === 2 })
 
     await label(aFirst.objects[0].click)
@@ -219,7 +228,7 @@ describe('a working day over three projects, the database checked after every st
     expect((JSON.parse(readFileSync(saveTo, 'utf8')) as { annotations: unknown[] }).annotations).toHaveLength(2)
     await page.keyboard.press('Control+=')
     await page.keyboard.press('Control+=')
-    expect(Number(await attr('data-scale'))).toBeGreaterThan(Number(fitScale) * 1.4)
+    expect(Number(await attr('data-scale'))).toBeGreaterThan((await fittedScale()) * 1.4)
     await checkDatabases('export, message and zoom change nothing stored')
   })
 
@@ -234,7 +243,7 @@ describe('a working day over three projects, the database checked after every st
     expect(await page.getByTestId('undo').isDisabled()).toBe(true)
     expect(await page.getByTestId('redo').isDisabled()).toBe(true)
     expect(await page.getByTestId('message').count()).toBe(0)
-    expect(await attr('data-scale')).toBe(fitScale)
+    expect(Number(await attr('data-scale'))).toBeCloseTo(await fittedScale(), 3)
   })
 
   it('B: label; B arms one box (the canvas says so), Escape leaves it, clicks work after it', async () => {
@@ -304,7 +313,7 @@ describe('a working day over three projects, the database checked after every st
     await checkDatabases('undo with a fresh history in A')
     expect(await page.getByTestId('undo').isDisabled()).toBe(true)
     expect(await page.getByTestId('message').count()).toBe(0)
-    expect(await attr('data-scale')).toBe(fitScale)
+    expect(Number(await attr('data-scale'))).toBeCloseTo(await fittedScale(), 3)
     await screenshot(page, 'day-02-back-to-a')
   })
 
@@ -337,6 +346,26 @@ describe('a working day over three projects, the database checked after every st
     await checkDatabases('undo in C', { C: (s) => s.annotations.length === 0 })
     await page.keyboard.press('Control+Shift+Z')
     await checkDatabases('redo in C', { C: (s) => s.annotations.length === 1 })
+  })
+
+  it('C: YOLO from the app into its .sam-annotator is refused; into dataset/ it writes labels beside the images', async () => {
+    const image = join(folders.C, SCENES_C[0].file)
+    const pixels = readFileSync(image)
+    dialogFolder = join(folders.C, '.sam-annotator')
+    await page.getByTestId('export-yolo').click()
+    await expect.poll(() => page.getByTestId('message').textContent({ timeout: 10_000 })).toMatch(/inside the project's data folder.*choose another output folder/)
+    expect(existsSync(join(folders.C, '.sam-annotator', 'labels'))).toBe(false)
+    await checkDatabases('YOLO into .sam-annotator refused')
+
+    const dataset = join(work, 'C-dataset')
+    dialogFolder = dataset
+    await page.getByTestId('export-yolo').click()
+    await expect.poll(() => page.getByTestId('message').textContent({ timeout: 10_000 })).toContain('labels only')
+    expect(readFileSync(image).equals(pixels)).toBe(true)
+    expect(lstatSync(image).isFile()).toBe(true)
+    expect(readFileSync(join(dataset, 'labels', 'a-first.txt'), 'utf8').trim().split('\n')).toHaveLength(1)
+    expect(readFileSync(join(dataset, 'data.yaml'), 'utf8')).toContain('train: images')
+    await checkDatabases('YOLO into dataset/')
   })
 
   it('B again: its first image is done, so it opens on the second; nothing to undo; the same export', async () => {

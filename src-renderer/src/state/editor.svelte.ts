@@ -7,7 +7,7 @@
 // a new document, session, image list and message, and an answer that arrives for the project
 // before is dropped (`projectSeq`). Image ids restart in every project, so an id alone never
 // says which project an answer is about.
-import type { Annotation, Api, ImageStatus, ImageSummary, ImageUrls, ModelInfo, ProjectSummary, RecentProject } from '../../../src-preload/contract/index.ts'
+import type { Annotation, Api, ExportSummary, ImageStatus, ImageSummary, ImageUrls, ModelInfo, ProjectSummary, RecentProject } from '../../../src-preload/contract/index.ts'
 import type { PromptBox, PromptPoint } from '../../../src-preload/contract/annotations.ts'
 import type { EmbeddingState } from '../../../src-preload/contract/segment.ts'
 import { describeError } from '../api.ts'
@@ -534,14 +534,24 @@ export class Editor implements Editing {
   // --- export -----------------------------------------------------------------------------------
 
   async exportCoco(): Promise<void> {
+    await this.export(() => this.api.export.coco({ segmentation: 'auto' }))
+  }
+
+  async exportYolo(): Promise<void> {
+    await this.export(() => this.api.export.yolo())
+  }
+
+  /** Runs an export (main asks where), showing its progress and then what it wrote. */
+  private async export(run: () => Promise<ExportSummary | null>): Promise<void> {
     this.exportProgress = { done: 0, total: 0 }
     this.exportResult = null
     const seq = this.projectSeq
     await this.guard(async () => {
-      const summary = await this.api.export.coco({ segmentation: 'auto' })
-      if (seq !== this.projectSeq) return
-      this.exportResult = summary === null ? null : `${summary.annotations} annotations on ${summary.images} images written to ${summary.file}`
-      if (this.exportResult !== null) this.say(this.exportResult)
+      const summary = await run()
+      if (seq !== this.projectSeq || summary === null) return
+      const inPlace = summary.imagesInPlace === true ? ' (the images were already in place: labels only)' : ''
+      this.exportResult = `${summary.annotations} annotations on ${summary.images} images written to ${summary.file}${inPlace}`
+      this.say(this.exportResult)
     })
     if (seq === this.projectSeq) this.exportProgress = null
   }
@@ -565,6 +575,9 @@ export class Editor implements Editing {
         return true
       case 'export.coco':
         void this.exportCoco()
+        return true
+      case 'export.yolo':
+        void this.exportYolo()
         return true
       case 'edit.undo':
         void this.undo()

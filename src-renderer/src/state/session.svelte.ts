@@ -9,10 +9,20 @@ export class ViewportState {
   view = $state.raw({ width: 800, height: 600 })
   /** 'fit': every new image is fitted; 'manual': the user's zoom and position are kept. */
   policy = $state<'fit' | 'manual'>('fit')
+  /** The image last fitted, so a resized canvas keeps it fitted. */
+  private fitted: { width: number; height: number } | null = null
 
   fit(image: { width: number; height: number }): void {
+    this.fitted = image
     this.camera = fitCamera(image, this.view)
     this.policy = 'fit'
+  }
+
+  /** The canvas changed size (window, panels, a status line that wraps): a fitted image stays fitted. */
+  resize(view: { width: number; height: number }): void {
+    if (view.width === this.view.width && view.height === this.view.height) return
+    this.view = view
+    if (this.policy === 'fit' && this.fitted !== null) this.camera = fitCamera(this.fitted, view)
   }
 
   set(camera: Camera): void {
