@@ -2,9 +2,10 @@
 // the open project by id only (`sam-image://image/<id>` full resolution, `sam-image://preview/<id>`
 // scaled to fit PREVIEW_MAX_SIDE), so a page can never name a path: no traversal, nothing
 // outside the project. `?v=` carries main's version of the URL (the project open and the file's
-// state); a version of an earlier open is refused, since ids restart in every project. Formats Chromium shows are served as they are (their bytes, the right
-// type); others (TIFF, HEIF) are converted to PNG; previews of large images are downscaled by
-// sharp with EXIF orientation applied, at exactly the size `previewSize` promises.
+// state); a version of an earlier open is refused, since ids restart in every project. Formats
+// Chromium shows are served as they are (their bytes, the right type); others (TIFF, HEIF) are
+// converted to PNG; previews of large images are downscaled by sharp with EXIF orientation
+// applied, at exactly the size `previewSize` promises.
 // A pure request → Response function; index.ts hands it to protocol.handle.
 import { readFile, stat } from 'node:fs/promises'
 import sharp from 'sharp'
