@@ -12,9 +12,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import sharp from 'sharp'
-import { chromium } from 'playwright-core'
-import { BROWSER_CHANNELS, installBrowserApi, KEEP_NAMES_SHIM, startBridge } from '../../tests/e2e/bridge.ts'
-import { buildRenderer, CHROMIUM, requireChromium, SCENES, writeScenes } from '../../tests/e2e/harness.ts'
+import { startBridge } from '../../tests/e2e/bridge.ts'
+import { buildRenderer, openPage, requireChromium, SCENES, showsImage, writeScenes } from '../../tests/e2e/harness.ts'
 
 export interface RendererBench {
   clicks: number
@@ -52,16 +51,8 @@ export async function benchRenderer(options: { clicks?: number; frames?: number 
   await writeScenes(folder)
   await sharp({ create: { width: BIG.width, height: BIG.height, channels: 3, background: '#8a9a7b' } }).jpeg({ quality: 80 }).toFile(join(folder, BIG.file))
   const bridge = await startBridge({ rendererDir, userDataDir: join(work, 'user-data'), dialogs: { folder: () => folder, saveFile: () => null } })
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  })
+  const { browser, page } = await openPage(bridge.url)
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
-    await page.addInitScript(KEEP_NAMES_SHIM)
-  await page.addInitScript(installBrowserApi, BROWSER_CHANNELS)
-    await page.goto(bridge.url)
     await page.getByTestId('open-folder').click()
     await page.getByTestId('workspace').waitFor()
     await page.waitForFunction(() => document.querySelector('[data-testid="canvas"]')?.getAttribute('data-image-src') !== '')
@@ -119,7 +110,7 @@ export async function benchRenderer(options: { clicks?: number; frames?: number 
     await page.reload()
     await page.getByTestId('workspace').waitFor()
     await page.locator(`[data-image-id="${bigRow.id}"]`).click()
-    await page.waitForFunction((id) => (document.querySelector('[data-testid="canvas"]')?.getAttribute('data-image-src') ?? '').endsWith(`/${id}`), bigRow.id)
+    await showsImage(page, bigRow.id)
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid="annotation-list"] li').length === n, POLYGONS)
     const pan = await page.evaluate(async (count) => {
       const el = document.querySelector('[data-testid="canvas"]') as HTMLElement
