@@ -15,7 +15,6 @@ import { actualSizeCamera, hitTest, ringsMeasure, zoomAt, type Hit, type HitTarg
 import { maskTile, tileContains } from '../geometry/rle.ts'
 import { createPolygonTool } from '../tools/polygon/index.ts'
 import { createSamTool } from '../tools/sam/index.ts'
-import type { SamContext } from '../tools/sam/context.ts'
 import { createSelectTool } from '../tools/select/index.ts'
 import type { Editing } from '../tools/editing.ts'
 import type { Tool } from '../tools/tool.ts'
@@ -51,7 +50,6 @@ export class Editor implements Editing {
   polygonDraft = $state.raw<Vec[]>([])
 
   readonly sam: Tool
-  readonly samContext: SamContext
   readonly selectTool: Tool
   readonly polygon: Tool
   readonly tool = $derived.by((): Tool => (this.toolId === 'sam' ? this.sam : this.toolId === 'select' ? this.selectTool : this.polygon))
@@ -74,9 +72,7 @@ export class Editor implements Editing {
 
   constructor(readonly api: Api) {
     this.doc = new DocumentState(api)
-    const sam = createSamTool(this)
-    this.sam = sam.tool
-    this.samContext = sam.context
+    this.sam = createSamTool(this).tool
     this.selectTool = createSelectTool(this)
     this.polygon = createPolygonTool(this)
   }
