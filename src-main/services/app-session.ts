@@ -313,6 +313,8 @@ export class AppSession {
     return {
       preview: imageUrl('preview', image.id, version),
       full: imageUrl('image', image.id, version),
+      width: image.width,
+      height: image.height,
       previewWidth: preview?.width ?? null,
       previewHeight: preview?.height ?? null,
       downscaled: preview?.downscaled ?? false,

@@ -35,6 +35,12 @@ export interface ImageUrls {
   /** Fits in PREVIEW_MAX_SIDE; the same image as `full` when that is already small enough. */
   preview: string
   full: string
+  /**
+   * Oriented size of the image as main knows it now; null until its header is read. A list
+   * fetched while headers were still being read has nulls that this fills in.
+   */
+  width: number | null
+  height: number | null
   /** Preview size in pixels; null when the image size is not known yet. */
   previewWidth: number | null
   previewHeight: number | null

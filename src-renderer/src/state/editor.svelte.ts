@@ -208,10 +208,12 @@ export class Editor implements Editing {
     await this.guard(async () => {
       const [urls] = await Promise.all([this.api.images.urls({ imageId: image.id }), this.doc.loadImage(image.id)])
       if (seq !== this.projectSeq || this.image?.id !== image.id) return
+      // The list may predate the header (read in the background after opening): main knows more now.
+      const width = image.width ?? urls.width
+      const height = image.height ?? urls.height
+      if (image.width === null && width !== null && height !== null) this.replaceImage({ ...image, width, height })
       this.urls = urls
-      if (image.width !== null && image.height !== null && this.session.viewport.policy === 'fit') {
-        this.session.viewport.fit({ width: image.width, height: image.height })
-      }
+      if (width !== null && height !== null && this.session.viewport.policy === 'fit') this.session.viewport.fit({ width, height })
       if (image.error === null && !image.missing) {
         const status = await this.api.segment.setCurrent({ imageId: image.id })
         if (status !== null && seq === this.projectSeq) this.setEncodeState(status.imageId, status.state)

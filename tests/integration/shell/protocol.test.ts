@@ -61,7 +61,7 @@ describe('sam-image: protocol', () => {
   it('previews a large image downscaled, oriented, at the size images.urls promises', async () => {
     const id = idOf('d-large.jpg')
     const urls = await shell.value<ImageUrls>('annot:images.urls', { imageId: id })
-    expect(urls).toEqual({ preview: expect.stringMatching(new RegExp(`^sam-image://preview/${id}\\?v=`)), full: expect.stringMatching(new RegExp(`^sam-image://image/${id}\\?v=`)), previewWidth: 683, previewHeight: 2048, downscaled: true })
+    expect(urls).toEqual({ preview: expect.stringMatching(new RegExp(`^sam-image://preview/${id}\\?v=`)), full: expect.stringMatching(new RegExp(`^sam-image://image/${id}\\?v=`)), width: 1000, height: 3000, previewWidth: 683, previewHeight: 2048, downscaled: true })
     const started = performance.now()
     const response = await get(urls.preview)
     const firstMs = performance.now() - started
