@@ -8,7 +8,7 @@ import { Engine } from './core/segment/engine.ts'
 import { checkModelFolder, defaultModelDir } from './core/segment/model.ts'
 import { checkPrompt } from './core/segment/prompt.ts'
 import { readImageHeader } from './core/segment/preprocess.ts'
-import { checkCommandLine, modelLine, parseBox, parseCandidate, parseNonNegative, parsePoints, type Io } from './cli/args.ts'
+import { checkCommandLine, modelLine, parseBox, parseCandidate, parseNonNegative, parsePoint, type Io } from './cli/args.ts'
 import { annotateCommand, openCommand } from './cli/project-commands.ts'
 import { exportCommand, importCommand } from './cli/coco-commands.ts'
 import { embedCommand, EMBED_USAGE } from './cli/embed-command.ts'
@@ -62,7 +62,7 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
   })
   if (positionals.length !== 1) throw new UserError('bad-argument', 'segment: expected exactly one image path')
   const image = positionals[0]
-  const points = parsePoints(values.point)
+  const points = (values.point ?? []).map(parsePoint)
   const box = values.box ? parseBox(values.box) : null
   if (points.length === 0 && !box) throw new UserError('bad-argument', 'segment: give at least one --point or a --box')
   const candidate = parseCandidate(values.candidate)

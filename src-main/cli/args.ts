@@ -46,16 +46,14 @@ export function checkCommandLine(args: readonly string[]): void {
   })
   // Too many points is the likely reason for a long command line: say that first.
   const points = args.filter((a) => a === '--point' || a.startsWith('--point=')).length
-  if (points > MAX_PROMPT_POINTS) throw tooManyPoints(points)
+  if (points > MAX_PROMPT_POINTS) {
+    throw new UserError('bad-argument', `--point: given ${points} times; a prompt takes at most ${MAX_PROMPT_POINTS} points`)
+  }
   // Each argument counts with its separator, as the shell passes it.
   const total = args.reduce((n, a) => n + a.length + 1, 0)
   if (total > MAX_COMMAND_LINE_CHARS) {
     throw new UserError('bad-argument', `the command line has ${args.length} arguments and ${total} characters; at most ${MAX_COMMAND_LINE_CHARS} are accepted`)
   }
-}
-
-function tooManyPoints(count: number): UserError {
-  return new UserError('bad-argument', `--point: given ${count} times; a prompt takes at most ${MAX_PROMPT_POINTS} points`)
 }
 
 function parseNumberList(value: string, what: string, count: number[]): number[] {
@@ -71,13 +69,6 @@ export function parsePoint(value: string): Point {
   const [x, y, label = 1] = parseNumberList(value, '--point', [2, 3])
   if (label !== 0 && label !== 1) throw new UserError('bad-argument', `--point '${value}': label must be 0 or 1`)
   return { x, y, label }
-}
-
-/** Every `--point`, refusing more than one prompt takes before any is parsed. */
-export function parsePoints(values: readonly string[] | undefined): Point[] {
-  const given = values ?? []
-  if (given.length > MAX_PROMPT_POINTS) throw tooManyPoints(given.length)
-  return given.map(parsePoint)
 }
 
 export function parseBox(value: string): Box {

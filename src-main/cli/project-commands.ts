@@ -7,7 +7,7 @@ import { Project, type Annotation } from '../core/project/index.ts'
 import { openProjectEmbeddings, segmentCached } from '../core/embeddings/index.ts'
 import { Engine } from '../core/segment/engine.ts'
 import { checkPrompt } from '../core/segment/prompt.ts'
-import { parseBox, parsePoints, parseCandidate, modelLine, type Io } from './args.ts'
+import { parseBox, parsePoint, parseCandidate, modelLine, type Io } from './args.ts'
 import { progressBar } from './progress.ts'
 
 /** Opens (or creates) the project and brings it up to date with the folder. */
@@ -71,7 +71,7 @@ export async function annotateCommand(args: string[], io: Io): Promise<void> {
   if (positionals.length !== 1) throw new UserError('bad-argument', 'annotate: expected exactly one project folder')
   if (!values.image) throw new UserError('bad-argument', 'annotate: --image <path relative to the folder> is required')
   if (!values.category?.trim()) throw new UserError('bad-argument', 'annotate: --category <name> is required')
-  const points = parsePoints(values.point)
+  const points = (values.point ?? []).map(parsePoint)
   const box = values.box ? parseBox(values.box) : null
   if (points.length === 0 && !box) throw new UserError('bad-argument', 'annotate: give at least one --point or a --box')
   const candidate = parseCandidate(values.candidate)

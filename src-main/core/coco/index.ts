@@ -6,4 +6,4 @@ export { importCoco, type CocoImportOptions, type CocoImportResult, type ImportT
 export { parseCoco, parseCocoText, type CocoDocument } from './coco-parse.ts'
 export type { SegmentationMode } from './geometry.ts'
 export type { ExportAnnotation, ExportCategory, ExportImage, ExportSource, ProgressCallback } from './source.ts'
-export { WriteGuard, type GuardedProject } from './write-guard.ts'
+export { WriteGuard } from './write-guard.ts'

@@ -24,14 +24,6 @@ function key(path: string): string {
   return CASE_INSENSITIVE ? path.toLowerCase() : path
 }
 
-/** The project facts the guard needs; a `Project` has them. */
-export interface GuardedProject {
-  /** Absolute; where the images' relative paths start. */
-  readonly folder: string
-  readonly dbPath?: string
-  listImages(): readonly { path: string }[]
-}
-
 /** Resolves folders to their real paths, once per distinct folder. */
 class RealFolders {
   private readonly cache = new Map<string, string>()
@@ -96,10 +88,6 @@ export class WriteGuard {
       const dir = slash < 0 ? this.folder : join(this.folder, ...image.path.slice(0, slash).split('/'))
       this.images.set(key(join(this.real.of(dir), image.path.slice(slash + 1))), image.path)
     }
-  }
-
-  static forProject(project: GuardedProject, images: Iterable<{ path: string }> = project.listImages()): WriteGuard {
-    return new WriteGuard({ folder: project.folder, dbPath: project.dbPath, images })
   }
 
   /** What `target` would destroy, in words; null when writing there is safe. */

@@ -108,20 +108,32 @@ function fileFailure(file: string, doing: string, err: unknown): UserError {
 }
 
 /**
- * SQLite failures while the database is set up (journal mode, migrations) that the user can act
- * on, as UserErrors naming the file; anything else is a bug and stays as it is.
+ * SQLite failures the user can act on (busy, read-only, disk full, damaged, a table missing) as
+ * UserErrors naming the file; anything else is a bug and is returned as it is. `damaged` words
+ * the damage: at open the file is known to be untouched, later it is not.
  */
-function setupFailure(file: string, err: unknown): unknown {
+export function sqliteFailure(file: string, err: unknown, damaged: (why: string) => UserError): unknown {
   if (err instanceof UserError) return err
-  if (isCorruptionError(err)) return corrupt(file, (err as Error).message, err)
+  if (isCorruptionError(err)) return damaged((err as Error).message)
   const code = (err as { code?: unknown })?.code
   if (typeof code !== 'string') return err
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new UserError('project-busy', `${file}: the project is busy in another window or process; try again`, { cause: err })
   }
   if (code.startsWith('SQLITE_READONLY')) return new UserError('project-read-only', `${file}: the project database cannot be written`, { cause: err })
-  if (code === 'SQLITE_FULL') return new UserError('disk-full', `${file}: the disk is full`, { cause: err })
-  if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_IOERR') || code === 'SQLITE_PERM') {
+  if (code === 'SQLITE_FULL') return new UserError('disk-full', `${file}: the disk is full; the change was not saved`, { cause: err })
+  // openDatabase checks the schema, so later this means another program changed it meanwhile.
+  const message = (err as Error)?.message ?? ''
+  if (code === 'SQLITE_ERROR' && /^no such (table|column)/.test(message)) return damaged(`incomplete: ${message}`)
+  return err
+}
+
+/** sqliteFailure while the database is set up (journal mode, migrations), where opening can fail too. */
+function setupFailure(file: string, err: unknown): unknown {
+  const mapped = sqliteFailure(file, err, (why) => corrupt(file, why, err))
+  if (mapped !== err) return mapped
+  const code = (err as { code?: unknown })?.code
+  if (typeof code === 'string' && (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_IOERR') || code === 'SQLITE_PERM')) {
     return new UserError('project-open', `${file}: cannot open the project database (${(err as Error).message})`, { cause: err })
   }
   return err
@@ -320,31 +332,21 @@ export function openDatabase(file: string, folder: string, synchronous: Synchron
   }
   try {
     // Read-only checks first: nothing below writes until the file is known to be ours and sound.
-    let version: number
-    try {
-      version = readSchemaVersion(db)
-      const check = db.pragma('quick_check(1)', { simple: true })
-      if (check !== 'ok') throw corrupt(file, String(check))
-      if (version > SCHEMA_VERSION) {
-        throw new UserError('project-too-new', `${file}: this project was written by a newer version of SAM Annotator (schema ${version}; this version knows up to ${SCHEMA_VERSION}); update the app to open it`)
-      }
-      // user_version is any 32-bit integer; ours are 0 (empty) to SCHEMA_VERSION. A negative
-      // one would look "older" and make migrate() re-run the first migration over the tables.
-      if (!Number.isSafeInteger(version) || version < 0) throw corrupt(file, `schema version ${version} is not one SAM Annotator writes`)
-      checkSchema(db, file, version)
-    } catch (err) {
-      throw setupFailure(file, err)
+    const version = readSchemaVersion(db)
+    const check = db.pragma('quick_check(1)', { simple: true })
+    if (check !== 'ok') throw corrupt(file, String(check))
+    if (version > SCHEMA_VERSION) {
+      throw new UserError('project-too-new', `${file}: this project was written by a newer version of SAM Annotator (schema ${version}; this version knows up to ${SCHEMA_VERSION}); update the app to open it`)
     }
-    let from: number
-    try {
-      applyPragmas(db, synchronous)
-      from = migrate(db).from
-    } catch (err) {
-      throw setupFailure(file, err)
-    }
+    // user_version is any 32-bit integer; ours are 0 (empty) to SCHEMA_VERSION. A negative
+    // one would look "older" and make migrate() re-run the first migration over the tables.
+    if (!Number.isSafeInteger(version) || version < 0) throw corrupt(file, `schema version ${version} is not one SAM Annotator writes`)
+    checkSchema(db, file, version)
+    applyPragmas(db, synchronous)
+    const { from } = migrate(db)
     return { db, migratedFrom: created ? 0 : from }
   } catch (err) {
     db.close()
-    throw err
+    throw setupFailure(file, err)
   }
 }

@@ -11,7 +11,7 @@ import { basename, join } from 'node:path'
 import { UserError } from '../errors.ts'
 import { AnnotationsRepository } from './annotations-repo.ts'
 import { CategoriesRepository } from './categories-repo.ts'
-import { defaultUserDataDir, isCorruptionError, locateDatabase, openDatabase, resolveFolder, type Synchronous } from './database.ts'
+import { defaultUserDataDir, locateDatabase, openDatabase, resolveFolder, sqliteFailure, type Synchronous } from './database.ts'
 import { findImageFiles, mapLimit, naturalCompare, readHeader, sampleFile, type FoundFile } from './image-files.ts'
 import { ImagesRepository, type StoredImage } from './images-repo.ts'
 import { readMeta } from './meta-repo.ts'
@@ -113,22 +113,7 @@ function planScan(stored: StoredImage[], found: FoundFile[], fingerprints: Reado
 
 /** Maps SQLite failures the user can act on to UserErrors naming the database file. */
 function translateFailure(dbPath: string, err: unknown): unknown {
-  if (err instanceof UserError) return err
-  if (isCorruptionError(err)) {
-    return new UserError('project-corrupt', `${dbPath}: the project database is damaged (${(err as Error).message})`, { cause: err })
-  }
-  const code = (err as { code?: unknown })?.code
-  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-    return new UserError('project-busy', `${dbPath}: the project is busy in another window or process; try again`, { cause: err })
-  }
-  if (code === 'SQLITE_FULL') return new UserError('disk-full', `${dbPath}: the disk is full; the change was not saved`, { cause: err })
-  if (code === 'SQLITE_READONLY') return new UserError('project-read-only', `${dbPath}: the project database cannot be written`, { cause: err })
-  // openDatabase checks the schema, so this means another program changed it while we had it open.
-  const message = (err as Error)?.message ?? ''
-  if (code === 'SQLITE_ERROR' && /^no such (table|column)/.test(message)) {
-    return new UserError('project-corrupt', `${dbPath}: the project database is damaged (incomplete: ${message})`, { cause: err })
-  }
-  return err
+  return sqliteFailure(dbPath, err, (why) => new UserError('project-corrupt', `${dbPath}: the project database is damaged (${why})`, { cause: err }))
 }
 
 export class Project {

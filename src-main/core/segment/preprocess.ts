@@ -79,13 +79,6 @@ function checkFile(input: string | Buffer): void {
   if (st.isDirectory()) throw new UserError('image-unreadable', `${input}: not a file (it is a folder)`)
   if (!st.isFile()) throw new UserError('image-unreadable', `${input}: not a file`)
   if (st.size === 0) throw new UserError('image-unreadable', `${input}: empty file (0 bytes)`)
-  // stat succeeds on a file without read permission; finding out here gives the one clear line
-  // instead of whatever sharp or the BMP fallback would make of the failed open.
-  try {
-    closeSync(openSync(input, 'r'))
-  } catch (err) {
-    throw fileError(input, err)
-  }
 }
 
 function readHead(file: string, bytes: number): Buffer {
@@ -93,7 +86,8 @@ function readHead(file: string, bytes: number): Buffer {
   try {
     fd = openSync(file, 'r')
   } catch (err) {
-    throw fileError(file, err) // removed or made unreadable since checkFile
+    // stat (checkFile) succeeds on a file without read permission: this open is where it shows.
+    throw fileError(file, err)
   }
   try {
     const buf = Buffer.alloc(bytes)

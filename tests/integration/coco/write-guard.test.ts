@@ -243,7 +243,7 @@ describe('COCO export', () => {
     expect(project.location).toBe('user-data')
     expect(dirname(project.dbPath)).toBe(fallback)
     for (const target of [project.dbPath, join(fallback, 'embeddings', 'cache.json'), join(dir, 'a.png')]) await refusal(exportCoco(project, target))
-    expect(WriteGuard.forProject(project).protectedBy(`${project.dbPath}-shm`)).toBe(`is part of the project database (${project.dbPath}-shm)`)
+    expect(new WriteGuard({ folder: project.folder, dbPath: project.dbPath, images: project.listImages() }).protectedBy(`${project.dbPath}-shm`)).toBe(`is part of the project database (${project.dbPath}-shm)`)
     expect(readFileSync(join(dir, 'a.png')).equals(bytes)).toBe(true)
     expect(project.counts().images).toBe(1)
     // Beside the database, outside its folder, is fine.
