@@ -79,7 +79,7 @@ export function createHandlers(session: AppSession): HandlerTable {
     },
     segment: {
       setCurrent: ({ imageId }) => session.setCurrentImage(imageId),
-      encodeStatus: ({ imageId }) => session.encodeStatus(imageId),
+      embeddingStatus: ({ imageId }) => session.embeddingStatus(imageId),
       decode: (input) => session.decode(input),
       reset: () => session.resetPrompt(),
     },

@@ -17,7 +17,7 @@ import {
   MASK_LOGIT_CLAMP,
   MODEL_SIZE,
   type TensorSpec,
-} from '../../src-main/core/segment/contract.ts'
+} from '../../src-main/core/segment/model-interface.ts'
 import { DEMO_BANNER, DEMO_PRODUCER, DEMO_VERSION } from './banner.ts'
 import { COLOUR_CHANNELS, SPREAD_CHANNEL } from './encoder.ts'
 import { GraphBuilder, buildGraph, encodeModel, graph, int, ints, str, valueInfo } from './onnx-graph.ts'

@@ -2,9 +2,9 @@
 // at the three SAM 2.1 feature resolutions. Channel 3 of each output holds the block's colour
 // spread (RMS distance of its pixels to the block mean): the decoder uses it at the coarse
 // levels to grow only over "pure" blocks, so a region cannot leak through a block that
-// straddles an edge. The remaining channels are zero; they exist only to honour the contract.
+// straddles an edge. The remaining channels are zero; they exist only to honour the model interface.
 
-import { ENCODER_INPUTS, ENCODER_OUTPUTS, PIXEL_MEAN, PIXEL_STD, type TensorSpec } from '../../src-main/core/segment/contract.ts'
+import { ENCODER_INPUTS, ENCODER_OUTPUTS, PIXEL_MEAN, PIXEL_STD, type TensorSpec } from '../../src-main/core/segment/model-interface.ts'
 import { GraphBuilder, buildGraph, encodeModel, ints, valueInfo } from './onnx-graph.ts'
 import { DEMO_BANNER, DEMO_PRODUCER, DEMO_VERSION } from './banner.ts'
 
@@ -14,7 +14,7 @@ export const SPREAD_CHANNEL = 3
 
 function spec(list: readonly TensorSpec[], name: string): TensorSpec {
   const found = list.find((t) => t.name === name)
-  if (!found) throw new Error(`contract.ts has no tensor ${name}`)
+  if (!found) throw new Error(`model-interface.ts has no tensor ${name}`)
   return found
 }
 

@@ -10,14 +10,14 @@ import { exportCoco, exportYolo, importCoco } from '../core/coco/index.ts'
 import { openProjectEmbeddings, type EmbeddingScheduler, type SchedulerEvent } from '../core/embeddings/index.ts'
 import { Project, type ImageRow, type ScanSummary } from '../core/project/index.ts'
 import type { Engine } from '../core/segment/engine.ts'
-import type { PromptSession } from '../core/segment/prompt.ts'
+import type { PromptHistory } from '../core/segment/prompt.ts'
 import type { EventName, EventPayloads } from '../../src-preload/contract/events.ts'
 import type { ExportSummary, ImportSummary } from '../../src-preload/contract/export.ts'
 import type { ImagePage, ImageStatus, ImageSummary, ImageUrls } from '../../src-preload/contract/images.ts'
 import { imageUrl, previewSize } from '../../src-preload/contract/images.ts'
 import type { ModelInfo } from '../../src-preload/contract/model.ts'
 import type { ProjectSummary, RecentProject } from '../../src-preload/contract/project.ts'
-import type { DecodeResult, EncodeStatus } from '../../src-preload/contract/segment.ts'
+import type { DecodeResult, EmbeddingStatus } from '../../src-preload/contract/segment.ts'
 import { RecentProjects } from './recent-projects.ts'
 
 export type EventSink = <E extends EventName>(name: E, payload: EventPayloads[E]) => void
@@ -93,7 +93,7 @@ export class AppSession {
   private opens = 0
   /** Serialises opening and closing: a second open waits for the first. */
   private switching: Promise<unknown> = Promise.resolve()
-  private prompt: { imageId: number; session: PromptSession; fromAnnotation: number | null } | null = null
+  private prompt: { imageId: number; session: PromptHistory; reprompt: number | null } | null = null
   /** Serialises decodes: a prompt session's history must see clicks in order. */
   private decoding: Promise<unknown> = Promise.resolve()
 
@@ -358,7 +358,7 @@ export class AppSession {
     return { row, file: opened.project.absolutePath(row), opened }
   }
 
-  async setCurrentImage(imageId: number | null): Promise<EncodeStatus | null> {
+  async setCurrentImage(imageId: number | null): Promise<EmbeddingStatus | null> {
     const opened = this.requireProject()
     if (this.prompt !== null && this.prompt.imageId !== imageId) this.prompt = null
     const scheduler = await opened.embeddings
@@ -371,7 +371,7 @@ export class AppSession {
     return { imageId, state: scheduler.stateOf(file) }
   }
 
-  async encodeStatus(imageId: number): Promise<EncodeStatus> {
+  async embeddingStatus(imageId: number): Promise<EmbeddingStatus> {
     const { file, opened } = this.segmentableImage(imageId)
     const scheduler = await opened.embeddings
     return { imageId, state: scheduler.stateOf(file) }
@@ -382,7 +382,7 @@ export class AppSession {
     points: { x: number; y: number; label: 0 | 1 }[]
     box?: { x0: number; y0: number; x1: number; y1: number } | null
     candidate?: number
-    fromAnnotation?: number
+    reprompt?: number
   }): Promise<DecodeResult> {
     const next = this.decoding.then(() => this.doDecode(input))
     this.decoding = next.catch(() => {})
@@ -396,17 +396,17 @@ export class AppSession {
     const { embedding, source } = await scheduler.get({ file, id: input.imageId })
     const t1 = performance.now()
     if (this.open !== opened) throw new UserError('cancelled', 'the project was closed during the decode')
-    const from = input.fromAnnotation ?? null
-    if (this.prompt === null || this.prompt.imageId !== input.imageId || (from !== null && this.prompt.fromAnnotation !== from)) {
-      let seed
+    const from = input.reprompt ?? null
+    if (this.prompt === null || this.prompt.imageId !== input.imageId || (from !== null && this.prompt.reprompt !== from)) {
+      let saved
       if (from !== null) {
         const annotation = opened.project.getAnnotation(from)
         if (annotation.imageId !== input.imageId) {
           throw new UserError('bad-argument', `annotation ${from} belongs to image ${annotation.imageId}, not ${input.imageId}`)
         }
-        seed = annotation.segmentation
+        saved = annotation.segmentation
       }
-      this.prompt = { imageId: input.imageId, session: engine.prompt(embedding, seed), fromAnnotation: from }
+      this.prompt = { imageId: input.imageId, session: engine.prompt(embedding, saved), reprompt: from }
     }
     const state = await this.prompt.session.decode({ points: input.points, box: input.box ?? null }, input.candidate)
     const t2 = performance.now()

@@ -9,7 +9,7 @@ import type { Segmentation } from './annotations.ts'
 
 export type EmbeddingState = 'none' | 'queued' | 'reading' | 'preprocessing' | 'encoding' | 'ready' | 'failed' | 'cancelled'
 
-export interface EncodeStatus {
+export interface EmbeddingStatus {
   imageId: number
   state: EmbeddingState
 }
@@ -43,8 +43,8 @@ export interface DecodeResult {
 
 export const segment = {
   /** The image the user is on (null: none): encodes it first and prefetches its neighbours. */
-  setCurrent: method(z.strictObject({ imageId: id.nullable() }), result<EncodeStatus | null>()),
-  encodeStatus: method(z.strictObject({ imageId: id }), result<EncodeStatus>()),
+  setCurrent: method(z.strictObject({ imageId: id.nullable() }), result<EmbeddingStatus | null>()),
+  embeddingStatus: method(z.strictObject({ imageId: id }), result<EmbeddingStatus>()),
   decode: method(
     z
       .strictObject({
@@ -57,7 +57,7 @@ export const segment = {
          * Re-prompt a saved annotation of this image: the object starts from its mask (as the
          * first mask_input), so the clicks refine what was saved.
          */
-        fromAnnotation: id.optional(),
+        reprompt: id.optional(),
       })
       .refine((p) => p.points.length > 0 || (p.box !== undefined && p.box !== null), 'a prompt needs a point or a box'),
     result<DecodeResult>(),

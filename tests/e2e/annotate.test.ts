@@ -209,15 +209,15 @@ describe('annotation UI in Chromium against the real core', () => {
     await page.getByTestId('annotation-list').locator(`[data-annotation-id="${rect.id}"]`).click()
     await page.getByTestId('refine-hint').waitFor()
     // A click on the selection re-prompts it: one new point, the decode seeded by its mask
-    // (fromAnnotation) instead of its old points, so the negative point is gone and the
+    // (reprompt) instead of its old points, so the negative point is gone and the
     // same-coloured circle joins.
     await clickImage(560, 120)
     await settled(1)
-    expect(await attr('data-refining')).toBe(String(rect.id))
+    expect(await attr('data-reprompt')).toBe(String(rect.id))
     const decode = app.bridge.calls.filter((call) => call.channel === 'annot:segment.decode').at(-1)
-    expect(decode?.arg).toMatchObject({ fromAnnotation: rect.id, points: [{ x: 560, y: 120, label: 1 }] })
+    expect(decode?.arg).toMatchObject({ reprompt: rect.id, points: [{ x: 560, y: 120, label: 1 }] })
     expect(await previewArea()).toBeGreaterThan(rect.area + 0.8 * Math.PI * 80 * 80)
-    await screenshot(page, '06c-refining')
+    await screenshot(page, '06c-reprompt')
     await page.keyboard.press('Enter')
     await waitFor(() => annotationsOf(firstId).find((a) => a.id === rect.id)!.area > rect.area * 1.5, 'the refined annotation')
     expect(annotationsOf(firstId)).toHaveLength(count)
@@ -237,9 +237,9 @@ describe('annotation UI in Chromium against the real core', () => {
     // Outside the selection: a new mask (the whole same-coloured dumbbell), not a refinement.
     await clickImage(700, 150)
     await settled(1)
-    expect(await attr('data-refining')).toBe('')
+    expect(await attr('data-reprompt')).toBe('')
     const decode = app.bridge.calls.filter((call) => call.channel === 'annot:segment.decode').at(-1)
-    expect(decode?.arg).not.toHaveProperty('fromAnnotation')
+    expect(decode?.arg).not.toHaveProperty('reprompt')
     await page.keyboard.press('+')
     await waitFor(() => annotationsOf(firstId).find((a) => a.id === rect.id)!.area > rect.area + 0.8 * Math.PI * 80 * 80, 'the added mask')
     const grown = annotationsOf(firstId).find((a) => a.id === rect.id)!
@@ -265,7 +265,7 @@ describe('annotation UI in Chromium against the real core', () => {
     await page.mouse.up()
     await page.keyboard.up('Control')
     await settled(0)
-    expect(await attr('data-refining')).toBe('')
+    expect(await attr('data-reprompt')).toBe('')
     expect(await previewArea()).toBeGreaterThan(0.8 * 110 * 200)
     await page.keyboard.press('-')
     await waitFor(() => {

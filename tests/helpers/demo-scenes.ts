@@ -5,7 +5,7 @@
 // upstream's reference mask (bilinear resize of 256x256 logits to W x H, threshold at 0).
 
 import sharp from 'sharp'
-import { LOW_RES_SIZE, MODEL_SIZE, PIXEL_MEAN, PIXEL_STD } from '../../src-main/core/segment/contract.ts'
+import { LOW_RES_SIZE, MODEL_SIZE, PIXEL_MEAN, PIXEL_STD } from '../../src-main/core/segment/model-interface.ts'
 
 export interface Scene {
   name: string

@@ -10,11 +10,11 @@ import type * as ort from 'onnxruntime-node'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { writeDemoModel } from '../../scripts/demo-model/index.ts'
-import { LOW_RES_SIZE } from '../../src-main/core/segment/contract.ts'
+import { LOW_RES_SIZE } from '../../src-main/core/segment/model-interface.ts'
 import { Engine } from '../../src-main/core/segment/engine.ts'
 import { referenceMask, type Ring, type Shape } from '../../src-main/core/segment/mask-geometry.ts'
 import { loadModel, type LoadedModel } from '../../src-main/core/segment/model.ts'
-import { Decoder, PromptSession, type Embedding } from '../../src-main/core/segment/prompt.ts'
+import { Decoder, PromptHistory, type Embedding } from '../../src-main/core/segment/prompt.ts'
 import { segmentationToLowResLogits } from '../../src-main/core/segment/mask-ops.ts'
 import { rleDecode, rleEncode, rleFromString, type CompressedRle } from '../../src-main/core/segment/rle.ts'
 import { drawScene, SINGLE_CLICK_SCENES, type Scene, type SceneSpec } from '../helpers/demo-scenes.ts'
@@ -237,7 +237,7 @@ describe('engine: prompts and refinement', () => {
   const areaOf = (logits: Float32Array) => logits.reduce((n, v) => n + (v > 0 ? 1 : 0), 0)
 
   it('a negative click removes a region', async () => {
-    const session = new PromptSession(new Decoder(spy, model.info.decoderVariant, embedding))
+    const session = new PromptHistory(new Decoder(spy, model.info.decoderVariant, embedding))
     const pos = { x: 500, y: 500, label: 1 as const }
     const first = await session.decode({ points: [pos] })
     const firstGeometry = engines.A.shapeOf(first, 1600, 1000)
@@ -254,7 +254,7 @@ describe('engine: prompts and refinement', () => {
 
   it('feeds the chosen candidate back as mask_input, restores exactly on removal, resets on a new object', async () => {
     runs.length = 0
-    const session = new PromptSession(new Decoder(spy, model.info.decoderVariant, embedding))
+    const session = new PromptHistory(new Decoder(spy, model.info.decoderVariant, embedding))
     const p1 = { x: 500, y: 500, label: 1 as const }
     const p2 = { x: 1250, y: 500, label: 0 as const }
     const p3 = { x: 300, y: 350, label: 1 as const }
@@ -306,14 +306,14 @@ describe('engine: prompts and refinement', () => {
     const saved = [[20, 20, 150, 20, 150, 150, 20, 150]]
     const prior = segmentationToLowResLogits(saved, 1600, 1000)
     runs.length = 0
-    const session = new PromptSession(new Decoder(spy, model.info.decoderVariant, embedding))
-    session.seed(prior)
+    const session = new PromptHistory(new Decoder(spy, model.info.decoderVariant, embedding))
+    session.startFrom(prior)
     const refined = await session.decode({ points: [{ x: 500, y: 500, label: 1 }] })
     expect(runs).toHaveLength(1)
     expect(runs[0].hasMask).toBe(1)
     expect(runs[0].mask).toEqual(prior)
     // The click adds the green shape to what was saved; without the seed only the shape comes.
-    const plain = await new PromptSession(new Decoder(spy, model.info.decoderVariant, embedding)).decode({ points: [{ x: 500, y: 500, label: 1 }] })
+    const plain = await new PromptHistory(new Decoder(spy, model.info.decoderVariant, embedding)).decode({ points: [{ x: 500, y: 500, label: 1 }] })
     const withSeed = engines.A.shapeOf(refined, 1600, 1000)
     const without = engines.A.shapeOf(plain, 1600, 1000)
     expect(withSeed.area - without.area).toBeGreaterThan(0.9 * 130 * 130)

@@ -12,7 +12,7 @@ import {
   ENCODER_INPUTS,
   ENCODER_OUTPUTS,
   type TensorSpec,
-} from '../../src-main/core/segment/contract.ts'
+} from '../../src-main/core/segment/model-interface.ts'
 import { checkModelFolder, loadModel, platformGpuProvider } from '../../src-main/core/segment/model.ts'
 import { UserError } from '../../src-main/core/errors.ts'
 import { buildStubModel, type StubTensor } from '../helpers/onnx-stub.ts'

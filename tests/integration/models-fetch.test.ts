@@ -17,7 +17,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { UserError } from '../../src-main/core/errors.ts'
 import { downloadPaths, fetchModel, type FetchModelOptions, type InstallRecord } from '../../src-main/core/models/fetch.ts'
 import { findModel, loadManifest, parseManifest, type ModelManifestEntry } from '../../src-main/core/models/manifest.ts'
-import { DECODER_INPUTS, DECODER_OUTPUTS_A, ENCODER_INPUTS, ENCODER_OUTPUTS, type TensorSpec } from '../../src-main/core/segment/contract.ts'
+import { DECODER_INPUTS, DECODER_OUTPUTS_A, ENCODER_INPUTS, ENCODER_OUTPUTS, type TensorSpec } from '../../src-main/core/segment/model-interface.ts'
 import { buildStubModel, type StubTensor } from '../helpers/onnx-stub.ts'
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')

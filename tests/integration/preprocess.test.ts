@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { deflateSync } from 'node:zlib'
 import sharp, { type Sharp } from 'sharp'
 import { afterAll, describe, expect, it } from 'vitest'
-import { PIXEL_MEAN, PIXEL_STD } from '../../src-main/core/segment/contract.ts'
+import { PIXEL_MEAN, PIXEL_STD } from '../../src-main/core/segment/model-interface.ts'
 import { UserError } from '../../src-main/core/errors.ts'
 import { preprocessImage, readImageHeader } from '../../src-main/core/segment/preprocess.ts'
 

@@ -17,7 +17,7 @@ import {
   MASK_LOGIT_CLAMP,
   MODEL_SIZE,
   type TensorSpec,
-} from '../../src-main/core/segment/contract.ts'
+} from '../../src-main/core/segment/model-interface.ts'
 import { buildDemoDecoder, buildDemoEncoder, demoConfigJson, type DecoderVariant } from '../../scripts/demo-model/index.ts'
 import {
   BLUE,

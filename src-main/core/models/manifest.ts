@@ -6,7 +6,7 @@
 //   id            stable name, used by `--model` (e.g. "sam2.1-hiera-small")
 //   name          for people
 //   interface     which tensor interface the files implement ("sam2.1-hiera-small-split",
-//                 see shared/docs/sam2-contract.md); the fetcher's validator checks it
+//                 see src-main/core/segment/model-interface.ts); the fetcher's validator checks it
 //   url           http(s) address of the archive (redirects are followed)
 //   archive       "zip" (the only format supported; darktable's .dtmodel is a zip)
 //   archiveRoot   folder inside the archive that holds the files, or null. darktable-ai puts

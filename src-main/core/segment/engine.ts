@@ -1,14 +1,14 @@
 // The segmentation engine: one loaded model, used by the CLI, the app and the tests.
-// encode(image) → Embedding; prompt(embedding) → PromptSession; result(state) → polygons and
+// encode(image) → Embedding; prompt(embedding) → PromptHistory; result(state) → polygons and
 // the COCO segmentation of the chosen candidate. segment() chains them for one-shot use.
 
 import * as ort from 'onnxruntime-node'
 import { UserError } from '../errors.ts'
-import { LOW_RES_SIZE, MODEL_SIZE } from './contract.ts'
+import { LOW_RES_SIZE, MODEL_SIZE } from './model-interface.ts'
 import { defaultModelDir, loadModel, type LoadModelOptions, type LoadedModel, type ModelInfo } from './model.ts'
 import { logitsToShape, type Shape } from './mask-geometry.ts'
 import { preprocessImage, MAX_IMAGE_PIXELS } from './preprocess.ts'
-import { Decoder, PromptSession, type DecodedState, type Embedding, type Prompt } from './prompt.ts'
+import { Decoder, PromptHistory, type DecodedState, type Embedding, type Prompt } from './prompt.ts'
 import { toCocoSegmentation } from './segmentation.ts'
 import { segmentationToLowResLogits, type Segmentation } from './mask-ops.ts'
 import type { CompressedRle } from './rle.ts'
@@ -119,15 +119,15 @@ export class Engine {
   }
 
   /**
-   * A prompt session for one object. With `from` (a saved annotation's segmentation), the first
-   * click refines that mask instead of starting from nothing.
+   * The prompt history of one object. With `reprompt` (a saved annotation's segmentation), the
+   * first click refines that mask instead of starting from nothing.
    */
-  prompt(embedding: Embedding, from?: Segmentation): PromptSession {
+  prompt(embedding: Embedding, reprompt?: Segmentation): PromptHistory {
     if (embedding.modelId !== this.info.id) {
       throw new UserError('embedding-model', `embedding was computed by model '${embedding.modelId}', not the loaded '${this.info.id}'`)
     }
-    const session = new PromptSession(new Decoder(this.model.decoder, this.info.decoderVariant, embedding))
-    if (from) session.seed(segmentationToLowResLogits(from, embedding.width, embedding.height))
+    const session = new PromptHistory(new Decoder(this.model.decoder, this.info.decoderVariant, embedding))
+    if (reprompt) session.startFrom(segmentationToLowResLogits(reprompt, embedding.width, embedding.height))
     return session
   }
 

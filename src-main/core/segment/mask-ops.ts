@@ -3,7 +3,7 @@
 // saved annotation, or cut it away), and the low-resolution logits that let SAM continue
 // refining from a saved annotation (its mask as the first `mask_input`).
 
-import { LOW_RES_SIZE } from './contract.ts'
+import { LOW_RES_SIZE } from './model-interface.ts'
 import { logitsToShape, type Ring, type Shape } from './mask-geometry.ts'
 import { rasterizeShape, rleFromString, rleToBbox, type CompressedRle, type Rle } from './rle.ts'
 import { toCocoSegmentation, type CocoSegmentation } from './segmentation.ts'

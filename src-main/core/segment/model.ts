@@ -1,4 +1,4 @@
-// Loads a SAM 2.1 encoder/decoder pair from a model folder, checks it against the contract
+// Loads a SAM 2.1 encoder/decoder pair from a model folder, checks it against the model interface
 // before first use, and picks the execution provider (GPU where it works, CPU otherwise).
 //
 // Session options, chosen deliberately:
@@ -7,7 +7,7 @@
 // - intraOpNumThreads = the cores Node may use: the encoder is one big sequential graph, so
 //   parallelism inside operators is what helps; interOpNumThreads 1 with executionMode
 //   'sequential' avoids two thread pools fighting over 2 cores.
-// - The decoder always runs on CPU (the contract: it is small, and GPU transfers of the
+// - The decoder always runs on CPU (the model interface: it is small, and GPU transfers of the
 //   16 MB of features per click would cost more than they save) and is warmed once, because the
 //   first run() of a session is slow (lazy initialisation).
 
@@ -25,7 +25,7 @@ import {
   ENCODER_INPUTS,
   ENCODER_OUTPUTS,
   type TensorSpec,
-} from './contract.ts'
+} from './model-interface.ts'
 
 export type DecoderVariant = 'A' | 'B'
 export type ProviderName = 'cpu' | 'cuda' | 'dml' | 'coreml'
@@ -139,8 +139,8 @@ function describeShape(shape: readonly (number | string)[]): string {
 }
 
 /**
- * Checks a session's inputs or outputs against the contract: names, dtype, rank and every
- * fixed dimension. Symbolic dimensions in the contract (N) accept anything.
+ * Checks a session's inputs or outputs against the model interface: names, dtype, rank and every
+ * fixed dimension. Symbolic dimensions in the model interface (N) accept anything.
  */
 function checkValues(
   file: string,
@@ -189,7 +189,7 @@ function checkValues(
   }
 }
 
-/** Which decoder export this is, from its outputs (see the contract: A has low_res_masks). */
+/** Which decoder export this is, from its outputs (see the model interface: A has low_res_masks). */
 export function detectDecoderVariant(file: string, outputs: readonly ort.InferenceSession.ValueMetadata[]): DecoderVariant {
   const names = outputs.map((o) => o.name)
   if (names.includes('low_res_masks')) {
@@ -250,7 +250,7 @@ function providerUnavailableReason(provider: ProviderName): string | null {
 }
 
 /**
- * Checks a model folder against the contract without keeping it loaded: both files present,
+ * Checks a model folder against the model interface without keeping it loaded: both files present,
  * loadable, and with the exact SAM 2.1 interface. Throws UserError naming the file and tensor.
  */
 export async function checkModelFolder(dir: string): Promise<{

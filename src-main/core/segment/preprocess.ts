@@ -1,4 +1,4 @@
-// Turns an image file into the SAM 2.1 encoder tensor, exactly as the contract says: EXIF
+// Turns an image file into the SAM 2.1 encoder tensor, exactly as the model interface says: EXIF
 // orientation applied, 8-bit sRGB RGB, stretched (not padded) to 1024x1024 with an antialiased
 // filter, divided by 255, normalised by ImageNet mean/std, NCHW float32.
 //
@@ -15,7 +15,7 @@ import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
 import sharp, { type Metadata } from 'sharp'
 import { UserError } from '../errors.ts'
 import { decodeBmp, isBmp, readBmpHeader } from './bmp.ts'
-import { MODEL_SIZE, PIXEL_MEAN, PIXEL_STD } from './contract.ts'
+import { MODEL_SIZE, PIXEL_MEAN, PIXEL_STD } from './model-interface.ts'
 
 /** Default ceiling: above this many pixels an image is refused (about a 20,000 x 12,500 photo). */
 export const MAX_IMAGE_PIXELS = 250_000_000

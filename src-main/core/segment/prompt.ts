@@ -1,7 +1,7 @@
 // One object being prompted on one image: turns points (and an optional box) in original image
 // pixels into decoder runs, with SAM's iterative refinement.
 //
-// Refinement follows the contract: the first decode of an object sends zeros and
+// Refinement follows the model interface: the first decode of an object sends zeros and
 // has_mask_input = 0; each later decode whose point list extends the previous one sends the
 // previous chosen candidate's 256x256 logits (clamped to ±32) with has_mask_input = 1, and all
 // points again. Every decoded state is kept, so removing the last point restores the previous
@@ -9,7 +9,7 @@
 
 import * as ort from 'onnxruntime-node'
 import { UserError } from '../errors.ts'
-import { LOW_RES_SIZE, MASK_LOGIT_CLAMP, MODEL_SIZE, POINT_LABEL } from './contract.ts'
+import { LOW_RES_SIZE, MASK_LOGIT_CLAMP, MODEL_SIZE, POINT_LABEL } from './model-interface.ts'
 import type { DecoderVariant } from './model.ts'
 
 /** A prompt point in original (oriented) image pixels, COCO frame: pixel (0,0) covers [0,1)². */
@@ -197,7 +197,7 @@ export class Decoder {
  * The click-by-click state of one object. `decode` is the only entry point: give it the whole
  * current prompt each time and it decides between refining, restoring and starting over.
  */
-export class PromptSession {
+export class PromptHistory {
   private history: DecodedState[] = []
 
   constructor(private readonly decoder: Decoder) {}
@@ -216,8 +216,8 @@ export class PromptSession {
    * first decode refines from it, as if it were the previous click's result. No tool we know
    * of lets a saved annotation be re-prompted like this.
    */
-  seed(logits: Float32Array): void {
-    if (logits.length !== LOW_RES_AREA) throw new RangeError(`seed logits must be ${LOW_RES_SIZE}x${LOW_RES_SIZE}`)
+  startFrom(logits: Float32Array): void {
+    if (logits.length !== LOW_RES_AREA) throw new RangeError(`the logits a re-prompt starts from must be ${LOW_RES_SIZE}x${LOW_RES_SIZE}`)
     this.history = [
       { prompt: { points: [], box: null }, logits: [logits, logits, logits], scores: [1, 1, 1], chosen: 0, timings: { run: 0, overhead: 0 }, restored: false },
     ]

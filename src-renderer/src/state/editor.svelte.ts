@@ -40,7 +40,7 @@ export class Editor implements Editing {
   imageFilter = $state<ImageStatus | 'all'>('all')
   imageIndex = $state(-1)
   urls = $state.raw<ImageUrls | null>(null)
-  encodeStates = $state.raw<Map<number, EmbeddingState>>(new Map())
+  embeddingStates = $state.raw<Map<number, EmbeddingState>>(new Map())
   lastDecodeMs = $state<number | null>(null)
   message = $state<{ text: string; kind: 'info' | 'error' } | null>(null)
   exportProgress = $state.raw<{ done: number; total: number } | null>(null)
@@ -82,9 +82,9 @@ export class Editor implements Editing {
   async start(): Promise<void> {
     this.unsubscribe.push(
       this.api.events.on('embedding', ({ imageId, state }) => {
-        const next = new Map(this.encodeStates)
+        const next = new Map(this.embeddingStates)
         next.set(imageId, state)
-        this.encodeStates = next
+        this.embeddingStates = next
       }),
       this.api.events.on('progress', (progress) => {
         if (progress.task === 'export-coco' || progress.task === 'export-yolo') this.exportProgress = { done: progress.done, total: progress.total }
@@ -158,7 +158,7 @@ export class Editor implements Editing {
     this.imageIndex = -1
     this.imageFilter = 'all'
     this.urls = null
-    this.encodeStates = new Map()
+    this.embeddingStates = new Map()
     this.lastDecodeMs = null
     this.roundTripMs = null
     this.message = null
@@ -216,15 +216,15 @@ export class Editor implements Editing {
       if (width !== null && height !== null && this.session.viewport.policy === 'fit') this.session.viewport.fit({ width, height })
       if (image.error === null && !image.missing) {
         const status = await this.api.segment.setCurrent({ imageId: image.id })
-        if (status !== null && seq === this.projectSeq) this.setEncodeState(status.imageId, status.state)
+        if (status !== null && seq === this.projectSeq) this.setEmbeddingState(status.imageId, status.state)
       }
     })
   }
 
-  private setEncodeState(imageId: number, state: EmbeddingState): void {
-    const next = new Map(this.encodeStates)
+  private setEmbeddingState(imageId: number, state: EmbeddingState): void {
+    const next = new Map(this.embeddingStates)
     next.set(imageId, state)
-    this.encodeStates = next
+    this.embeddingStates = next
   }
 
   step(delta: 1 | -1): Promise<void> {
@@ -298,7 +298,7 @@ export class Editor implements Editing {
 
   addPoint(at: Vec, label: 0 | 1): void {
     const prompt = this.session.prompt
-    if (!this.hasPrompt) this.startRefining(at)
+    if (!this.hasPrompt) this.startReprompt(at)
     prompt.steps.push(prompt.result)
     prompt.points = [...prompt.points, { x: Math.round(at.x * 100) / 100, y: Math.round(at.y * 100) / 100, label }]
     void this.decode()
@@ -326,14 +326,14 @@ export class Editor implements Editing {
 
   /**
    * With a saved annotation selected, a prompt whose first point falls on it re-prompts it:
-   * main seeds the decode with its mask (`fromAnnotation`), so the clicks refine what was saved,
+   * main starts the decode from its mask (`reprompt`), so the clicks refine what was saved,
    * and Enter updates it. A first point elsewhere starts a new mask, which Enter saves as a new
    * annotation or + / - add to or cut from the selection.
    */
-  private startRefining(at: Vec): void {
+  private startReprompt(at: Vec): void {
     const selected = this.doc.selected
     if (selected === null || this.hitTest(at)?.id !== selected.id) return
-    this.session.prompt.refining = selected.id
+    this.session.prompt.reprompt = selected.id
   }
 
   setBox(box: PromptBox | null): void {
@@ -368,10 +368,10 @@ export class Editor implements Editing {
         points: $state.snapshot(prompt.points) as PromptPoint[],
         box: prompt.box === null ? null : { ...prompt.box },
         ...(options.candidate !== undefined ? { candidate: options.candidate } : {}),
-        ...(prompt.refining !== null ? { fromAnnotation: prompt.refining } : {}),
+        ...(prompt.reprompt !== null ? { reprompt: prompt.reprompt } : {}),
       })
       // A decode needs the embedding, so the image is encoded whatever the last event said.
-      if (this.encodeStates.get(result.imageId) !== 'ready') this.setEncodeState(result.imageId, 'ready')
+      if (this.embeddingStates.get(result.imageId) !== 'ready') this.setEmbeddingState(result.imageId, 'ready')
       if (seq !== this.decodeSeq) return
       prompt.result = result
       prompt.error = null
@@ -398,7 +398,7 @@ export class Editor implements Editing {
     }
     const points = $state.snapshot(prompt.points) as PromptPoint[]
     const box = prompt.box === null ? null : { ...prompt.box }
-    const refined = prompt.refining === null ? undefined : this.annotationById(prompt.refining)
+    const refined = prompt.reprompt === null ? undefined : this.annotationById(prompt.reprompt)
     // The document of this project: after an await `this.doc` may be the next project's.
     const doc = this.doc
     this.discardPrompt()
@@ -410,7 +410,7 @@ export class Editor implements Editing {
         doc.update(
           refined,
           { segmentation: result.segmentation, bbox: result.bbox, area: result.area, score: Math.min(1, Math.max(0, result.score)), prompt: record },
-          'Refine annotation',
+          'Re-prompt annotation',
         ),
       )
       return
@@ -444,7 +444,7 @@ export class Editor implements Editing {
       this.say(selected === null ? 'Select an annotation first, then prompt the part to add or cut' : 'Nothing to combine yet: click on the part first', 'error')
       return
     }
-    if (this.session.prompt.refining !== null) {
+    if (this.session.prompt.reprompt !== null) {
       this.say('This prompt refines the selection itself: Enter saves it', 'error')
       return
     }

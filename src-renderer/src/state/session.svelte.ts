@@ -41,8 +41,8 @@ export class PromptState {
   steps: (DecodeResult | null)[] = []
   pending = $state(false)
   error = $state<string | null>(null)
-  /** The saved annotation this prompt refines (its stored prompt came first); null: a new object. */
-  refining = $state<number | null>(null)
+  /** The saved annotation this prompt re-prompts (its stored prompt came first); null: a new object. */
+  reprompt = $state<number | null>(null)
   /** Box being dragged (image pixels), before it becomes the prompt's box. */
   dragBox = $state.raw<PromptBox | null>(null)
 
@@ -55,7 +55,7 @@ export class PromptState {
     this.steps = []
     this.error = null
     this.dragBox = null
-    this.refining = null
+    this.reprompt = null
   }
 }
 

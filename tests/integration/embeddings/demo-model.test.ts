@@ -25,7 +25,7 @@ import {
   type EmbeddingSource,
   type SchedulerEvent,
 } from '../../../src-main/core/embeddings/index.ts'
-import { LOW_RES_SIZE } from '../../../src-main/core/segment/contract.ts'
+import { LOW_RES_SIZE } from '../../../src-main/core/segment/model-interface.ts'
 import { Engine } from '../../../src-main/core/segment/engine.ts'
 import { referenceMask } from '../../../src-main/core/segment/mask-geometry.ts'
 import type { Embedding } from '../../../src-main/core/segment/prompt.ts'

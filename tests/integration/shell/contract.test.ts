@@ -46,7 +46,7 @@ describe('contract completeness', () => {
     expect(new Set(CHANNELS).size).toBe(CHANNELS.length)
     for (const wanted of [
       'annot:project.open', 'annot:project.openDialog', 'annot:project.recent', 'annot:images.list', 'annot:images.get',
-      'annot:images.urls', 'annot:segment.encodeStatus', 'annot:segment.decode', 'annot:annotations.save', 'annot:annotations.update',
+      'annot:images.urls', 'annot:segment.embeddingStatus', 'annot:segment.decode', 'annot:annotations.save', 'annot:annotations.update',
       'annot:annotations.delete', 'annot:annotations.list', 'annot:categories.list', 'annot:categories.create', 'annot:categories.rename',
       'annot:categories.recolor', 'annot:categories.reorder', 'annot:categories.delete', 'annot:images.setStatus', 'annot:export.coco',
       'annot:export.importCoco', 'annot:model.info',

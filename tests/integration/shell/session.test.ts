@@ -100,11 +100,11 @@ describe('a session through the IPC handlers', () => {
     const reprompt = await shell.value<DecodeResult>('annot:segment.decode', {
       imageId: squareId,
       points: [{ x: 45, y: 30, label: 1 }],
-      fromAnnotation: saved.id,
+      reprompt: saved.id,
     })
     expect(reprompt.restored).toBe(false)
     expect(Math.abs(reprompt.area - saved.area)).toBeLessThan(0.1 * saved.area)
-    const other = await shell.invoke('annot:segment.decode', { imageId: squareId + 1, points: [{ x: 5, y: 5, label: 1 }], fromAnnotation: saved.id })
+    const other = await shell.invoke('annot:segment.decode', { imageId: squareId + 1, points: [{ x: 5, y: 5, label: 1 }], reprompt: saved.id })
     expect(other.ok ? 'ok' : other.error.code).not.toBe('ok')
     // Cut the top half away, then add it back.
     const cut = await shell.value<Annotation>('annot:annotations.combine', { annotationId: saved.id, segmentation: [[0, 0, 96, 0, 96, 32, 0, 32]], op: 'subtract' })

@@ -84,7 +84,7 @@ const CASES: Record<InvokeChannel, Case> = {
     good: (ctx) => ({ imageId: ctx.square }),
     bad: [undefined, {}, { imageId: '1' }, { imageId: -3 }, { imageId: NaN }, { imageId: 'a-square.png' }],
   },
-  'annot:segment.encodeStatus': { good: (ctx) => ({ imageId: ctx.square }), bad: idCases('imageId') },
+  'annot:segment.embeddingStatus': { good: (ctx) => ({ imageId: ctx.square }), bad: idCases('imageId') },
   'annot:segment.decode': {
     good: (ctx) => ({ imageId: ctx.square, points: [point(45, 30)] }),
     bad: [
@@ -274,7 +274,7 @@ describe('ids that parse but do not exist, and requests that need a project', ()
       ['annot:annotations.combine', { annotationId: 9999, segmentation: [[0, 0, 5, 0, 5, 5]], op: 'add' }, 'annotation-unknown'],
       ['annot:categories.rename', { categoryId: 9999, name: 'x' }, 'category-unknown'],
       ['annot:categories.delete', { categoryId: 9999 }, 'category-unknown'],
-      ['annot:segment.encodeStatus', { imageId: 9999 }, 'image-unknown'],
+      ['annot:segment.embeddingStatus', { imageId: 9999 }, 'image-unknown'],
       ['annot:segment.decode', { imageId: 9999, points: [point(1, 1)] }, 'image-unknown'],
       ['annot:project.open', { folder: '/etc' }, 'not-recent'],
     ]

@@ -2,7 +2,7 @@
 // a saved mask turned back into decoder logits for re-prompting.
 
 import { describe, expect, it } from 'vitest'
-import { LOW_RES_SIZE } from '../../../src-main/core/segment/contract.ts'
+import { LOW_RES_SIZE } from '../../../src-main/core/segment/model-interface.ts'
 import { referenceMask } from '../../../src-main/core/segment/mask-geometry.ts'
 import {
   combineRle,

@@ -1,4 +1,4 @@
-// The SAM 2.1 Hiera-Small split-ONNX interface (../shared/docs/sam2-contract.md), as data.
+// The SAM 2.1 Hiera-Small split-ONNX model interface (tensor names, dtypes, shapes), as data.
 // The model check, the demo-model generator and the tests all read this one table, so the
 // demo model and the real weights are held to the same interface.
 
