@@ -106,7 +106,7 @@ async function resolveBrowser(): Promise<FoundBrowser> {
     if (!isExecutable(wanted)) {
       throw new Error(`CHROMIUM_PATH is ${wanted}, which is not an executable file. ${HOW_TO_CHOOSE}`)
     }
-    return { executablePath: wanted, description: `the browser at CHROMIUM_PATH ${wanted}`, reason: 'it is set' }
+    return { executablePath: wanted, description: `the browser ${wanted}`, reason: 'CHROMIUM_PATH names it' }
   }
   const dirs = [...new Set([...(process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== ''), '/usr/bin'])]
   for (const name of SYSTEM_NAMES) {
