@@ -162,7 +162,7 @@ describe('sam tool', () => {
     expect(tool.path).toBe('sam.idle')
     tool.pointerDown(at(20, 20))
     tool.transition('boxArmed')
-    for (const key of ['annotation.cancel', 'tool.box', 'tool.sam']) {
+    for (const key of ['annotation.cancel', 'tool.box', 'tool.sam'] as const) {
       tool.transition('boxArmed')
       expect(tool.command(key)).toBe(true)
       expect(tool.path).toBe('sam.prompting')
