@@ -1,5 +1,5 @@
-// Renderer bench, measured in Debian's Chromium on the built renderer over the loopback bridge
-// (the real core behind it, as in the end-to-end tests):
+// Renderer bench, measured in the Chromium tests/helpers/browser.ts picks, on the built renderer
+// over the loopback bridge (the real core behind it, as in the end-to-end tests):
 // - click → preview drawn: from the pointer event to the first frame painted after the mask
 //   arrived, minus the time main spent on the decode itself (embedding lookup, decoder run,
 //   postprocess). What remains is transport, renderer state and Konva drawing. Target < 30 ms.
@@ -13,7 +13,8 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import sharp from 'sharp'
 import { startBridge } from '../../tests/e2e/bridge.ts'
-import { buildRenderer, openPage, requireChromium, SCENES, showsImage, writeScenes } from '../../tests/e2e/harness.ts'
+import { findBrowser } from '../../tests/helpers/browser.ts'
+import { buildRenderer, openPage, SCENES, showsImage, writeScenes } from '../../tests/e2e/harness.ts'
 
 export interface RendererBench {
   clicks: number
@@ -41,7 +42,7 @@ const BIG = { file: 'z-big.jpg', width: 6000, height: 4000 }
 const POLYGONS = 300
 
 export async function benchRenderer(options: { clicks?: number; frames?: number } = {}): Promise<RendererBench> {
-  requireChromium()
+  await findBrowser()
   const clicks = options.clicks ?? 20
   const frames = options.frames ?? 120
   const rendererDir = await buildRenderer()
@@ -159,6 +160,7 @@ export async function printRendererBench(): Promise<void> {
   const r = await benchRenderer()
   const verdict = (value: number, target: number) => `${value.toFixed(1)} ms ${value < target ? 'OK' : 'MISSED'}`
   console.log('## renderer: built renderer in Chromium over the loopback bridge (real core, demo model)\n')
+  console.log(`browser: ${(await findBrowser()).description}\n`)
   console.log(`click → preview drawn: ${r.clickToPreview.toFixed(1)} ms median over ${r.clicks} clicks, of which main's decode ${r.decoderOwn.toFixed(1)} ms`)
   console.log(`pan ${BIG.width}x${BIG.height} with ${r.polygons} polygons: median frame time ${r.panFrameInterval.toFixed(1)} ms over ${r.panFrames} frames, ${r.panSlowFrames} over 20 ms`)
   console.log(`\ntarget: click → preview minus the decoder's own time < 30 ms: ${verdict(r.clickOverhead, 30)}`)

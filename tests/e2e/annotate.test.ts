@@ -4,7 +4,8 @@
 import { readFileSync, rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import { buildRenderer, clickImage as clickOn, iouWith, pixelAt, requireChromium, SCENES, screenOf, screenshot, settled as settledOn, showsImage, startApp, truthOf, waitFor, type E2E } from './harness.ts'
+import { buildRenderer, clickImage as clickOn, iouWith, pixelAt, SCENES, screenOf, screenshot, settled as settledOn, showsImage, startApp, truthOf, waitFor, type E2E } from './harness.ts'
+import { findBrowser } from '../helpers/browser.ts'
 
 let app: E2E
 let rendererDir: string
@@ -34,7 +35,7 @@ function imageIdOf(file: string): number {
 }
 
 beforeAll(async () => {
-  requireChromium()
+  await findBrowser()
   rendererDir = await buildRenderer()
   app = await startApp(rendererDir)
   page = app.page

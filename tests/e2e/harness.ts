@@ -1,31 +1,22 @@
-// Shared set-up of the end-to-end tests: Debian's Chromium (with a clear failure when it is
-// missing), the renderer built into a private folder (so a parallel `electron-vite build`
+// Shared set-up of the end-to-end tests: the Chromium tests/helpers/browser.ts picks (with a clear
+// failure when none starts), the renderer built into a private folder (so a parallel `electron-vite build`
 // elsewhere in the suite cannot race it), a generated project of flat-coloured objects with
 // their truth masks, and helpers to reach canvas coordinates and the database.
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import sharp from 'sharp'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { launchBrowser } from '../helpers/browser.ts'
 import { drawTruth } from '../helpers/demo-scenes.ts'
 import { polygonsToShape, decodeStoredRle } from '../../src-main/core/coco/geometry.ts'
 import { rasterizeShape, rleDecode, type Rle } from '../../src-main/core/segment/rle.ts'
 import type { Segmentation } from '../../src-preload/contract/annotations.ts'
 import { BROWSER_CHANNELS, installBrowserApi, KEEP_NAMES_SHIM, ROOT, startBridge, type Bridge } from './bridge.ts'
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 export const ARTIFACTS = join(ROOT, 'test-artifacts')
-
-export function requireChromium(): void {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium was not found at ${CHROMIUM}: the end-to-end tests drive the built renderer in it. ` +
-        'Install it with `sudo apt-get install -y chromium` (Debian/Ubuntu), or set CHROMIUM_PATH to a Chromium or Chrome binary.',
-    )
-  }
-}
 
 const run = promisify(execFile)
 
@@ -119,13 +110,9 @@ export interface E2E {
   close(): Promise<void>
 }
 
-/** Debian's Chromium showing the app at `url` (a bridge's), with page errors and console errors collected. */
+/** Chromium showing the app at `url` (a bridge's), with page errors and console errors collected. */
 export async function openPage(url: string): Promise<{ browser: Browser; page: Page; errors: string[] }> {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  })
+  const browser = await launchBrowser()
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
   const errors: string[] = []
   page.on('pageerror', (err) => errors.push(err.message))
@@ -141,7 +128,6 @@ export async function openPage(url: string): Promise<{ browser: Browser; page: P
 
 /** A project folder with the scenes, the bridge over it, and a page showing the app. */
 export async function startApp(rendererDir: string): Promise<E2E> {
-  requireChromium()
   const work = mkdtempSync(join(tmpdir(), 'sam-e2e-'))
   const folder = join(work, 'images')
   mkdirSync(folder)

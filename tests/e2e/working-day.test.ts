@@ -11,8 +11,9 @@ import { basename, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { runCli } from '../helpers/cli.ts'
+import { findBrowser } from '../helpers/browser.ts'
 import { startBridge, type Bridge } from './bridge.ts'
-import { BACKGROUND, buildRenderer, clickImage, dragImage, openPage, pixelAt, requireChromium, SCENES, screenshot, settled, showsImage, waitFor, writeScenes, type SceneImage } from './harness.ts'
+import { BACKGROUND, buildRenderer, clickImage, dragImage, openPage, pixelAt, SCENES, screenshot, settled, showsImage, waitFor, writeScenes, type SceneImage } from './harness.ts'
 
 type Key = 'A' | 'B' | 'C'
 
@@ -180,7 +181,7 @@ async function openByShortcut(key: Key): Promise<void> {
 }
 
 beforeAll(async () => {
-  requireChromium()
+  await findBrowser()
   rendererDir = await buildRenderer()
   work = mkdtempSync(join(tmpdir(), 'sam-e2e-day-'))
   for (const [key, scenes] of [['A', SCENES], ['B', SCENES_B], ['C', SCENES_C]] as const) {

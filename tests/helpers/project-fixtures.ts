@@ -1,9 +1,11 @@
 // Real image files and folders for the project-store tests: small PNG/JPEG/WebP/GIF/TIFF made
 // by sharp, a noisy JPEG big enough to truncate meaningfully, and a valid annotation input.
 
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import sharp from 'sharp'
 import type { AnnotationInput } from '../../src-main/core/project/index.ts'
 
@@ -53,3 +55,36 @@ export function annotationInput(imageId: number, categoryId: number, overrides: 
 
 /** Runs a TypeScript fixture in a child Node process (tsx as an import hook: the fastest start). */
 export const TSX_ARGS = ['--import', 'tsx']
+
+/** The user a test running as root runs a child as, where file permissions must apply (root ignores them). */
+export const NOBODY = 65534
+const ROOT = resolve(import.meta.dirname, '..', '..')
+
+/**
+ * Why "nobody" cannot run a TypeScript fixture from this checkout, or null when it can. Found by
+ * trying, the way the fixtures run: from the checkout root, tsx as an import hook, importing
+ * `module` (and so everything it loads, native modules included). A checkout under a folder only
+ * its owner may enter, or a node_modules others cannot read, stops it.
+ */
+export function whyNobodyCannotImport(module: string): string | null {
+  try {
+    execFileSync(process.execPath, [...TSX_ARGS, '-e', `import(${JSON.stringify(pathToFileURL(module).href)})`], {
+      cwd: ROOT,
+      uid: NOBODY,
+      gid: NOBODY,
+      env: { ...process.env, HOME: '/tmp' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+    })
+    return null
+  } catch (e) {
+    const err = e as { stderr?: string; message: string }
+    return errorLine(err.stderr ?? '') ?? err.message
+  }
+}
+
+/** The line of a child's stderr that names its error (Node prints the failing source line first). */
+export function errorLine(stderr: string): string | undefined {
+  const lines = stderr.split('\n').map((line) => line.trim())
+  return lines.find((line) => /error/i.test(line)) ?? lines.find((line) => line !== '')
+}

@@ -19,6 +19,7 @@ import { UserError } from '../../src-main/core/errors.ts'
 import { Project } from '../../src-main/core/project/index.ts'
 import { checkPrompt, MAX_PROMPT_POINTS } from '../../src-main/core/segment/prompt.ts'
 import { DEMO_MODEL, ROOT, runCli, type CliResult } from '../helpers/cli.ts'
+import { errorLine } from '../helpers/project-fixtures.ts'
 
 const execFileAsync = promisify(execFile)
 const BIN = join(ROOT, 'bin', 'sam-annotator.js')
@@ -53,7 +54,7 @@ async function cliAsNobody(...args: string[]): Promise<CliResult> {
 async function permissionRespectingCli(ctx: { skip: (note?: string) => void }): Promise<(...args: string[]) => Promise<CliResult>> {
   if (process.getuid?.() !== 0) return cli
   const probe = await cliAsNobody('--help')
-  if (probe.code !== 0) ctx.skip(`running as root, and uid ${NOBODY} cannot run the CLI from this checkout: ${probe.stderr.split('\n')[0]}`)
+  if (probe.code !== 0) ctx.skip(`running as root, and uid ${NOBODY} cannot run the CLI from this checkout: ${errorLine(probe.stderr)}`)
   return cliAsNobody
 }
 
