@@ -27,6 +27,7 @@ export const KEYMAP = [
   { id: 'export.coco', label: 'Export COCO…', accelerator: 'CmdOrCtrl+E', menu: 'file', handler: 'renderer' },
   { id: 'export.yolo', label: 'Export YOLO…', accelerator: null, menu: 'file', handler: 'renderer' },
   { id: 'import.coco', label: 'Import COCO…', accelerator: 'CmdOrCtrl+I', menu: 'file', handler: 'renderer' },
+  { id: 'project.rescan', label: 'Rescan Folder', accelerator: 'F5', menu: 'file', handler: 'renderer' },
   { id: 'edit.undo', label: 'Undo', accelerator: 'CmdOrCtrl+Z', menu: 'edit', handler: 'renderer' },
   { id: 'edit.redo', label: 'Redo', accelerator: 'CmdOrCtrl+Shift+Z', alternatives: ['CmdOrCtrl+Y'], menu: 'edit', handler: 'renderer' },
   { id: 'view.fit', label: 'Fit Image', accelerator: 'CmdOrCtrl+0', menu: 'view', handler: 'renderer' },

@@ -41,7 +41,7 @@ export function isToolCommand(command: CommandId): command is ToolCommandId {
 
 /** What the editor commands reach: the editor's parts, narrowed to the calls the table makes. */
 export interface CommandTarget {
-  readonly projects: { openDialog(): Promise<void> }
+  readonly projects: { openDialog(): Promise<void>; rescan(): Promise<void> }
   readonly images: { step(delta: 1 | -1): Promise<void>; nextUnannotated(): Promise<void>; setStatus(status: ImageStatus): Promise<void> }
   readonly view: { fit(): void; zoom(factor: number): void; actualSize(): void; toggleAnnotations(): void; toggleHelp(): void; closeHelp(): boolean }
   readonly edits: {
@@ -52,7 +52,7 @@ export interface CommandTarget {
     selectCategory(n: number): boolean
     select(id: number | null): void
   }
-  readonly transfers: { exportCoco(): Promise<void>; exportYolo(): Promise<void> }
+  readonly transfers: { exportCoco(): Promise<void>; exportYolo(): Promise<void>; importCoco(): Promise<void> }
   readonly tools: { setTool(id: ToolId): void; armBox(): void }
 }
 
@@ -69,7 +69,8 @@ export function editorCommands(editor: CommandTarget): EditorCommandTable {
     'project.open': () => void projects.openDialog(),
     'export.coco': () => void transfers.exportCoco(),
     'export.yolo': () => void transfers.exportYolo(),
-    'import.coco': () => false,
+    'import.coco': () => void transfers.importCoco(),
+    'project.rescan': () => void projects.rescan(),
     'edit.undo': () => void edits.undo(),
     'edit.redo': () => void edits.redo(),
     'view.fit': () => view.fit(),

@@ -27,7 +27,10 @@ export class ImageNavigation {
     this.embeddingStates = new Map()
   }
 
-  /** The whole project order, a page at a time (a 10,000-image folder is about 1 MB of rows). */
+  /**
+   * The whole project order, a page at a time (a 10,000-image folder is about 1 MB of rows).
+   * The current image stays current: a rescan may have put new files before it.
+   */
   async reload(): Promise<void> {
     const { api, projects } = this.editor
     const seq = projects.seq
@@ -37,7 +40,11 @@ export class ImageNavigation {
       all.push(...page.images)
       if (page.images.length < IMAGE_PAGE || all.length >= page.total) break
     }
-    if (seq === projects.seq) this.list = all
+    if (seq !== projects.seq) return
+    const currentId = this.current?.id
+    this.list = all
+    const index = currentId === undefined ? -1 : all.findIndex((i) => i.id === currentId)
+    if (index >= 0) this.index = index
   }
 
   async goTo(index: number): Promise<void> {

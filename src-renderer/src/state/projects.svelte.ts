@@ -4,6 +4,7 @@
 // before is dropped (`seq`). Image ids restart in every project, so an id alone never says
 // which project an answer is about.
 import type { ProjectSummary, RecentProject } from '../../../src-preload/contract/index.ts'
+import { scanSummaryText } from '../../../src-preload/contract/summaries.ts'
 import { DocumentState } from './document.svelte.ts'
 import type { Editor } from './editor.svelte.ts'
 import { SessionState } from './session.svelte.ts'
@@ -13,6 +14,8 @@ export class Projects {
   recent = $state.raw<RecentProject[]>([])
   /** Counts project opens and closes; work begun under an earlier value is stale. */
   seq = 0
+  /** What the last Rescan Folder found (shown in the image panel); per project. */
+  scanResult = $state<string | null>(null)
 
   constructor(private readonly editor: Editor) {}
 
@@ -43,6 +46,39 @@ export class Projects {
       this.leave()
       this.recent = await api.project.recent()
     }, { switching: true })
+  }
+
+  /** Drops a folder from the recent list (the × of its row on the welcome screen). */
+  async forget(folder: string): Promise<void> {
+    const { api, messages } = this.editor
+    await messages.guard(async () => {
+      this.recent = await api.project.forgetRecent({ folder })
+    })
+  }
+
+  /**
+   * Scans the folder again: new files join the list, vanished ones are marked missing, moved
+   * ones keep their annotations. The current image stays current; if its own file changed
+   * (came back, changed size, became unreadable) it is loaded again.
+   */
+  async rescan(): Promise<void> {
+    const { api, messages, images } = this.editor
+    if (this.current === null) return
+    const seq = this.seq
+    await messages.guard(async () => {
+      const summary = await api.project.rescan()
+      if (seq !== this.seq) return
+      this.current = summary
+      const before = images.current
+      await images.reload()
+      if (seq !== this.seq) return
+      const after = images.current
+      if (before !== null && after !== null && (before.missing !== after.missing || before.error !== after.error || before.width !== after.width || before.size !== after.size)) {
+        await images.goTo(images.index)
+      }
+      this.scanResult = summary.scan === null ? null : scanSummaryText(summary.scan)
+      if (this.scanResult !== null) messages.say(this.scanResult)
+    })
   }
 
   /** Shows a project main has opened; the call's answer and main's event both lead here, once. */
@@ -85,5 +121,6 @@ export class Projects {
     editor.prompt.reset()
     editor.messages.clear()
     editor.transfers.reset()
+    this.scanResult = null
   }
 }
