@@ -18,7 +18,7 @@ import { AppSession, type Dialogs, type EventSink } from './services/app-session
 import { loadWindowState, MIN_SIZE, restoreBounds, saveWindowState } from './window-state.ts'
 import { eventChannel } from '../src-preload/contract/events.ts'
 import { IMAGE_SCHEME } from '../src-preload/contract/images.ts'
-import { KEYMAP, type KeymapCommandId } from '../src-preload/contract/keymap.ts'
+import { KEYMAP, type CommandId } from '../src-preload/contract/keymap.ts'
 
 const PRELOAD_PATH = fileURLToPath(new URL('../preload/index.cjs', import.meta.url))
 const INDEX_HTML_URL = new URL('../renderer/index.html', import.meta.url)
@@ -121,7 +121,7 @@ function openFolder(appSession: AppSession, folder: string): void {
 }
 
 function installMenu(appSession: AppSession): void {
-  const run = (command: KeymapCommandId): void => {
+  const run = (command: CommandId): void => {
     const entry = KEYMAP.find((item) => item.id === command)
     if (entry?.handler === 'renderer') return emit('menu', { command })
     if (command === 'project.open') void appSession.openWithDialog().catch((err: unknown) => reportError('Cannot open the folder', err))

@@ -3,11 +3,11 @@
 // registered (registerAccelerator: false): a registered 'D' would fire while typing a category
 // name; the renderer handles those keys itself. Pure: returns a template; index.ts gives it to
 // Menu.buildFromTemplate with the click handlers.
-import { isBareKey, KEYMAP, type KeymapCommandId, type KeymapEntry, type MenuName } from '../src-preload/contract/keymap.ts'
+import { isBareKey, KEYMAP, type CommandId, type KeymapCommand, type MenuName } from '../src-preload/contract/keymap.ts'
 
 /** The subset of Electron's MenuItemConstructorOptions the template uses. */
 export interface MenuItemTemplate {
-  id?: KeymapCommandId
+  id?: CommandId
   label?: string
   role?: 'appMenu' | 'quit' | 'cut' | 'copy' | 'paste' | 'selectAll' | 'toggleDevTools' | 'togglefullscreen' | 'windowMenu' | 'about'
   type?: 'separator'
@@ -24,8 +24,8 @@ const MENU_LABELS: Record<MenuName, string> = {
   annotation: 'Annotation',
 }
 
-function commandItem(entry: KeymapEntry): MenuItemTemplate {
-  const item: MenuItemTemplate = { id: entry.id as KeymapCommandId, label: entry.label }
+function commandItem(entry: KeymapCommand): MenuItemTemplate {
+  const item: MenuItemTemplate = { id: entry.id, label: entry.label }
   if (entry.accelerator !== null) {
     item.accelerator = entry.accelerator
     if (isBareKey(entry.accelerator)) item.registerAccelerator = false
@@ -33,7 +33,7 @@ function commandItem(entry: KeymapEntry): MenuItemTemplate {
   return item
 }
 
-export function buildMenuTemplate(options: { platform: string; devTools: boolean; keymap?: readonly KeymapEntry[] }): MenuItemTemplate[] {
+export function buildMenuTemplate(options: { platform: string; devTools: boolean; keymap?: readonly KeymapCommand[] }): MenuItemTemplate[] {
   const keymap = options.keymap ?? KEYMAP
   const mac = options.platform === 'darwin'
   const items = (menu: MenuName): MenuItemTemplate[] => keymap.filter((entry) => entry.menu === menu).map(commandItem)

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { exportCoco, exportYolo, importCoco, type SegmentationMode } from '../core/coco/index.ts'
 import { UserError } from '../core/errors.ts'
+import { importSummaryLines } from '../../src-preload/contract/summaries.ts'
 import type { Io } from './args.ts'
 import { openAndScan } from './project-commands.ts'
 import { progressBar } from './progress.ts'
@@ -66,16 +67,11 @@ export async function importCommand(args: string[], io: Io): Promise<void> {
     const result = await importCoco(project, resolve(values.coco), { onProgress: (done, total) => bar.update(done, total) })
     bar.stop()
     if (values.json) return io.out(JSON.stringify(result))
-    io.out(`imported ${result.imported} annotation(s) on ${result.matchedImages} image(s) from ${result.file}`)
-    if (result.categoriesCreated.length > 0) io.out(`new categories: ${result.categoriesCreated.join(', ')}`)
-    const s = result.skippedAnnotations
-    if (s.duplicates > 0) io.out(`${s.duplicates} annotation(s) were already in the project`)
-    if (result.skippedImages.length > 0) {
-      io.err(`skipped ${result.skippedImages.length} image(s) and their ${s.onSkippedImages} annotation(s):`)
-      for (const img of result.skippedImages.slice(0, 20)) io.err(`  ${img.fileName}: ${img.detail}`)
-      if (result.skippedImages.length > 20) io.err(`  ... and ${result.skippedImages.length - 20} more`)
+    // The same lines the app shows after Import COCO…
+    for (const line of importSummaryLines(result)) {
+      if (line.warning) io.err(line.text)
+      else io.out(line.text)
     }
-    if (s.empty > 0) io.err(`skipped ${s.empty} annotation(s) with nothing inside their image`)
   } finally {
     bar.stop()
     project.close()

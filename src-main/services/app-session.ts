@@ -502,7 +502,7 @@ export class AppSession {
       matchedImages: result.matchedImages,
       skippedImages: result.skippedImages,
       categoriesCreated: result.categoriesCreated,
-      duplicates: result.skippedAnnotations.duplicates,
+      skippedAnnotations: result.skippedAnnotations,
       durationMs: result.durationMs,
     }
   }

@@ -1,6 +1,6 @@
 // The `events` domain: what main tells the renderer without being asked. One channel per
 // event, `annot:events.<name>`; payloads are built by main (trusted), so they carry types only.
-import type { KeymapCommandId } from './keymap.ts'
+import type { CommandId } from './keymap.ts'
 import type { ProjectSummary } from './project.ts'
 import type { EmbeddingState } from './segment.ts'
 
@@ -14,7 +14,7 @@ export interface EventPayloads {
   /** A project was opened (menu, second launch, command line) or closed (null). */
   project: ProjectSummary | null
   /** A menu item the renderer carries out (undo, next image...). */
-  menu: { command: KeymapCommandId }
+  menu: { command: CommandId }
 }
 
 export type EventName = keyof EventPayloads

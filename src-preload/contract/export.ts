@@ -29,7 +29,15 @@ export interface ImportSummary {
   matchedImages: number
   skippedImages: { fileName: string; reason: 'not-in-project' | 'size-differs' | 'size-unknown'; detail: string }[]
   categoriesCreated: string[]
-  duplicates: number
+  /** Annotations not imported, by reason. */
+  skippedAnnotations: {
+    /** On a skipped image. */
+    onSkippedImages: number
+    /** Nothing of the segmentation inside the image. */
+    empty: number
+    /** Already in the project (same image, category and segmentation). */
+    duplicates: number
+  }
   durationMs: number
 }
 

@@ -5,8 +5,8 @@
 
 export type MenuName = 'file' | 'edit' | 'view' | 'image' | 'annotation'
 
-export interface KeymapEntry {
-  readonly id: string
+export interface KeymapEntry<Id extends string = string> {
+  readonly id: Id
   readonly label: string
   /** Electron accelerator, e.g. 'CmdOrCtrl+O', 'D', 'Escape'; null: no shortcut. The menu shows this one. */
   readonly accelerator: string | null
@@ -18,11 +18,16 @@ export interface KeymapEntry {
   readonly handler: 'main' | 'renderer'
 }
 
+/** Keys 1-9 pick the n-th category. */
+export const CATEGORY_NUMBERS = [1, 2, 3, 4, 5, 6, 7, 8, 9] as const
+export type CategoryNumber = (typeof CATEGORY_NUMBERS)[number]
+
 export const KEYMAP = [
   { id: 'project.open', label: 'Open Folder…', accelerator: 'CmdOrCtrl+O', menu: 'file', handler: 'main' },
   { id: 'export.coco', label: 'Export COCO…', accelerator: 'CmdOrCtrl+E', menu: 'file', handler: 'renderer' },
   { id: 'export.yolo', label: 'Export YOLO…', accelerator: null, menu: 'file', handler: 'renderer' },
   { id: 'import.coco', label: 'Import COCO…', accelerator: 'CmdOrCtrl+I', menu: 'file', handler: 'renderer' },
+  { id: 'project.rescan', label: 'Rescan Folder', accelerator: 'F5', menu: 'file', handler: 'renderer' },
   { id: 'edit.undo', label: 'Undo', accelerator: 'CmdOrCtrl+Z', menu: 'edit', handler: 'renderer' },
   { id: 'edit.redo', label: 'Redo', accelerator: 'CmdOrCtrl+Shift+Z', alternatives: ['CmdOrCtrl+Y'], menu: 'edit', handler: 'renderer' },
   { id: 'view.fit', label: 'Fit Image', accelerator: 'CmdOrCtrl+0', menu: 'view', handler: 'renderer' },
@@ -51,7 +56,7 @@ export const KEYMAP = [
   { id: 'annotation.subtractMask', label: 'Cut Mask from Selection', accelerator: '-', menu: 'annotation', handler: 'renderer' },
   { id: 'annotation.setCategory', label: 'Give Selection the Active Category', accelerator: 'C', menu: 'annotation', handler: 'renderer' },
   { id: 'annotation.delete', label: 'Delete Annotation', accelerator: 'Delete', alternatives: ['CmdOrCtrl+Backspace'], menu: 'annotation', handler: 'renderer' },
-  ...([1, 2, 3, 4, 5, 6, 7, 8, 9] as const).map((n) => ({
+  ...CATEGORY_NUMBERS.map((n) => ({
     id: `category.${n}` as const,
     label: `Category ${n}`,
     accelerator: String(n),
@@ -60,7 +65,13 @@ export const KEYMAP = [
   })),
 ] as const satisfies readonly KeymapEntry[]
 
-export type KeymapCommandId = (typeof KEYMAP)[number]['id']
+/**
+ * Every command there is: the menu's item ids, the `menu` event's payload and the renderer's
+ * command table are all typed by it, so a command without a handler does not compile.
+ */
+export type CommandId = (typeof KEYMAP)[number]['id']
+/** A keymap entry of this table (its id a CommandId). */
+export type KeymapCommand = KeymapEntry<CommandId>
 
 export interface ParsedAccelerator {
   /** KeyboardEvent.key, letters in upper case. */

@@ -1,14 +1,14 @@
 // Key presses → commands, from the contract's one keymap table (src-preload/contract/keymap.ts,
 // which main's menu also reads): the help overlay lists the same table.
-import { KEYMAP, keysOf, matchesAccelerator, type KeyPress, type KeymapEntry } from '../../src-preload/contract/keymap.ts'
+import { KEYMAP, keysOf, matchesAccelerator, type CommandId, type KeyPress, type KeymapCommand } from '../../src-preload/contract/keymap.ts'
 
 /** Every shortcut: the help overlay lists exactly this. */
-export const ALL_KEYS: readonly KeymapEntry[] = KEYMAP
+export const ALL_KEYS: readonly KeymapCommand[] = KEYMAP
 
 export const IS_MAC = typeof navigator !== 'undefined' && /Mac/.test(navigator.platform)
 
 /** The command a key press means, or null (modifiers must match exactly: Shift+Tab is not Tab). */
-export function commandFor(press: KeyPress, mac = IS_MAC): string | null {
+export function commandFor(press: KeyPress, mac = IS_MAC): CommandId | null {
   for (const entry of ALL_KEYS) {
     if (keysOf(entry).some((accelerator) => matchesAccelerator(accelerator, press, mac))) return entry.id
   }

@@ -12,7 +12,7 @@ import { Engine } from '../../src-main/core/segment/engine.ts'
 import { createHandlers } from '../../src-main/handlers.ts'
 import { handleImageRequest, PreviewCache } from '../../src-main/image-protocol.ts'
 import { registerIpc, trustedSender, type IpcEventLike, type IpcListener } from '../../src-main/ipc.ts'
-import { AppSession, type Dialogs } from '../../src-main/services/app-session.ts'
+import { AppSession, type Dialogs, type EventSink } from '../../src-main/services/app-session.ts'
 import { IMAGE_SCHEME, INVOKE_CHANNELS, type ImageUrls } from '../../src-preload/contract/index.ts'
 
 export const ROOT = resolve(import.meta.dirname, '..', '..')
@@ -38,6 +38,8 @@ export interface BridgeOptions {
 export interface Bridge {
   url: string
   session: AppSession
+  /** Sends an event to the page as main does (a menu click is main emitting `menu`). */
+  emit: EventSink
   /** Calls made, in order, with their argument as the page sent it. */
   calls: { channel: string; arg: unknown }[]
   close(): Promise<void>
@@ -53,15 +55,16 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     chooseSaveFile: async () => options.dialogs.saveFile(),
     chooseOpenFile: async () => options.dialogs.openFile?.() ?? null,
   }
+  const emit: EventSink = (name, payload) => {
+    const frame = `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`
+    for (const client of clients) client.write(frame)
+  }
   const session = new AppSession({
     engine: options.engine ?? Engine.open({ modelDir: DEMO_MODEL }),
     userDataDir: options.userDataDir,
     projectUserDataDir: join(options.userDataDir, 'projects'),
     dialogs,
-    emit: (name, payload) => {
-      const frame = `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`
-      for (const client of clients) client.write(frame)
-    },
+    emit,
   })
 
   const listeners = new Map<string, IpcListener>()
@@ -143,6 +146,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   return {
     url: pageUrl,
     session,
+    emit,
     calls,
     async close() {
       for (const client of clients) client.end()

@@ -104,8 +104,12 @@ export interface E2E {
   browser: Browser
   page: Page
   bridge: Bridge
+  /** The temporary folder holding the project folder and whatever a test writes beside it. */
+  work: string
   folder: string
   exportFile: string
+  /** What the open-file dialog answers next (Import COCO…); null: cancelled. */
+  openFile: string | null
   errors: string[]
   close(): Promise<void>
 }
@@ -133,18 +137,21 @@ export async function startApp(rendererDir: string): Promise<E2E> {
   mkdirSync(folder)
   await writeScenes(folder)
   const exportFile = join(work, 'export.coco.json')
+  // The native dialogs are the one process boundary stubbed: they answer what the test set.
   const bridge = await startBridge({
     rendererDir,
     userDataDir: join(work, 'user-data'),
-    dialogs: { folder: () => folder, saveFile: () => exportFile },
+    dialogs: { folder: () => folder, saveFile: () => exportFile, openFile: () => app.openFile },
   })
   const { browser, page, errors } = await openPage(bridge.url)
-  return {
+  const app: E2E = {
     browser,
     page,
     bridge,
+    work,
     folder,
     exportFile,
+    openFile: null,
     errors,
     async close() {
       await browser.close()
@@ -152,6 +159,7 @@ export async function startApp(rendererDir: string): Promise<E2E> {
       rmSync(work, { recursive: true, force: true })
     },
   }
+  return app
 }
 
 /** Where image pixel (x, y) is on the page, from the camera the canvas publishes. */

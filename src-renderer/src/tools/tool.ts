@@ -4,7 +4,10 @@
 // state's overlays. The path ('sam.prompting') is public so the UI and tests can see it.
 // Plain TypeScript (no runes) so the machines run in unit tests under Node; createSubscriber
 // makes `current` and `path` reactive wherever Svelte reads them.
+// State ids are each tool's union (`SamStateId`...), so a transition to a state the tool lacks
+// does not compile; commands are the keymap's `CommandId`s.
 import { createSubscriber } from 'svelte/reactivity'
+import type { CommandId } from '../../../src-preload/contract/keymap.ts'
 import type { Vec } from '../geometry/geometry.ts'
 
 export interface ToolPointer {
@@ -19,20 +22,20 @@ export interface ToolPointer {
   alt: boolean
 }
 
-export interface ToolState {
-  readonly id: string
+export interface ToolState<S extends string = string> {
+  readonly id: S
   enter?(): void
   exit?(): void
   pointerDown?(pointer: ToolPointer): void
   pointerMove?(pointer: ToolPointer): void
   pointerUp?(pointer: ToolPointer): void
-  /** True when the state handled the command (a keymap id). */
-  command?(id: string): boolean
+  /** True when the state handled the command. */
+  command?(id: CommandId): boolean
 }
 
-export class Tool {
-  private state: ToolState
-  private readonly states = new Map<string, ToolState>()
+export class Tool<T extends string = string, S extends string = string> {
+  private state: ToolState<S>
+  private readonly states = new Map<S, ToolState<S>>()
   private changed: () => void = () => {}
   private readonly subscribe = createSubscriber((update) => {
     this.changed = update
@@ -42,24 +45,24 @@ export class Tool {
   })
 
   constructor(
-    readonly id: string,
-    states: ToolState[],
+    readonly id: T,
+    states: ToolState<S>[],
   ) {
     for (const state of states) this.states.set(state.id, state)
     this.state = states[0]
   }
 
-  get current(): ToolState {
+  get current(): ToolState<S> {
     this.subscribe()
     return this.state
   }
 
   /** 'sam.prompting': which tool, which state. */
-  get path(): string {
+  get path(): `${T}.${S}` {
     return `${this.id}.${this.current.id}`
   }
 
-  transition(id: string): void {
+  transition(id: S): void {
     const next = this.states.get(id)
     if (next === undefined) throw new Error(`tool ${this.id} has no state ${id}`)
     this.state.exit?.()
@@ -87,7 +90,7 @@ export class Tool {
     this.state.pointerUp?.(pointer)
   }
 
-  command(id: string): boolean {
+  command(id: CommandId): boolean {
     return this.state.command?.(id) ?? false
   }
 }

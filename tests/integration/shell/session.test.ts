@@ -149,7 +149,7 @@ describe('a session through the IPC handlers', () => {
     expect(shell.events.some((event) => event.name === 'progress' && (event.payload as { task: string }).task === 'export-coco')).toBe(true)
     shell.dialogs.openFiles.push(file)
     const imported = await shell.value<ImportSummary>('annot:export.importCoco')
-    expect(imported).toMatchObject({ imported: 0, duplicates: 1 })
+    expect(imported).toMatchObject({ imported: 0, skippedAnnotations: { duplicates: 1 } })
     const yoloDir = join(folder, 'yolo-out')
     shell.dialogs.folders.push(yoloDir)
     const yolo = await shell.value<ExportSummary>('annot:export.yolo')

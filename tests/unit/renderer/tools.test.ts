@@ -1,72 +1,11 @@
 // The tools as state machines, driven with synthetic pointer events and commands, no canvas:
 // a recording editor stands in for the Editor (the machines' only collaborator).
 import { describe, expect, it } from 'vitest'
-import type { Annotation } from '../../../src-preload/contract/annotations.ts'
-import { hitTest, type HitTarget, type Vec } from '../../../src-renderer/src/geometry/geometry.ts'
-import type { Editing } from '../../../src-renderer/src/tools/editing.ts'
+import { recordingEditor } from './recording-editor.ts'
 import { createPolygonTool } from '../../../src-renderer/src/tools/polygon/index.ts'
 import { createSamTool } from '../../../src-renderer/src/tools/sam/index.ts'
 import { createSelectTool } from '../../../src-renderer/src/tools/select/index.ts'
 import type { ToolPointer } from '../../../src-renderer/src/tools/tool.ts'
-
-const square: number[] = [0, 0, 100, 0, 100, 100, 0, 100]
-
-function recordingEditor(): Editing & { log: string[]; points: { x: number; y: number; label: 0 | 1 }[] } {
-  const annotation = { id: 7, imageId: 1, categoryId: 1, segmentation: [square], bbox: [0, 0, 100, 100] } as unknown as Annotation
-  const targets: HitTarget[] = [{ id: 7, rings: [square], bbox: [0, 0, 100, 100] }]
-  const editor = {
-    log: [] as string[],
-    points: [] as { x: number; y: number; label: 0 | 1 }[],
-    pixelsPerScreenPixel: 1,
-    cursor: { x: 42, y: 43 } as Vec | null,
-    get promptPoints() {
-      return editor.points
-    },
-    get hasPrompt() {
-      return editor.points.length > 0
-    },
-    addPoint(at: Vec, label: 0 | 1) {
-      editor.points.push({ ...at, label })
-      editor.log.push(`add ${at.x},${at.y} ${label}`)
-    },
-    removePoint(index: number) {
-      editor.points.splice(index, 1)
-      editor.log.push(`remove ${index}`)
-    },
-    removeLastPoint() {
-      editor.points.pop()
-      editor.log.push('removeLast')
-    },
-    setBox: (box: unknown) => void editor.log.push(`box ${JSON.stringify(box)}`),
-    setDragBox: () => {},
-    cycleCandidate: (step: number) => void editor.log.push(`cycle ${step}`),
-    acceptPrompt: async () => {
-      editor.points = []
-      editor.log.push('accept')
-    },
-    discardPrompt: () => {
-      editor.points = []
-      editor.log.push('discard')
-    },
-    combineWithSelection: async (op: 'add' | 'subtract') => {
-      editor.points = []
-      editor.log.push(op)
-    },
-    selectedId: null as number | null,
-    hitTest: (at: Vec) => hitTest(targets, at, 4, editor.selectedId),
-    annotationById: (id: number) => (id === 7 ? annotation : undefined),
-    select: (id: number | null) => {
-      editor.selectedId = id
-      editor.log.push(`select ${id}`)
-    },
-    hover: () => {},
-    setEditingRings: (rings: number[][] | null) => void (rings && editor.log.push(`editing ${rings[0].slice(0, 2)}`)),
-    commitRings: (_a: Annotation, rings: number[][], label: string) => void editor.log.push(`${label} ${rings[0].length / 2}`),
-    polygonDraft: [] as Vec[],
-    savePolygon: async (vertices: Vec[]) => void editor.log.push(`polygon ${vertices.length}`),
-  }
-  return editor
-}
 
 const at = (x: number, y: number, more: Partial<ToolPointer> = {}): ToolPointer => ({
   image: { x, y },
@@ -162,7 +101,7 @@ describe('sam tool', () => {
     expect(tool.path).toBe('sam.idle')
     tool.pointerDown(at(20, 20))
     tool.transition('boxArmed')
-    for (const key of ['annotation.cancel', 'tool.box', 'tool.sam']) {
+    for (const key of ['annotation.cancel', 'tool.box', 'tool.sam'] as const) {
       tool.transition('boxArmed')
       expect(tool.command(key)).toBe(true)
       expect(tool.path).toBe('sam.prompting')

@@ -1,11 +1,12 @@
 // polygon.drawing: clicks add vertices; a click on the first vertex or Enter closes and saves
 // it with the active category; Backspace removes the last vertex; Escape drops the polygon.
+import type { CommandId } from '../../../../src-preload/contract/keymap.ts'
 import type { ToolPointer, ToolState } from '../tool.ts'
-import type { PolygonContext } from './context.ts'
+import type { PolygonContext, PolygonStateId } from './context.ts'
 
 const CLOSE_RADIUS = 8
 
-export class Drawing implements ToolState {
+export class Drawing implements ToolState<PolygonStateId> {
   readonly id = 'drawing'
   constructor(private readonly polygon: PolygonContext) {}
 
@@ -27,7 +28,7 @@ export class Drawing implements ToolState {
     this.polygon.tool.transition('idle')
   }
 
-  command(id: string): boolean {
+  command(id: CommandId): boolean {
     const editor = this.polygon.editor
     switch (id) {
       case 'annotation.accept':

@@ -1,8 +1,8 @@
 // polygon.idle: a click places the first vertex of a hand-drawn polygon.
 import type { ToolPointer, ToolState } from '../tool.ts'
-import type { PolygonContext } from './context.ts'
+import type { PolygonContext, PolygonStateId } from './context.ts'
 
-export class Idle implements ToolState {
+export class Idle implements ToolState<PolygonStateId> {
   readonly id = 'idle'
   constructor(private readonly polygon: PolygonContext) {}
 

@@ -2,12 +2,13 @@
 // is a click, so it adds a point as a click would (Shift: a negative one) rather than doing
 // nothing. Either way the tool goes back to points: a box is one drag. Escape drops the drag.
 import { boxFrom } from '../../geometry/geometry.ts'
+import type { CommandId } from '../../../../src-preload/contract/keymap.ts'
 import type { ToolPointer, ToolState } from '../tool.ts'
-import type { SamContext } from './context.ts'
+import type { SamContext, SamStateId } from './context.ts'
 
 const MIN_BOX_SCREEN_PIXELS = 4
 
-export class DrawingBox implements ToolState {
+export class DrawingBox implements ToolState<SamStateId> {
   readonly id = 'drawingBox'
   constructor(private readonly sam: SamContext) {}
 
@@ -27,7 +28,7 @@ export class DrawingBox implements ToolState {
     this.sam.tool.transition(editor.hasPrompt ? 'prompting' : 'idle')
   }
 
-  command(id: string): boolean {
+  command(id: CommandId): boolean {
     if (id !== 'annotation.cancel') return false
     this.sam.tool.transition(this.sam.editor.hasPrompt ? 'prompting' : 'idle')
     return true

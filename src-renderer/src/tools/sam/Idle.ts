@@ -1,9 +1,10 @@
 // sam.idle: no object is being prompted. A click starts one (left: on the object, right or
 // shift: not on it); a drag with Ctrl held starts a box prompt (B arms one for a plain drag).
+import type { CommandId } from '../../../../src-preload/contract/keymap.ts'
 import type { ToolPointer, ToolState } from '../tool.ts'
-import type { SamContext } from './context.ts'
+import type { SamContext, SamStateId } from './context.ts'
 
-export class Idle implements ToolState {
+export class Idle implements ToolState<SamStateId> {
   readonly id = 'idle'
   constructor(private readonly sam: SamContext) {}
 
@@ -18,7 +19,7 @@ export class Idle implements ToolState {
     this.sam.tool.transition('prompting')
   }
 
-  command(id: string): boolean {
+  command(id: CommandId): boolean {
     const cursor = this.sam.editor.cursor
     if ((id === 'prompt.positive' || id === 'prompt.negative') && cursor !== null) {
       this.sam.editor.addPoint(cursor, id === 'prompt.positive' ? 1 : 0)

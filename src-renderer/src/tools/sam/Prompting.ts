@@ -2,13 +2,14 @@
 // clicking an existing point removes it; Tab cycles candidates; Enter saves, Escape discards,
 // Backspace takes the last point back (the previous mask returns exactly).
 import { pointNear } from '../../geometry/geometry.ts'
+import type { CommandId } from '../../../../src-preload/contract/keymap.ts'
 import type { ToolPointer, ToolState } from '../tool.ts'
-import type { SamContext } from './context.ts'
+import type { SamContext, SamStateId } from './context.ts'
 
 /** Screen pixels within which a click hits an existing prompt point. */
 export const POINT_HIT_RADIUS = 8
 
-export class Prompting implements ToolState {
+export class Prompting implements ToolState<SamStateId> {
   readonly id = 'prompting'
   constructor(private readonly sam: SamContext) {}
 
@@ -29,7 +30,7 @@ export class Prompting implements ToolState {
     editor.addPoint(pointer.image, pointer.button === 2 || pointer.shift ? 0 : 1)
   }
 
-  command(id: string): boolean {
+  command(id: CommandId): boolean {
     const editor = this.sam.editor
     switch (id) {
       case 'prompt.positive':

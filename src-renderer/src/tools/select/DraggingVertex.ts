@@ -1,10 +1,11 @@
 // select.draggingVertex: one vertex of the selection follows the pointer; release saves the
 // new rings as one undoable change, Escape puts the vertex back (nothing was saved yet).
 import { moveVertex } from '../../geometry/geometry.ts'
+import type { CommandId } from '../../../../src-preload/contract/keymap.ts'
 import type { ToolPointer, ToolState } from '../tool.ts'
-import type { SelectContext } from './context.ts'
+import type { SelectContext, SelectStateId } from './context.ts'
 
-export class DraggingVertex implements ToolState {
+export class DraggingVertex implements ToolState<SelectStateId> {
   readonly id = 'draggingVertex'
   private moved: number[][] | null = null
   constructor(private readonly select: SelectContext) {}
@@ -26,7 +27,7 @@ export class DraggingVertex implements ToolState {
     this.select.tool.transition('idle')
   }
 
-  command(id: string): boolean {
+  command(id: CommandId): boolean {
     if (id !== 'annotation.cancel') return false
     this.moved = null
     this.select.tool.transition('idle')

@@ -3,9 +3,9 @@
 // vertex removes it.
 import { insertVertex, removeVertex, ringsOf } from '../../geometry/geometry.ts'
 import type { ToolPointer, ToolState } from '../tool.ts'
-import type { SelectContext } from './context.ts'
+import type { SelectContext, SelectStateId } from './context.ts'
 
-export class Idle implements ToolState {
+export class Idle implements ToolState<SelectStateId> {
   readonly id = 'idle'
   constructor(private readonly select: SelectContext) {}
 

@@ -2,9 +2,15 @@
 import type { Annotation } from '../../../../src-preload/contract/annotations.ts'
 import type { Editing } from '../editing.ts'
 import type { Tool } from '../tool.ts'
+import type { Idle } from './Idle.ts'
+import type { DraggingVertex } from './DraggingVertex.ts'
+
+/** The states' ids, from the state classes themselves: a transition to any other does not compile. */
+export type SelectStateId = (Idle | DraggingVertex)['id']
+export type SelectTool = Tool<'select', SelectStateId>
 
 export interface SelectContext {
   readonly editor: Editing
-  readonly tool: Tool
+  readonly tool: SelectTool
   drag: { annotation: Annotation; ring: number; vertex: number; rings: number[][] } | null
 }

@@ -1,13 +1,15 @@
 // The select tool: idle ⇄ draggingVertex. See tools/README.md for the key table.
 import { Tool } from '../tool.ts'
 import type { Editing } from '../editing.ts'
-import type { SelectContext } from './context.ts'
+import type { SelectContext, SelectStateId, SelectTool } from './context.ts'
 import { DraggingVertex } from './DraggingVertex.ts'
 import { Idle } from './Idle.ts'
 
-export function createSelectTool(editor: Editing): Tool {
-  const context = { editor, drag: null } as unknown as SelectContext & { tool: Tool }
-  const tool = new Tool('select', [new Idle(context), new DraggingVertex(context)])
-  ;(context as { tool: Tool }).tool = tool
+export type { SelectStateId, SelectTool }
+
+export function createSelectTool(editor: Editing): SelectTool {
+  const context = { editor, drag: null } as unknown as SelectContext & { tool: SelectTool }
+  const tool: SelectTool = new Tool('select', [new Idle(context), new DraggingVertex(context)])
+  ;(context as { tool: SelectTool }).tool = tool
   return tool
 }

@@ -1,0 +1,192 @@
+// The prompt loop: points and box in, the decoder's mask out, then accept (save or update
+// the re-prompted annotation), combine with the selection, or discard. The prompt itself lives
+// in the SessionState (never saved nor undone); only the answer to the latest request shows.
+import type { PromptBox, PromptPoint } from '../../../src-preload/contract/annotations.ts'
+import { describeError } from '../api.ts'
+import type { Vec } from '../geometry/geometry.ts'
+import type { Editor } from './editor.svelte.ts'
+
+export class PromptLoop {
+  /** Main's decode and postprocess time of the last decode that ran the decoder. */
+  lastDecodeMs = $state<number | null>(null)
+  /** Renderer-side round trip of the last decode (for the status bar and the bench). */
+  roundTripMs = $state<number | null>(null)
+
+  private decodeSeq = 0
+
+  constructor(private readonly editor: Editor) {}
+
+  get points(): readonly PromptPoint[] {
+    return this.editor.session.prompt.points
+  }
+
+  get active(): boolean {
+    const prompt = this.editor.session.prompt
+    return prompt.points.length > 0 || prompt.box !== null
+  }
+
+  /** Per project: the last project's timings are not this one's. */
+  reset(): void {
+    this.lastDecodeMs = null
+    this.roundTripMs = null
+  }
+
+  addPoint(at: Vec, label: 0 | 1): void {
+    const prompt = this.editor.session.prompt
+    if (!this.active) this.startReprompt(at)
+    prompt.steps.push(prompt.result)
+    prompt.points = [...prompt.points, { x: Math.round(at.x * 100) / 100, y: Math.round(at.y * 100) / 100, label }]
+    void this.decode()
+  }
+
+  removePoint(index: number): void {
+    const prompt = this.editor.session.prompt
+    if (index === prompt.points.length - 1) return this.removeLastPoint()
+    prompt.points = prompt.points.filter((_, i) => i !== index)
+    prompt.steps = prompt.steps.slice(0, prompt.points.length + (prompt.box ? 1 : 0))
+    if (!this.active) return this.discard()
+    void this.decode()
+  }
+
+  removeLastPoint(): void {
+    const prompt = this.editor.session.prompt
+    if (prompt.points.length === 0) return
+    prompt.points = prompt.points.slice(0, -1)
+    // The mask before this point, exactly as it was shown; main restores the same state.
+    const previous = prompt.steps.pop() ?? null
+    if (!this.active) return this.discard()
+    prompt.result = previous
+    void this.decode({ keepShown: true })
+  }
+
+  /**
+   * With a saved annotation selected, a prompt whose first point falls on it re-prompts it:
+   * main starts the decode from its mask (`reprompt`), so the clicks refine what was saved,
+   * and Enter updates it. A first point elsewhere starts a new mask, which Enter saves as a new
+   * annotation or + / - add to or cut from the selection.
+   */
+  private startReprompt(at: Vec): void {
+    const selected = this.editor.doc.selected
+    if (selected === null || this.editor.edits.hitTest(at)?.id !== selected.id) return
+    this.editor.session.prompt.reprompt = selected.id
+  }
+
+  setBox(box: PromptBox | null): void {
+    const prompt = this.editor.session.prompt
+    prompt.steps.push(prompt.result)
+    prompt.box = box
+    if (this.active) void this.decode()
+  }
+
+  setDragBox(box: PromptBox | null): void {
+    this.editor.session.prompt.dragBox = box
+  }
+
+  cycleCandidate(step: 1 | -1): void {
+    const result = this.editor.session.prompt.result
+    if (result === null || result.scores.length < 2) return
+    const n = result.scores.length
+    void this.decode({ candidate: (result.candidate + step + n) % n })
+  }
+
+  /** Sends the whole prompt; only the answer to the latest request is shown. */
+  async decode(options: { candidate?: number; keepShown?: boolean } = {}): Promise<void> {
+    const { api, images, session } = this.editor
+    const image = images.current
+    const prompt = session.prompt
+    if (image === null || !this.active) return
+    const seq = ++this.decodeSeq
+    prompt.pending = true
+    const started = performance.now()
+    try {
+      const result = await api.segment.decode({
+        imageId: image.id,
+        points: $state.snapshot(prompt.points) as PromptPoint[],
+        box: prompt.box === null ? null : { ...prompt.box },
+        ...(options.candidate !== undefined ? { candidate: options.candidate } : {}),
+        ...(prompt.reprompt !== null ? { reprompt: prompt.reprompt } : {}),
+      })
+      // A decode needs the embedding, so the image is encoded whatever the last event said.
+      if (images.embeddingStates.get(result.imageId) !== 'ready') images.setEmbeddingState(result.imageId, 'ready')
+      if (seq !== this.decodeSeq) return
+      prompt.result = result
+      prompt.error = null
+      this.lastDecodeMs = result.restored ? this.lastDecodeMs : result.timings.decode + result.timings.postprocess
+      this.roundTripMs = performance.now() - started
+    } catch (err) {
+      if (seq !== this.decodeSeq) return
+      prompt.error = describeError(err)
+    } finally {
+      if (seq === this.decodeSeq) prompt.pending = false
+    }
+  }
+
+  async accept(): Promise<void> {
+    const { images, session, messages, edits } = this.editor
+    const image = images.current
+    const prompt = session.prompt
+    const result = prompt.result
+    if (image === null || result === null || result.area <= 0) {
+      messages.say('Nothing to save yet: click on the object first', 'error')
+      return
+    }
+    const points = $state.snapshot(prompt.points) as PromptPoint[]
+    const box = prompt.box === null ? null : { ...prompt.box }
+    const refined = prompt.reprompt === null ? undefined : edits.annotationById(prompt.reprompt)
+    // The document of this project: after an await `editor.doc` may be the next project's.
+    const doc = this.editor.doc
+    this.discard()
+    if (refined !== undefined) {
+      // The stored prompt keeps every click that shaped the annotation, earlier ones first.
+      const before = refined.prompt
+      const record = { points: [...(before?.points ?? []), ...points], box: box ?? before?.box ?? null }
+      await messages.guard(() =>
+        doc.update(
+          refined,
+          { segmentation: result.segmentation, bbox: result.bbox, area: result.area, score: Math.min(1, Math.max(0, result.score)), prompt: record },
+          'Re-prompt annotation',
+        ),
+      )
+      return
+    }
+    await messages.guard(async () => {
+      const categoryId = await edits.categoryForSave(doc)
+      await doc.add(image.id, {
+        categoryId,
+        segmentation: result.segmentation,
+        bbox: result.bbox,
+        area: result.area,
+        score: Math.min(1, Math.max(0, result.score)),
+        prompt: { points, box },
+      })
+      images.syncCount()
+    })
+  }
+
+  /** + / -: the mask being prompted is added to, or cut from, the selected annotation. */
+  async combineWithSelection(op: 'add' | 'subtract'): Promise<void> {
+    const { session, messages } = this.editor
+    const doc = this.editor.doc
+    const selected = doc.selected
+    const result = session.prompt.result
+    if (selected === null || result === null) {
+      messages.say(selected === null ? 'Select an annotation first, then prompt the part to add or cut' : 'Nothing to combine yet: click on the part first', 'error')
+      return
+    }
+    if (session.prompt.reprompt !== null) {
+      messages.say('This prompt refines the selection itself: Enter saves it', 'error')
+      return
+    }
+    this.discard()
+    await messages.guard(() => doc.combine(selected, result.segmentation, op))
+  }
+
+  discard(): void {
+    this.decodeSeq++
+    const had = this.active
+    const prompt = this.editor.session.prompt
+    prompt.clear()
+    prompt.pending = false
+    if (had) void this.editor.api.segment.reset().catch(() => {})
+  }
+}

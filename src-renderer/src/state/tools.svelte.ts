@@ -1,0 +1,93 @@
+// The tools: which one is active, switching, and the `Editing` surface they act through —
+// a narrow view of the prompt loop, the annotation edits and the view, so a state machine
+// never reaches the rest of the editor.
+import type { Vec } from '../geometry/geometry.ts'
+import type { Editing } from '../tools/editing.ts'
+import { createPolygonTool, createSamTool, createSelectTool, type AnyTool, type ToolId } from '../tools/index.ts'
+import type { PolygonTool } from '../tools/polygon/index.ts'
+import type { SamTool } from '../tools/sam/index.ts'
+import type { SelectTool } from '../tools/select/index.ts'
+import type { Editor } from './editor.svelte.ts'
+
+export class Tools {
+  id = $state<ToolId>('sam')
+  /** Vertices of the polygon being drawn by hand. */
+  polygonDraft = $state.raw<Vec[]>([])
+
+  readonly sam: SamTool
+  readonly select: SelectTool
+  readonly polygon: PolygonTool
+  readonly current = $derived.by((): AnyTool => (this.id === 'sam' ? this.sam : this.id === 'select' ? this.select : this.polygon))
+
+  constructor(private readonly editor: Editor) {
+    const editing = editingSurface(editor, this)
+    this.sam = createSamTool(editing).tool
+    this.select = createSelectTool(editing)
+    this.polygon = createPolygonTool(editing)
+  }
+
+  setTool(id: ToolId): void {
+    if (this.id === id) return
+    this.current.reset()
+    if (id !== 'sam') this.editor.prompt.discard()
+    this.id = id
+  }
+
+  /** B: one box — the next plain drag draws it, then the tool is back to points (BoxArmed). */
+  armBox(): void {
+    this.setTool('sam')
+    if (this.sam.current.id !== 'drawingBox') this.sam.transition('boxArmed')
+  }
+
+  /** Per project: every tool back to its first state, no half-drawn polygon. */
+  resetAll(): void {
+    this.sam.reset()
+    this.select.reset()
+    this.polygon.reset()
+    this.polygonDraft = []
+  }
+}
+
+/** Built once the prompt loop, the edits and the view exist (the editor makes them first). */
+function editingSurface(editor: Editor, tools: Tools): Editing {
+  const { prompt, edits, view } = editor
+  return {
+    get pixelsPerScreenPixel() {
+      return view.pixelsPerScreenPixel
+    },
+    get cursor() {
+      return view.cursor
+    },
+    get promptPoints() {
+      return prompt.points
+    },
+    get hasPrompt() {
+      return prompt.active
+    },
+    addPoint: (at, label) => prompt.addPoint(at, label),
+    removePoint: (index) => prompt.removePoint(index),
+    removeLastPoint: () => prompt.removeLastPoint(),
+    setBox: (box) => prompt.setBox(box),
+    setDragBox: (box) => prompt.setDragBox(box),
+    cycleCandidate: (step) => prompt.cycleCandidate(step),
+    acceptPrompt: () => prompt.accept(),
+    discardPrompt: () => prompt.discard(),
+    combineWithSelection: (op) => prompt.combineWithSelection(op),
+    get selectedId() {
+      return edits.selectedId
+    },
+    hitTest: (at) => edits.hitTest(at),
+    annotationById: (id) => edits.annotationById(id),
+    select: (id) => edits.select(id),
+    hover: (id) => edits.hover(id),
+    setEditingRings: (rings) => edits.setEditingRings(rings),
+    commitRings: (annotation, rings, label) => edits.commitRings(annotation, rings, label),
+    get polygonDraft() {
+      return tools.polygonDraft
+    },
+    set polygonDraft(vertices) {
+      tools.polygonDraft = vertices
+    },
+    savePolygon: (vertices) => edits.savePolygon(vertices),
+  }
+}

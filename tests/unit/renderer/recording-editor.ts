@@ -1,0 +1,64 @@
+// A recording stand-in for the editor's Editing surface, the tool state machines' only
+// collaborator: it keeps the prompt's points and logs every call.
+import type { Annotation } from '../../../src-preload/contract/annotations.ts'
+import { hitTest, type HitTarget, type Vec } from '../../../src-renderer/src/geometry/geometry.ts'
+import type { Editing } from '../../../src-renderer/src/tools/editing.ts'
+
+const square: number[] = [0, 0, 100, 0, 100, 100, 0, 100]
+
+export function recordingEditor(): Editing & { log: string[]; points: { x: number; y: number; label: 0 | 1 }[] } {
+  const annotation = { id: 7, imageId: 1, categoryId: 1, segmentation: [square], bbox: [0, 0, 100, 100] } as unknown as Annotation
+  const targets: HitTarget[] = [{ id: 7, rings: [square], bbox: [0, 0, 100, 100] }]
+  const editor = {
+    log: [] as string[],
+    points: [] as { x: number; y: number; label: 0 | 1 }[],
+    pixelsPerScreenPixel: 1,
+    cursor: { x: 42, y: 43 } as Vec | null,
+    get promptPoints() {
+      return editor.points
+    },
+    get hasPrompt() {
+      return editor.points.length > 0
+    },
+    addPoint(at: Vec, label: 0 | 1) {
+      editor.points.push({ ...at, label })
+      editor.log.push(`add ${at.x},${at.y} ${label}`)
+    },
+    removePoint(index: number) {
+      editor.points.splice(index, 1)
+      editor.log.push(`remove ${index}`)
+    },
+    removeLastPoint() {
+      editor.points.pop()
+      editor.log.push('removeLast')
+    },
+    setBox: (box: unknown) => void editor.log.push(`box ${JSON.stringify(box)}`),
+    setDragBox: () => {},
+    cycleCandidate: (step: number) => void editor.log.push(`cycle ${step}`),
+    acceptPrompt: async () => {
+      editor.points = []
+      editor.log.push('accept')
+    },
+    discardPrompt: () => {
+      editor.points = []
+      editor.log.push('discard')
+    },
+    combineWithSelection: async (op: 'add' | 'subtract') => {
+      editor.points = []
+      editor.log.push(op)
+    },
+    selectedId: null as number | null,
+    hitTest: (at: Vec) => hitTest(targets, at, 4, editor.selectedId),
+    annotationById: (id: number) => (id === 7 ? annotation : undefined),
+    select: (id: number | null) => {
+      editor.selectedId = id
+      editor.log.push(`select ${id}`)
+    },
+    hover: () => {},
+    setEditingRings: (rings: number[][] | null) => void (rings && editor.log.push(`editing ${rings[0].slice(0, 2)}`)),
+    commitRings: (_a: Annotation, rings: number[][], label: string) => void editor.log.push(`${label} ${rings[0].length / 2}`),
+    polygonDraft: [] as Vec[],
+    savePolygon: async (vertices: Vec[]) => void editor.log.push(`polygon ${vertices.length}`),
+  }
+  return editor
+}
