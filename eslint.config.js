@@ -108,5 +108,8 @@ export default defineConfig(
   boundary(['src-preload/contract/**'], contractRules),
   // The contract is one flat folder: from its files, `../` leaves it (to the preload's index.ts
   // and bridge.ts, which import electron).
-  boundary(['src-preload/contract/*'], [...contractRules, refuse('^\\.\\./', `${CONTRACT}: no import from outside it`)]),
+  boundary(
+    ['src-preload/contract/*'],
+    [...contractRules, refuse('^\\.\\./', `${CONTRACT}: no import from outside it`)],
+  ),
 )
