@@ -2,7 +2,7 @@
 // project in a temp folder, the demo model). Bad arguments must come back as 'invalid-argument'
 // without the service being called at all; unknown ids reach the core and come back as
 // 'not-found'; a call from anywhere but our own window is 'forbidden'.
-import { copyFileSync, rmSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Engine } from '../../../src-main/core/segment/engine.ts'
