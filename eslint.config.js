@@ -66,6 +66,11 @@ export default defineConfig(
     rules: {
       // `declare const globalThis: {…}` types the page's globals in Node-side tests; it shadows nothing.
       'no-shadow-restricted-names': ['error', { reportGlobalThis: false }],
+      // A leading underscore marks a binding kept on purpose (a destructured-away key, a type-level test).
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { varsIgnorePattern: '^_', argsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
     },
   },
   {
