@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
-import { Project } from './project.ts'
+import { Project } from '../src-main/core/project/project.ts'
 
 export interface ScanBench {
   images: number
