@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
 import { UserError, isUserError } from '../src-main/core/errors.ts'
-import { fetchModel, readInstallRecord, type FetchPhase, type FetchProgress } from '../src-main/core/models/fetch.ts'
-import { findModel, loadManifest } from '../src-main/core/models/manifest.ts'
+import { fetchModel, readInstallRecord, type FetchPhase, type FetchProgress } from './models-fetch/fetch.ts'
+import { findModel, loadManifest } from './models-fetch/manifest.ts'
 import { checkModelFolder } from '../src-main/core/segment/model.ts'
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')

@@ -1,4 +1,4 @@
-// Model download and install (src-main/core/models/fetch.ts, manifest.ts) against a real HTTP
+// Model download and install (scripts/models-fetch/fetch.ts, manifest.ts) against a real HTTP
 // server on 127.0.0.1 that can redirect, drop the connection mid-body, ignore Range, change the
 // file between runs, or serve a damaged archive. Archives are tiny fake models built here.
 
@@ -15,8 +15,8 @@ import { promisify } from 'node:util'
 import { zipSync } from 'fflate'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { UserError } from '../../src-main/core/errors.ts'
-import { downloadPaths, fetchModel, type FetchModelOptions, type InstallRecord } from '../../src-main/core/models/fetch.ts'
-import { findModel, loadManifest, parseManifest, type ModelManifestEntry } from '../../src-main/core/models/manifest.ts'
+import { downloadPaths, fetchModel, type FetchModelOptions, type InstallRecord } from '../../scripts/models-fetch/fetch.ts'
+import { findModel, loadManifest, parseManifest, type ModelManifestEntry } from '../../scripts/models-fetch/manifest.ts'
 import { DECODER_INPUTS, DECODER_OUTPUTS_A, ENCODER_INPUTS, ENCODER_OUTPUTS, type TensorSpec } from '../../src-main/core/segment/model-interface.ts'
 import { buildStubModel, type StubTensor } from '../helpers/onnx-stub.ts'
 

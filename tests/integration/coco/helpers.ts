@@ -12,7 +12,7 @@ import type { Annotation, Category } from '../../../src-main/core/project/types.
 import type { Shape } from '../../../src-main/core/segment/mask-geometry.ts'
 import { rasterizeShape } from '../../../src-main/core/segment/rle.ts'
 import { toCocoSegmentation } from '../../../src-main/core/segment/segmentation.ts'
-import { mulberry32, randomShape } from '../../../src-main/core/coco/synthetic.ts'
+import { mulberry32, randomShape } from '../../helpers/synthetic.ts'
 import type { CocoRle } from '../../helpers/pycocotools.ts'
 
 export interface ImageSpec {

@@ -27,7 +27,7 @@ import {
 } from '../../../src-main/core/embeddings/index.ts'
 import { LOW_RES_SIZE } from '../../../src-main/core/segment/model-interface.ts'
 import { Engine } from '../../../src-main/core/segment/engine.ts'
-import { referenceMask } from '../../../src-main/core/segment/mask-geometry.ts'
+import { referenceMask } from '../../helpers/reference-mask.ts'
 import type { Embedding } from '../../../src-main/core/segment/prompt.ts'
 import { Project } from '../../../src-main/core/project/index.ts'
 import { drawScene, encoderInput, SINGLE_CLICK_SCENES } from '../../helpers/demo-scenes.ts'

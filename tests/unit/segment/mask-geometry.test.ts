@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest'
 import {
   DEFAULT_MIN_AREA,
   logitsToShape,
-  referenceMask,
   ringArea,
   type Ring,
   type Shape,
@@ -14,7 +13,8 @@ import {
 import { rasterizeShape, rleDecode, rleEncode, rleToString } from '../../../src-main/core/segment/rle.ts'
 import { toCocoSegmentation } from '../../../src-main/core/segment/segmentation.ts'
 import { frPolygons, iou, merge, type CocoRle } from '../../helpers/pycocotools.ts'
-import { mulberry32 } from '../../../src-main/core/coco/synthetic.ts'
+import { referenceMask } from '../../helpers/reference-mask.ts'
+import { mulberry32 } from '../../helpers/synthetic.ts'
 
 const G = 256
 

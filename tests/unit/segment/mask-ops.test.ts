@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest'
 import { LOW_RES_SIZE } from '../../../src-main/core/segment/model-interface.ts'
-import { referenceMask } from '../../../src-main/core/segment/mask-geometry.ts'
+import { referenceMask } from '../../helpers/reference-mask.ts'
 import {
   combineRle,
   combineSegmentations,

@@ -15,7 +15,7 @@ import {
 import type { Ring, Shape } from '../../../src-main/core/segment/mask-geometry.ts'
 import { toCocoSegmentation } from '../../../src-main/core/segment/segmentation.ts'
 import { frPoly, frPolygons, iou, merge } from '../../helpers/pycocotools.ts'
-import { mulberry32 } from '../../../src-main/core/coco/synthetic.ts'
+import { mulberry32 } from '../../helpers/synthetic.ts'
 
 
 function maskFromRows(rows: string[]): { mask: Uint8Array; width: number; height: number } {

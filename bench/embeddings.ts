@@ -5,19 +5,18 @@
 //   (b) it is in the disk cache (float16; float32 for comparison), memory cold,
 //   (c) it is in no cache: content hash, preprocessing and one encoder run.
 // "Ready" means the embedding is in hand and a prompt session over it exists (the decoder is
-// warmed at engine open). The first decode is timed separately. The lead wires this into
-// `npm run bench`.
+// warmed at engine open). The first decode is timed separately. A section of `npm run bench`.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
-import { Engine } from '../segment/engine.ts'
-import { modelsRoot } from '../segment/model.ts'
-import { preprocessImage } from '../segment/preprocess.ts'
-import { ContentHasher } from './content-hash.ts'
-import { openEmbeddings } from './segment-cached.ts'
-import type { EmbeddingScheduler, EmbeddingSource } from './scheduler.ts'
+import { Engine } from '../src-main/core/segment/engine.ts'
+import { modelsRoot } from '../src-main/core/segment/model.ts'
+import { preprocessImage } from '../src-main/core/segment/preprocess.ts'
+import { ContentHasher } from '../src-main/core/embeddings/content-hash.ts'
+import { openEmbeddings } from '../src-main/core/embeddings/segment-cached.ts'
+import type { EmbeddingScheduler, EmbeddingSource } from '../src-main/core/embeddings/scheduler.ts'
 
 export interface EmbeddingsBench {
   model: string
@@ -157,7 +156,7 @@ export async function benchEmbeddings(options: { runs?: number; uncachedRuns?: n
   }
 }
 
-// `npx tsx src-main/core/embeddings/bench.ts` prints the numbers on its own.
+// `npx tsx bench/embeddings.ts` prints the numbers on its own.
 if (import.meta.url === `file://${process.argv[1]}`) {
   benchEmbeddings().then((r) => console.log(JSON.stringify(r, null, 2)))
 }

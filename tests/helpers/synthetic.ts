@@ -3,9 +3,9 @@
 // exactly as the annotate path stores them). Deterministic per seed, and produced on the fly,
 // so an export bench measures the exporter's memory, not the generator's.
 
-import type { Ring, Shape } from '../segment/mask-geometry.ts'
-import { toCocoSegmentation } from '../segment/segmentation.ts'
-import type { ExportAnnotation, ExportCategory, ExportImage, ExportSource } from './source.ts'
+import type { Ring, Shape } from '../../src-main/core/segment/mask-geometry.ts'
+import { toCocoSegmentation } from '../../src-main/core/segment/segmentation.ts'
+import type { ExportAnnotation, ExportCategory, ExportImage, ExportSource } from '../../src-main/core/coco/source.ts'
 
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0

@@ -22,7 +22,7 @@
 //   license, source, notes   free text, shown to the user and kept for provenance
 
 import { readFile } from 'node:fs/promises'
-import { UserError } from '../errors.ts'
+import { UserError } from '../../src-main/core/errors.ts'
 
 export interface ModelFileSpec {
   minSize: number

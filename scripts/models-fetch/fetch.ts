@@ -23,7 +23,7 @@ import { chmod, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, stat
 import { join, posix, resolve, sep } from 'node:path'
 import { crc32 } from 'node:zlib'
 import yauzl from 'yauzl'
-import { UserError, isUserError } from '../errors.ts'
+import { UserError, isUserError } from '../../src-main/core/errors.ts'
 import type { ModelManifestEntry } from './manifest.ts'
 
 export type FetchPhase = 'download' | 'verify' | 'unpack' | 'validate' | 'install'

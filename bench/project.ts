@@ -1,13 +1,13 @@
 // Measures how fast a folder becomes a project: `benchScan(n)` writes n small real images
 // (PNG and JPEG, some with EXIF orientation) into a temp folder, then times the first scan,
 // readPendingHeaders, a rescan with nothing changed, and single annotation saves with
-// synchronous FULL versus NORMAL. The lead wires it into `npm run bench`.
+// synchronous FULL versus NORMAL. A section of `npm run bench`.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
-import { Project } from './project.ts'
+import { Project } from '../src-main/core/project/project.ts'
 
 export interface ScanBench {
   images: number

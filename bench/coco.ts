@@ -3,7 +3,7 @@
 // annotations saved through Project) in a temp folder, then runs the export in a fresh child
 // process so the reported peak RSS is the exporter's own, not the data generator's. With
 // `source: 'synthetic'` the child exports generated data instead (no database, no files).
-// The lead wires it into `npm run bench`; `npx tsx src-main/core/coco/bench.ts` runs it alone.
+// A section of `npm run bench`; `npx tsx bench/coco.ts` runs it alone.
 
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
-import { Project } from '../project/project.ts'
-import { toCocoSegmentation } from '../segment/segmentation.ts'
-import { exportCoco } from './export-coco.ts'
-import type { SegmentationMode } from './geometry.ts'
-import { mulberry32, randomShape, syntheticSource } from './synthetic.ts'
+import { Project } from '../src-main/core/project/project.ts'
+import { toCocoSegmentation } from '../src-main/core/segment/segmentation.ts'
+import { exportCoco } from '../src-main/core/coco/export-coco.ts'
+import type { SegmentationMode } from '../src-main/core/coco/geometry.ts'
+import { mulberry32, randomShape, syntheticSource } from '../tests/helpers/synthetic.ts'
 
 export interface ExportBenchOptions {
   images?: number
