@@ -1,14 +1,12 @@
 // End to end: the built renderer in Chromium, over the loopback bridge, against the real core
 // (demo model, SQLite, generated images). One project is labelled step by step, so the tests
 // run in order and each starts where the previous one left the app.
-import { readFileSync, rmSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import { buildRenderer, clickImage as clickOn, iouWith, pixelAt, SCENES, screenOf, screenshot, settled as settledOn, showsImage, startApp, truthOf, waitFor, type E2E } from './harness.ts'
-import { findBrowser } from '../helpers/browser.ts'
+import { clickImage as clickOn, iouWith, pixelAt, SCENES, screenOf, screenshot, settled as settledOn, showsImage, startAppForSuite, truthOf, waitFor, type E2E } from './harness.ts'
 
 let app: E2E
-let rendererDir: string
 let page: Page
 
 const canvas = () => page.getByTestId('canvas')
@@ -34,16 +32,9 @@ function imageIdOf(file: string): number {
   return row.id
 }
 
-beforeAll(async () => {
-  await findBrowser()
-  rendererDir = await buildRenderer()
-  app = await startApp(rendererDir)
-  page = app.page
-}, 120_000)
-
-afterAll(async () => {
-  await app?.close()
-  if (rendererDir) rmSync(rendererDir, { recursive: true, force: true })
+startAppForSuite((started) => {
+  app = started
+  page = started.page
 })
 
 describe('annotation UI in Chromium against the real core', () => {

@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import sharp from 'sharp'
 import type { Browser, Page } from 'playwright-core'
-import { launchBrowser } from '../helpers/browser.ts'
+import { afterAll, beforeAll } from 'vitest'
+import { findBrowser, launchBrowser } from '../helpers/browser.ts'
 import { drawTruth } from '../helpers/demo-scenes.ts'
 import { polygonsToShape, decodeStoredRle } from '../../src-main/core/coco/geometry.ts'
 import { rasterizeShape, rleDecode, type Rle } from '../../src-main/core/segment/rle.ts'
@@ -128,6 +129,26 @@ export async function openPage(url: string): Promise<{ browser: Browser; page: P
   await page.goto(url)
   mkdirSync(ARTIFACTS, { recursive: true })
   return { browser, page, errors }
+}
+
+/**
+ * A suite's app: the browser found first (a missing one fails with its reason, not a timeout),
+ * the renderer built privately and started over the scenes before the suite, closed and
+ * removed after it. `started` receives the running app.
+ */
+export function startAppForSuite(started: (app: E2E) => void): void {
+  let app: E2E | undefined
+  let rendererDir: string | undefined
+  beforeAll(async () => {
+    await findBrowser()
+    rendererDir = await buildRenderer()
+    app = await startApp(rendererDir)
+    started(app)
+  }, 120_000)
+  afterAll(async () => {
+    await app?.close()
+    if (rendererDir) rmSync(rendererDir, { recursive: true, force: true })
+  })
 }
 
 /** A project folder with the scenes, the bridge over it, and a page showing the app. */

@@ -5,14 +5,12 @@
 // Screens that changed are saved at two window sizes (the app has one, dark, theme).
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import { buildRenderer, pixelAt, SCENES, screenshot, startApp, waitFor, writeScenes, type E2E } from './harness.ts'
-import { findBrowser } from '../helpers/browser.ts'
+import { pixelAt, SCENES, screenshot, startAppForSuite, waitFor, writeScenes, type E2E } from './harness.ts'
 import { runCli } from '../helpers/cli.ts'
 
 let app: E2E
-let rendererDir: string
 let page: Page
 
 const SIZES = [
@@ -68,16 +66,9 @@ async function shownSummary(): Promise<string[]> {
   return page.getByTestId('import-result').locator('li').allTextContents()
 }
 
-beforeAll(async () => {
-  await findBrowser()
-  rendererDir = await buildRenderer()
-  app = await startApp(rendererDir)
-  page = app.page
-}, 120_000)
-
-afterAll(async () => {
-  await app?.close()
-  if (rendererDir) rmSync(rendererDir, { recursive: true, force: true })
+startAppForSuite((started) => {
+  app = started
+  page = started.page
 })
 
 describe('project commands in Chromium against the real core', () => {
