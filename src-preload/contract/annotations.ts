@@ -3,50 +3,35 @@
 import { z } from 'zod'
 import { method, result } from './define.ts'
 import { area, bbox, id, promptRecord, score, segmentation } from './schemas.ts'
+import type { Bbox, OutlinePart, PromptRecord, Segmentation } from './schemas.ts'
 
-export interface PromptPoint {
-  x: number
-  y: number
-  label: 0 | 1
-}
-
-export interface PromptBox {
-  x0: number
-  y0: number
-  x1: number
-  y1: number
-}
-
-export interface CompressedRle {
-  /** [height, width] */
-  size: [number, number]
-  counts: string
-}
-
-/** COCO polygons (flat [x0, y0, x1, y1, ...] rings) or compressed RLE. */
-export type Segmentation = number[][] | CompressedRle
-
-export interface Annotation {
+/** An annotation as the project store holds it. */
+export interface StoredAnnotation {
   id: number
   imageId: number
   categoryId: number
   segmentation: Segmentation
   /** COCO [x, y, width, height] in image pixels. */
-  bbox: [number, number, number, number]
+  bbox: Bbox
   area: number
   score: number | null
-  /** The prompt that produced it, so it can be refined later. */
-  prompt: { points: PromptPoint[]; box?: PromptBox | null } | null
+  /** The prompt that produced it, so it can be re-prompted later. */
+  prompt: PromptRecord | null
   /** The model that segmented it (set by main from the active model), null when drawn by hand. */
   modelId: string | null
+  /** ISO 8601, UTC. */
   createdAt: string
   updatedAt: string
+}
+
+/** An annotation as it crosses IPC. */
+export interface Annotation extends StoredAnnotation {
   /**
    * For RLE segmentations (shapes with holes): the outline to draw and edit, parts with their
    * holes as flat [x0, y0, ...] rings in image pixels. Absent for polygon segmentations, which
    * are their own outline.
    */
-  outline?: { outer: number[]; holes: number[][] }[]
+  outline?: OutlinePart[]
 }
 
 const fields = {

@@ -17,7 +17,7 @@
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { UserError } from '../errors.ts'
-import type { Annotation, AnnotationInput, Category, ImageRow, Segmentation } from '../project/types.ts'
+import type { StoredAnnotation, AnnotationInput, Category, ProjectImage, Segmentation } from '../project/types.ts'
 import { rasterizeShape, rleArea, rleToBbox, rleToString } from '../segment/rle.ts'
 import { parseCocoText, type CocoAnnotationEntry, type CocoGeometry } from './coco-parse.ts'
 import { cleanRing, polygonsToShape } from './geometry.ts'
@@ -25,11 +25,11 @@ import type { ProgressCallback } from './source.ts'
 
 /** The slice of `Project` an import needs. */
 export interface ImportTarget {
-  listImages(): ImageRow[]
+  listImages(): ProjectImage[]
   listCategories(): Category[]
   createCategory(input: { name: string; supercategory?: string | null }): Category
-  listAnnotations(imageId: number): Annotation[]
-  saveAnnotation(input: AnnotationInput): Annotation
+  listAnnotations(imageId: number): StoredAnnotation[]
+  saveAnnotation(input: AnnotationInput): StoredAnnotation
   /** Runs `fn` in one transaction (the store's own writes nest inside it). */
   transaction<T>(fn: () => T): T
 }
@@ -148,12 +148,12 @@ export async function importCoco(project: ImportTarget, file: string, options: C
   // Match images: exact relative path first, then a base name shared by exactly one image.
   const projectImages = project.listImages()
   const byPath = new Map(projectImages.map((i) => [i.path, i]))
-  const byBase = new Map<string, ImageRow | null>()
+  const byBase = new Map<string, ProjectImage | null>()
   for (const image of projectImages) {
     const base = basename(image.path)
     byBase.set(base, byBase.has(base) ? null : image)
   }
-  const target = new Map<number, ImageRow>()
+  const target = new Map<number, ProjectImage>()
   for (const entry of doc.images) {
     const rel = entry.fileName.replace(/^\.\//, '')
     const image = byPath.get(rel) ?? byBase.get(basename(rel)) ?? null

@@ -8,10 +8,10 @@ import { LOW_RES_SIZE, MODEL_SIZE } from './model-interface.ts'
 import { defaultModelDir, loadModel, type LoadModelOptions, type LoadedModel, type ModelInfo } from './model.ts'
 import { logitsToShape, type Shape } from './mask-geometry.ts'
 import { preprocessImage, MAX_IMAGE_PIXELS } from './preprocess.ts'
-import { Decoder, PromptHistory, type DecodedState, type Embedding, type Prompt } from './prompt.ts'
+import { Decoder, PromptHistory, type DecodedState, type Embedding } from './prompt.ts'
 import { toCocoSegmentation } from './segmentation.ts'
-import { segmentationToLowResLogits, type Segmentation } from './mask-ops.ts'
-import type { CompressedRle } from './rle.ts'
+import { segmentationToLowResLogits } from './mask-ops.ts'
+import type { Bbox, PromptRecord, Segmentation } from '../../../src-preload/contract/schemas.ts'
 
 // onnxruntime (1.30, POSIX builds) collects telemetry when it creates its environment, at the
 // first InferenceSession of the process, and part of that runs std::regex over the process
@@ -43,8 +43,8 @@ export interface SegmentResult {
   score: number
   scores: number[]
   shape: Shape
-  segmentation: number[][] | CompressedRle
-  bbox: [number, number, number, number]
+  segmentation: Segmentation
+  bbox: Bbox
   area: number
   hasHoles: boolean
   timings: { preprocess: number; encode: number; decode: number; postprocess: number }
@@ -140,7 +140,7 @@ export class Engine {
   /** One-shot: encode the image, decode the prompt, return the chosen candidate's geometry. */
   async segment(
     image: string | Buffer,
-    prompt: Prompt,
+    prompt: PromptRecord,
     options: PolygonOptions & { candidate?: number } = {},
   ): Promise<SegmentResult> {
     const { embedding, timings } = await this.encode(image)
@@ -153,7 +153,7 @@ export class Engine {
    */
   async segmentEmbedding(
     embedding: Embedding,
-    prompt: Prompt,
+    prompt: PromptRecord,
     options: PolygonOptions & { candidate?: number },
     timings: EncodeResult['timings'],
   ): Promise<SegmentResult> {

@@ -5,11 +5,10 @@
 
 import { LOW_RES_SIZE } from './model-interface.ts'
 import { logitsToShape, type Ring, type Shape } from './mask-geometry.ts'
-import { rasterizeShape, rleFromString, rleToBbox, type CompressedRle, type Rle } from './rle.ts'
+import { rasterizeShape, rleFromString, rleToBbox, type Rle } from './rle.ts'
+import type { Segmentation } from '../../../src-preload/contract/schemas.ts'
 import { toCocoSegmentation, type CocoSegmentation } from './segmentation.ts'
 import { UserError } from '../errors.ts'
-
-export type Segmentation = number[][] | CompressedRle
 
 /** Douglas–Peucker tolerance for outlines traced from RLE: half a pixel keeps IoU >= 0.99 on all but specks. */
 const RLE_OUTLINE_TOLERANCE = 0.35

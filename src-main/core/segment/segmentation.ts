@@ -5,15 +5,16 @@
 // so the three fields agree with each other.
 
 import type { Shape } from './mask-geometry.ts'
-import { rasterizeShape, rleArea, rleToBbox, rleToString, type CompressedRle } from './rle.ts'
+import { rasterizeShape, rleArea, rleToBbox, rleToString } from './rle.ts'
+import type { Bbox, Segmentation } from '../../../src-preload/contract/schemas.ts'
 
 export interface CocoSegmentation {
   /** One flat [x0, y0, x1, y1, ...] list per part (2 decimals), or compressed RLE when any part has holes. */
-  segmentation: number[][] | CompressedRle
+  segmentation: Segmentation
   /** Pixel count of the rasterised shape. */
   area: number
   /** [x, y, w, h] of the rasterised shape (pycocotools' rleToBbox). */
-  bbox: [number, number, number, number]
+  bbox: Bbox
   hasHoles: boolean
 }
 

@@ -1,7 +1,7 @@
 // Pure geometry of the canvas: the camera (image pixels ↔ screen pixels, zoom at a point, fit),
 // polygon rings of a segmentation, and hit-testing of saved annotations in the order an editor
 // needs (vertex before edge before body). No DOM, no Konva: unit tests drive every function.
-import type { Segmentation } from '../../../src-preload/contract/annotations.ts'
+import type { Segmentation } from '../../../src-preload/contract/schemas.ts'
 
 export interface Vec {
   x: number

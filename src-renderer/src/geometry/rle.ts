@@ -2,7 +2,7 @@
 // canvas needs their pixels (drawn as a bitmap of their bounding box) and hit-testing needs to
 // know whether a pixel is inside. Pure functions, same format as pycocotools (column-major
 // runs, alternating background/foreground, LEB128-like string with delta-coded counts).
-import type { CompressedRle } from '../../../src-preload/contract/annotations.ts'
+import type { CompressedRle } from '../../../src-preload/contract/schemas.ts'
 
 /** The run lengths of a compressed counts string (pycocotools' rleFrString). */
 export function decodeCounts(counts: string): number[] {

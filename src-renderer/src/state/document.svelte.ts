@@ -4,7 +4,7 @@
 // History, so undo and redo also persist. One DocumentState serves one open of a project; the
 // editor makes a new one for the next, and `close()` stops the old one reaching the store.
 import type { Annotation, Api, Category } from '../../../src-preload/contract/index.ts'
-import type { PromptBox, PromptPoint, Segmentation } from '../../../src-preload/contract/annotations.ts'
+import type { PromptBox, PromptPoint, Segmentation } from '../../../src-preload/contract/schemas.ts'
 import { ringsMeasure } from '../geometry/geometry.ts'
 import { History, HistoryClosedError, type Command } from './history.ts'
 

@@ -1,7 +1,7 @@
 // The prompt loop: points and box in, the decoder's mask out, then accept (save or update
 // the re-prompted annotation), combine with the selection, or discard. The prompt itself lives
 // in the SessionState (never saved nor undone); only the answer to the latest request shows.
-import type { PromptBox, PromptPoint } from '../../../src-preload/contract/annotations.ts'
+import type { PromptBox, PromptPoint } from '../../../src-preload/contract/schemas.ts'
 import { describeError } from '../api.ts'
 import type { Vec } from '../geometry/geometry.ts'
 import type { Editor } from './editor.svelte.ts'

@@ -1,6 +1,6 @@
 // The session: what is never saved nor undone — the camera, the cursor, what is hovered, the
 // prompt being built (points, box, the decoder's answer) and the rings being dragged.
-import type { PromptBox, PromptPoint } from '../../../src-preload/contract/annotations.ts'
+import type { PromptBox, PromptPoint } from '../../../src-preload/contract/schemas.ts'
 import type { DecodeResult } from '../../../src-preload/contract/segment.ts'
 import { fitCamera, type Camera, type Vec } from '../geometry/geometry.ts'
 

@@ -227,7 +227,7 @@ describe('every channel, good and bad arguments', () => {
       if (channel === 'annot:annotations.save') ctx.annotationId = (value as { id: number }).id
     }
     expect(ctx.square).toBeGreaterThan(0)
-    expect(shell.session.project).toBeNull() // project.close ran last
+    expect(shell.app.projects.project).toBeNull() // project.close ran last
   })
 })
 

@@ -8,7 +8,7 @@ import type { Engine } from '../../../src-main/core/segment/engine.ts'
 import type { Annotation, DecodeResult, ExportSummary, ImagePage, ImportSummary, ModelInfo, ProjectSummary, RecentProject } from '../../../src-preload/contract/index.ts'
 import { makeProjectFolder, openDemoEngine, startShell, type Shell } from './fixture.ts'
 
-describe('a session through the IPC handlers', () => {
+describe("a window's flows through the IPC handlers", () => {
   let engine: Promise<Engine>
   let shell: Shell
   let folder = ''
@@ -131,7 +131,7 @@ describe('a session through the IPC handlers', () => {
   })
 
   it('refuses to segment an unreadable image with a typed error', async () => {
-    await shell.session.project?.readPendingHeaders()
+    await shell.app.projects.project?.readPendingHeaders()
     const page = await shell.value<ImagePage>('annot:images.list')
     const broken = page.images.find((image) => image.path === 'e-broken.png')
     expect(broken?.error).not.toBeNull()
