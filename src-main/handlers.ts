@@ -26,9 +26,9 @@ export function createHandlers(app: AppServices): HandlerTable {
     annotations: {
       list: ({ imageId }) => annotations.list(imageId),
       save: (input) => annotations.save(input),
-      update: ({ annotationId, patch }) => annotations.update(annotationId, patch),
+      update: (input) => annotations.update(input),
       delete: ({ annotationId }) => annotations.delete(annotationId),
-      combine: ({ annotationId, segmentation, op }) => annotations.combine(annotationId, segmentation, op),
+      combine: ({ annotationId, op }) => annotations.combine(annotationId, op),
     },
     categories: {
       list: () => categories.list(),

@@ -43,7 +43,7 @@ export class AppServices {
     this.projects = new ProjectService({ ...options, model: this.model })
     this.images = new ImageService(this.projects)
     this.segment = new SegmentService(this.projects, this.model)
-    this.annotations = new AnnotationService(this.projects, this.model)
+    this.annotations = new AnnotationService(this.projects, this.model, this.segment)
     this.categories = new CategoryService(this.projects)
     this.exports = new ExportService(this.projects, options.dialogs, options.emit)
   }

@@ -2,7 +2,9 @@
 // prefetched), its embedding status, and the one prompt history of the object being prompted,
 // which every decode refines, restores or starts afresh. Decodes run one at a time, in order.
 import { CancelledError, UserError } from '../core/errors.ts'
+import { decodePrompt } from '../core/segment/decode.ts'
 import type { PromptHistory } from '../core/segment/prompt.ts'
+import type { Bbox, PromptRecord, Segmentation } from '../../src-preload/contract/schemas.ts'
 import type { ParsedOf } from '../../src-preload/contract/define.ts'
 import type { DecodeResult, EmbeddingStatus } from '../../src-preload/contract/segment.ts'
 import type { segment } from '../../src-preload/contract/segment.ts'
@@ -11,8 +13,26 @@ import type { OpenProject, ProjectService } from './project-service.ts'
 
 export type DecodeInput = ParsedOf<(typeof segment)['decode']>
 
+/** The mask being prompted, as an accept stores it. */
+export interface PromptedMask {
+  segmentation: Segmentation
+  bbox: Bbox
+  area: number
+  score: number
+  /** The clicks and box of the decoded state (since the saved mask, for a re-prompt). */
+  prompt: PromptRecord
+  /** The saved annotation this prompt re-prompts; null for a new object. */
+  reprompt: number | null
+}
+
 export class SegmentService {
-  private prompt: { imageId: number; history: PromptHistory; reprompt: number | null } | null = null
+  private prompt: {
+    imageId: number
+    history: PromptHistory
+    reprompt: number | null
+    /** The geometry of the last decode's answer; null before the first. */
+    shown: Omit<PromptedMask, 'reprompt'> | null
+  } | null = null
   /** Serialises decodes: a prompt history must see clicks in order. */
   private decoding: Promise<unknown> = Promise.resolve()
 
@@ -77,28 +97,40 @@ export class SegmentService {
         }
         saved = annotation.segmentation
       }
-      this.prompt = { imageId: input.imageId, history: engine.prompt(embedding, saved), reprompt: from }
+      this.prompt = { imageId: input.imageId, history: engine.prompt(embedding, saved), reprompt: from, shown: null }
     }
-    const state = await this.prompt.history.decode({ points: input.points, box: input.box ?? null }, input.candidate)
-    const t2 = performance.now()
-    const geometry = engine.shapeOf(state, embedding.width, embedding.height)
-    const t3 = performance.now()
-    return {
-      imageId: input.imageId,
-      width: embedding.width,
-      height: embedding.height,
-      candidate: state.chosen,
-      score: state.scores[state.chosen],
-      scores: state.scores,
-      parts: geometry.shape.parts,
-      segmentation: geometry.segmentation,
-      bbox: geometry.bbox,
-      area: geometry.area,
-      hasHoles: geometry.hasHoles,
-      restored: state.restored,
-      embedding: source,
-      timings: { embedding: t1 - t0, decode: t2 - t1, postprocess: t3 - t2 },
+    const current = this.prompt
+    const { prompt: decodedPrompt, timings, ...decoded } = await decodePrompt(
+      engine,
+      current.history,
+      embedding,
+      { points: input.points, box: input.box ?? null },
+      { candidate: input.candidate },
+    )
+    // What an accept stores: exactly the geometry this answer shows.
+    current.shown = {
+      segmentation: decoded.segmentation,
+      bbox: decoded.bbox,
+      area: decoded.area,
+      score: decoded.score,
+      prompt: decodedPrompt,
     }
+    return { imageId: input.imageId, ...decoded, embedding: source, timings: { embedding: t1 - t0, ...timings } }
+  }
+
+  /**
+   * The mask being prompted on `imageId`, as the last decode showed it, for an annotation to
+   * store; the prompt history is then forgotten (the object is accepted). Waits for decodes
+   * already asked for, so it takes the answer to the latest prompt.
+   */
+  async takePromptedMask(imageId: number): Promise<PromptedMask> {
+    await this.decoding.catch(() => {})
+    const prompt = this.prompt
+    if (prompt === null || prompt.imageId !== imageId || prompt.shown === null) {
+      throw new UserError('no-prompted-mask', `no mask is being prompted on image ${imageId}: decode a prompt on it first`)
+    }
+    this.prompt = null
+    return { ...prompt.shown, reprompt: prompt.reprompt }
   }
 
   /** Forgets the object being prompted: the next decode starts a new one. */

@@ -67,10 +67,6 @@ export const segmentation = z.union([
   compressedRle,
 ])
 
-const size = z.number().min(0).max(MAX_COORDINATE)
-export const bbox = z.tuple([coordinate, coordinate, size, size])
-export const area = z.number().min(0).max(MAX_COORDINATE * MAX_COORDINATE)
-export const score = z.number().min(0).max(1)
 
 // The geometry and prompt types every process uses, inferred from the schemas above (core
 // imports them as types only, which loads no zod).

@@ -18,7 +18,8 @@ import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { UserError } from '../errors.ts'
 import type { StoredAnnotation, AnnotationInput, Category, ProjectImage, Segmentation } from '../project/types.ts'
-import { rasterizeShape, rleArea, rleToBbox, rleToString } from '../segment/rle.ts'
+import { rasterizeShape, rleToString } from '../segment/rle.ts'
+import { maskMeasures } from '../segment/segmentation.ts'
 import { parseCocoText, type CocoAnnotationEntry, type CocoGeometry } from './coco-parse.ts'
 import { cleanRing, polygonsToShape } from './geometry.ts'
 import type { ProgressCallback } from './source.ts'
@@ -86,9 +87,9 @@ interface Prepared {
 /** The geometry as it will be stored, with its measures; null when nothing is inside the image. */
 function prepare(geometry: CocoGeometry, width: number, height: number): Prepared | null {
   if (geometry.kind === 'rle') {
-    const area = rleArea(geometry.rle)
+    const { area, bbox } = maskMeasures(geometry.rle)
     if (area === 0) return null
-    return { segmentation: rleToString(geometry.rle), area, bbox: rleToBbox(geometry.rle) }
+    return { segmentation: rleToString(geometry.rle), area, bbox }
   }
   const rings =
     geometry.kind === 'bbox'
@@ -100,10 +101,10 @@ function prepare(geometry: CocoGeometry, width: number, height: number): Prepare
     if (clean) polygons.push(clean)
   }
   if (polygons.length === 0) return null
-  const rle = rasterizeShape(polygonsToShape(polygons), width, height)
-  const area = rleArea(rle)
+  // Area and bbox by the one definition (segment/segmentation.ts): the rasterised pixel count.
+  const { area, bbox } = maskMeasures(rasterizeShape(polygonsToShape(polygons), width, height))
   if (area === 0) return null
-  return { segmentation: polygons, area, bbox: rleToBbox(rle) }
+  return { segmentation: polygons, area, bbox }
 }
 
 function entryName(a: CocoAnnotationEntry): string {

@@ -10,8 +10,9 @@ import { logitsToShape, type Shape } from './mask-geometry.ts'
 import { preprocessImage, MAX_IMAGE_PIXELS } from './preprocess.ts'
 import { Decoder, PromptHistory, type DecodedState, type Embedding } from './prompt.ts'
 import { toCocoSegmentation } from './segmentation.ts'
+import { decodePrompt, type PromptDecode } from './decode.ts'
 import { segmentationToLowResLogits } from './mask-ops.ts'
-import type { Bbox, PromptRecord, Segmentation } from '../../../src-preload/contract/schemas.ts'
+import type { PromptRecord, Segmentation } from '../../../src-preload/contract/schemas.ts'
 
 // onnxruntime (1.30, POSIX builds) collects telemetry when it creates its environment, at the
 // first InferenceSession of the process, and part of that runs std::regex over the process
@@ -36,17 +37,8 @@ export interface PolygonOptions {
   minArea?: number
 }
 
-export interface SegmentResult {
-  width: number
-  height: number
-  candidate: number
-  score: number
-  scores: number[]
-  shape: Shape
-  segmentation: Segmentation
-  bbox: Bbox
-  area: number
-  hasHoles: boolean
+/** One object segmented from an image: the decode's result with the time taken to obtain the embedding. */
+export type SegmentResult = Omit<PromptDecode, 'timings'> & {
   timings: { preprocess: number; encode: number; decode: number; postprocess: number }
 }
 
@@ -157,19 +149,8 @@ export class Engine {
     options: PolygonOptions & { candidate?: number },
     timings: EncodeResult['timings'],
   ): Promise<SegmentResult> {
-    const state = await this.prompt(embedding).decode(prompt, options.candidate)
-    const t0 = performance.now()
-    const geometry = this.shapeOf(state, embedding.width, embedding.height, options)
-    const t1 = performance.now()
-    return {
-      width: embedding.width,
-      height: embedding.height,
-      candidate: state.chosen,
-      score: state.scores[state.chosen],
-      scores: state.scores,
-      ...geometry,
-      timings: { ...timings, decode: state.timings.run + state.timings.overhead, postprocess: t1 - t0 },
-    }
+    const decoded = await decodePrompt(this, this.prompt(embedding), embedding, prompt, options)
+    return { ...decoded, timings: { ...timings, ...decoded.timings } }
   }
 
   async close(): Promise<void> {

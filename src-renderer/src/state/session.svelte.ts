@@ -37,8 +37,6 @@ export class PromptState {
   box = $state.raw<PromptBox | null>(null)
   /** The mask shown: the latest answer (or a restored earlier one). */
   result = $state.raw<DecodeResult | null>(null)
-  /** result after each prompt step, so Backspace shows the previous mask exactly and at once. */
-  steps: (DecodeResult | null)[] = []
   pending = $state(false)
   error = $state<string | null>(null)
   /** The saved annotation this prompt re-prompts (its stored prompt came first); null: a new object. */
@@ -52,7 +50,6 @@ export class PromptState {
     this.points = []
     this.box = null
     this.result = null
-    this.steps = []
     this.error = null
     this.dragBox = null
     this.reprompt = null
