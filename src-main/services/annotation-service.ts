@@ -46,10 +46,14 @@ export class AnnotationService {
     })
   }
 
-  /** The annotation as it crosses IPC: with its outline and the revision of this state. */
-  private outgoing(annotation: StoredAnnotation): Annotation {
+  /**
+   * The annotation as it crosses IPC: with its outline and the revision of this state. A write
+   * (`written`) always mints a new revision; a list reuses the one last minted for the same
+   * update time, which is the newest state of that annotation.
+   */
+  private outgoing(annotation: StoredAnnotation, written = false): Annotation {
     const known = this.latest.get(annotation.id)
-    let revision = known?.updatedAt === annotation.updatedAt ? known.revision : null
+    let revision = !written && known?.updatedAt === annotation.updatedAt ? known.revision : null
     if (revision === null) {
       revision = `${this.projects.require().token}.${(++this.minted).toString(36)}`
       const { imageId, segmentation, bbox, area, score, prompt, modelId } = annotation
@@ -100,7 +104,7 @@ export class AnnotationService {
       state = this.revision(input.revision, imageId)
     }
     const { segmentation, bbox, area, score, prompt, modelId } = state
-    return this.outgoing(project.saveAnnotation({ imageId, categoryId, segmentation, bbox, area, score, prompt, modelId }))
+    return this.outgoing(project.saveAnnotation({ imageId, categoryId, segmentation, bbox, area, score, prompt, modelId }), true)
   }
 
   async update(input: UpdateInput): Promise<Annotation> {
@@ -127,7 +131,7 @@ export class AnnotationService {
       const { imageId: _imageId, ...state } = this.revision(input.revision, existing.imageId)
       Object.assign(patch, state)
     }
-    return this.outgoing(project.updateAnnotation(existing.id, patch))
+    return this.outgoing(project.updateAnnotation(existing.id, patch), true)
   }
 
   delete(annotationId: number): null {
@@ -145,6 +149,6 @@ export class AnnotationService {
       throw new UserError('no-prompted-mask', `the mask being prompted re-prompts annotation ${annotation.id} itself: save it instead`)
     }
     const combined = combineSegmentations(annotation.segmentation, mask.segmentation, op, image.width, image.height)
-    return this.outgoing(project.updateAnnotation(annotationId, { segmentation: combined.segmentation, bbox: combined.bbox, area: combined.area }))
+    return this.outgoing(project.updateAnnotation(annotationId, { segmentation: combined.segmentation, bbox: combined.bbox, area: combined.area }), true)
   }
 }
