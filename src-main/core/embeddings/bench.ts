@@ -4,7 +4,7 @@
 //   (a) the image was prefetched and is in memory,
 //   (b) it is in the disk cache (float16; float32 for comparison), memory cold,
 //   (c) it is in no cache: content hash, preprocessing and one encoder run.
-// "Ready" means the embedding is in hand and a prompt session over it exists (the decoder is
+// "Ready" means the embedding is in hand and a prompt history over it exists (the decoder is
 // warmed at engine open). The first decode is timed separately. The lead wires this into
 // `npm run bench`.
 
@@ -24,7 +24,7 @@ export interface EmbeddingsBench {
   image: { width: number; height: number; bytes: number }
   /** Bytes of one disk entry. */
   entryBytes: { float16: number; float32: number }
-  /** Medians, milliseconds from the switch until a prompt session exists. */
+  /** Medians, milliseconds from the switch until a prompt history exists. */
   memoryMs: number
   diskMs: number
   diskFloat32Ms: number

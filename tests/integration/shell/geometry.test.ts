@@ -58,6 +58,11 @@ describe('geometry decided in main', () => {
     // Vertex edits are measured the same way.
     const moved = await shell.value<Annotation>('annot:annotations.update', { annotationId: saved.id, rings: [[0, 0, 40, 0, 0, 40]] })
     expect(moved.area).toBe(780) // x + y + 1 < 40: 39 * 40 / 2
+    // Every write is a new revision, however quickly it follows the last; each restores its own state.
+    const again = await shell.value<Annotation>('annot:annotations.update', { annotationId: saved.id, rings: [[0, 0, 30, 0, 0, 30]] })
+    expect(new Set([saved.revision, moved.revision, again.revision]).size).toBe(3)
+    expect((await shell.value<Annotation>('annot:annotations.update', { annotationId: saved.id, revision: moved.revision })).area).toBe(780)
+    expect((await shell.value<Annotation>('annot:annotations.update', { annotationId: saved.id, revision: saved.revision })).area).toBe(190)
     await shell.value('annot:annotations.delete', { annotationId: saved.id })
   })
 
