@@ -26,7 +26,7 @@ import { benchEmbeddings } from './embeddings.ts'
 import { printRendererBench } from './renderer/bench.ts'
 import { Engine } from '../src-main/core/segment/engine.ts'
 import { preprocessImage, readImageHeader } from '../src-main/core/segment/preprocess.ts'
-import type { Point } from '../src-main/core/segment/prompt.ts'
+import type { PromptPoint } from '../src-preload/contract/schemas.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20)
 // V8 tiers the geometry code up over the first dozen calls; medians should not include that.
@@ -42,7 +42,7 @@ function median(xs: number[]): number {
  * A photo-like test image: textured background with noise (so JPEG decoding does real work)
  * and a large flat-ish object, an ellipse covering about a fifth of the frame.
  */
-async function makeScene(width: number, height: number): Promise<{ buf: Buffer; click: Point }> {
+async function makeScene(width: number, height: number): Promise<{ buf: Buffer; click: PromptPoint }> {
   const raw = Buffer.alloc(width * height * 3)
   let seed = 12345
   const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
@@ -156,8 +156,8 @@ async function benchThinBar(engine: Engine): Promise<{ onePoint: number; twoPoin
   }
   const png = await sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer()
   const { embedding } = await engine.encode(png)
-  const click: Point = { x: 250, y: 750, label: 1 }
-  const medianRun = async (points: Point[]): Promise<number> => {
+  const click: PromptPoint = { x: 250, y: 750, label: 1 }
+  const medianRun = async (points: PromptPoint[]): Promise<number> => {
     const runs: number[] = []
     for (let i = 0; i < WARMUP + RUNS; i++) {
       const state = await engine.prompt(embedding).decode({ points })

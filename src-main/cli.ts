@@ -104,7 +104,7 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
         }),
       )
     } else {
-      const parts = result.shape.parts
+      const parts = result.parts
       const holes = parts.reduce((n, p) => n + p.holes.length, 0)
       const vertices = parts.reduce((n, p) => n + p.outer.length / 2 + p.holes.reduce((m, h) => m + h.length / 2, 0), 0)
       const t = result.timings

@@ -11,7 +11,7 @@ import { readFile, stat } from 'node:fs/promises'
 import sharp from 'sharp'
 import { readImageHeader, MAX_IMAGE_PIXELS } from './core/segment/preprocess.ts'
 import { IMAGE_SCHEME, IMAGE_VERSION, previewSize } from '../src-preload/contract/images.ts'
-import type { ServableImage } from './services/app-session.ts'
+import type { ServableImage } from './services/image-service.ts'
 
 export interface ImageSource {
   /**

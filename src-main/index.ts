@@ -1,6 +1,6 @@
 // Electron main process: one hardened window, the IPC table, the sam-image: protocol, the menu,
 // the single-instance lock and the remembered window bounds. Thin on purpose: the work lives in
-// src-main/core/ (no Electron there) behind services/app-session.ts, and everything here that
+// src-main/core/ (no Electron there) behind the services of services/app-services.ts, and everything here that
 // can be tested without Electron is a pure module (ipc.ts, image-protocol.ts, menu.ts, argv.ts,
 // window-state.ts, native-sqlite.ts). Never imports Svelte or Konva.
 import { join } from 'node:path'
@@ -14,7 +14,7 @@ import { handleImageRequest, PreviewCache } from './image-protocol.ts'
 import { isAppPageUrl, registerIpc, trustedSender } from './ipc.ts'
 import { buildMenuTemplate, type MenuItemTemplate } from './menu.ts'
 import { electronSqliteBinding, useElectronSqlite } from './native-sqlite.ts'
-import { AppSession, type Dialogs, type EventSink } from './services/app-session.ts'
+import { AppServices, type Dialogs, type EventSink } from './services/app-services.ts'
 import { loadWindowState, MIN_SIZE, restoreBounds, saveWindowState } from './window-state.ts'
 import { eventChannel } from '../src-preload/contract/events.ts'
 import { IMAGE_SCHEME } from '../src-preload/contract/images.ts'
@@ -116,15 +116,15 @@ function reportError(what: string, err: unknown): void {
   dialog.showErrorBox(what, err instanceof Error ? err.message : String(err))
 }
 
-function openFolder(appSession: AppSession, folder: string): void {
-  appSession.openFolder(folder).catch((err: unknown) => reportError(`Cannot open ${folder}`, err))
+function openFolder(services: AppServices, folder: string): void {
+  services.projects.openFolder(folder).catch((err: unknown) => reportError(`Cannot open ${folder}`, err))
 }
 
-function installMenu(appSession: AppSession): void {
+function installMenu(services: AppServices): void {
   const run = (command: CommandId): void => {
     const entry = KEYMAP.find((item) => item.id === command)
     if (entry?.handler === 'renderer') return emit('menu', { command })
-    if (command === 'project.open') void appSession.openWithDialog().catch((err: unknown) => reportError('Cannot open the folder', err))
+    if (command === 'project.open') void services.projects.openWithDialog().catch((err: unknown) => reportError('Cannot open the folder', err))
   }
   const withClicks = (items: MenuItemTemplate[]): MenuItemConstructorOptions[] =>
     items.map(({ submenu, id, ...item }) => ({
@@ -170,12 +170,12 @@ if (!app.requestSingleInstanceLock()) {
   }
 
   const engine = Engine.open({ modelDir: defaultModelDir(modelsRoot()).dir })
-  const appSession = new AppSession({ engine, userDataDir: app.getPath('userData'), dialogs, emit })
+  const services = new AppServices({ engine, userDataDir: app.getPath('userData'), dialogs, emit })
 
   app.on('second-instance', (_event, argv, workingDirectory) => {
     focusWindow()
     const folder = folderArgument(argv, { packaged: app.isPackaged, cwd: workingDirectory })
-    if (folder !== null) openFolder(appSession, folder)
+    if (folder !== null) openFolder(services, folder)
   })
 
   app.on('window-all-closed', () => {
@@ -188,7 +188,7 @@ if (!app.requestSingleInstanceLock()) {
     // Let the project commit and the embedding cache flush before the process ends.
     event.preventDefault()
     disposed = true
-    void appSession.dispose().finally(() => app.quit())
+    void services.dispose().finally(() => app.quit())
   })
 
   void app.whenReady().then(() => {
@@ -199,19 +199,19 @@ if (!app.requestSingleInstanceLock()) {
     }
     hardenWebContents()
     const cache = new PreviewCache()
-    protocol.handle(IMAGE_SCHEME, (request) => handleImageRequest({ url: request.url, method: request.method }, appSession, cache))
+    protocol.handle(IMAGE_SCHEME, (request) => handleImageRequest({ url: request.url, method: request.method }, services.images, cache))
     registerIpc({
       registrar: ipcMain,
-      handlers: createHandlers(appSession),
+      handlers: createHandlers(services),
       isTrustedSender: trustedSender({
         webContentsId: () => mainWindow?.webContents.id ?? null,
         isAppUrl: (url) => isAppPageUrl(url, { indexHtmlUrl: INDEX_HTML_URL.href, devServerUrl: DEV_RENDERER_URL }),
       }),
     })
-    installMenu(appSession)
+    installMenu(services)
     mainWindow = createWindow()
     const folder = folderArgument(process.argv, { packaged: app.isPackaged, cwd: process.cwd() })
-    if (folder !== null) openFolder(appSession, folder)
+    if (folder !== null) openFolder(services, folder)
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow()
     })

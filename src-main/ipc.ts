@@ -4,7 +4,7 @@
 // input stops at the schema: it never reaches the services, SQLite or ONNX.
 // Electron-free: the registrar (ipcMain in the app, a fake in tests) and the sender policy
 // are passed in, so tests drive these exact handlers without Electron.
-import { isUserError } from './core/errors.ts'
+import { isUserError, type UserErrorCode } from './core/errors.ts'
 import {
   CONTRACT,
   INVOKE_CHANNELS,
@@ -82,42 +82,82 @@ export function isAppPageUrl(url: string, pages: { indexHtmlUrl: string; devServ
   return parsed.protocol === 'file:' && parsed.host === index.host && parsed.pathname === index.pathname
 }
 
-// The core's UserError codes are open strings; the UI gets a closed set. Exact codes first,
-// then families by prefix or suffix; anything else the user can act on is 'failed'.
-const EXACT_CODES: Record<string, ErrorCode> = {
-  'image-unknown': 'not-found',
-  'category-unknown': 'not-found',
-  'annotation-unknown': 'not-found',
-  'image-missing': 'not-found',
-  'image-status': 'invalid-argument',
-  'category-exists': 'conflict',
-  'category-in-use': 'conflict',
-  'invalid-value': 'invalid-argument',
+/**
+ * The core's UserError codes, each given one of the contract's closed set; the finer code
+ * still travels in `detail`. Total: a code the core adds fails to compile until it is here.
+ */
+export const ERROR_CODE_OF: Record<UserErrorCode, ErrorCode> = {
   'bad-argument': 'invalid-argument',
+  usage: 'invalid-argument',
   'bad-point': 'invalid-argument',
   'bad-box': 'invalid-argument',
   'bad-candidate': 'invalid-argument',
   'empty-prompt': 'invalid-argument',
   'no-prompt': 'invalid-argument',
+  'invalid-value': 'invalid-argument',
+  'image-id': 'invalid-argument',
+  'image-status': 'invalid-argument',
+  'category-id': 'invalid-argument',
+  'category-name': 'invalid-argument',
   'category-color': 'invalid-argument',
-  'embedding-model': 'model-unavailable',
-  'disk-full': 'project-unavailable',
-  'write-folder': 'file-error',
-  'write-denied': 'file-error',
-  'no-project': 'no-project',
+  annotation: 'invalid-argument',
+  'annotation-id': 'invalid-argument',
+  'annotation-segmentation': 'invalid-argument',
+  'annotation-bbox': 'invalid-argument',
+  'annotation-area': 'invalid-argument',
+  'annotation-score': 'invalid-argument',
+  'annotation-prompt': 'invalid-argument',
+  'annotation-rings': 'invalid-argument',
+  'no-prompted-mask': 'invalid-argument',
+  'image-unknown': 'not-found',
+  'image-missing': 'not-found',
+  'category-unknown': 'not-found',
+  'annotation-unknown': 'not-found',
   'not-recent': 'not-found',
+  'no-project': 'no-project',
+  'category-exists': 'conflict',
+  'category-in-use': 'conflict',
+  'image-unreadable': 'image-unreadable',
+  'image-too-large': 'image-unreadable',
+  'segmentation-size': 'failed',
+  'empty-result': 'failed',
+  'model-config': 'model-unavailable',
+  'model-file-size': 'model-unavailable',
+  'model-garbage': 'model-unavailable',
+  'model-install': 'model-unavailable',
+  'model-interface': 'model-unavailable',
+  'model-manifest': 'model-unavailable',
+  'model-missing': 'model-unavailable',
+  'model-unknown': 'model-unavailable',
+  embedding: 'failed',
+  'embedding-model': 'model-unavailable',
+  'archive-corrupt': 'failed',
+  'archive-missing-file': 'failed',
+  'archive-unsafe-path': 'failed',
+  'checksum-mismatch': 'failed',
+  'download-cancelled': 'failed',
+  'download-http': 'failed',
+  'download-interrupted': 'failed',
+  'download-network': 'failed',
+  'download-restart-loop': 'failed',
+  'download-size': 'failed',
+  'cache-write': 'failed',
+  'project-busy': 'project-unavailable',
+  'project-corrupt': 'project-unavailable',
+  'project-folder': 'project-unavailable',
+  'project-foreign': 'project-unavailable',
+  'project-open': 'project-unavailable',
+  'project-read-only': 'project-unavailable',
+  'project-too-new': 'project-unavailable',
+  'project-wal': 'project-unavailable',
+  'disk-full': 'project-unavailable',
+  'coco-file': 'file-error',
+  'coco-invalid': 'file-error',
+  'coco-json': 'file-error',
+  'file-protected': 'file-error',
+  'write-denied': 'file-error',
+  'write-folder': 'file-error',
   cancelled: 'cancelled',
-}
-
-export function errorCodeOf(userCode: string): ErrorCode {
-  const exact = EXACT_CODES[userCode]
-  if (exact !== undefined) return exact
-  if (userCode.endsWith('-id') || userCode.endsWith('-name') || userCode.startsWith('annotation')) return 'invalid-argument'
-  if (userCode.startsWith('model-')) return 'model-unavailable'
-  if (userCode.startsWith('project-')) return 'project-unavailable'
-  if (userCode.startsWith('image-')) return 'image-unreadable'
-  if (userCode.startsWith('coco-') || userCode.startsWith('file-')) return 'file-error'
-  return 'failed'
 }
 
 export type Logger = (message: string, error: unknown) => void
@@ -125,8 +165,8 @@ export type Logger = (message: string, error: unknown) => void
 /** Turns any failure into the envelope's error; bugs are logged whole and shown short. */
 export function toErrorPayload(channel: string, err: unknown, log: Logger): ErrorPayload {
   if (err instanceof IpcError) return { code: err.code, message: err.message, ...(err.detail ? { detail: err.detail } : {}) }
-  if (isUserError(err)) return { code: errorCodeOf(err.code), message: err.message, detail: err.code }
-  if (err instanceof Error && err.name === 'CancelledError') return { code: 'cancelled', message: err.message || 'cancelled' }
+  // A CancelledError is a UserError with the code 'cancelled'.
+  if (isUserError(err)) return { code: ERROR_CODE_OF[err.code], message: err.message, detail: err.code }
   log(`[ipc] internal error in ${channel}`, err)
   const short = err instanceof Error ? err.message.split('\n')[0] : String(err)
   return { code: 'internal', message: `Internal error in ${channel}: ${short}` }

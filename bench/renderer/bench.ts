@@ -92,7 +92,7 @@ export async function benchRenderer(options: { clicks?: number; frames?: number 
     await page.keyboard.press('Escape')
 
     // --- pan a 6000x4000 image with 300 polygons ---
-    const project = bridge.session.project
+    const project = bridge.services.projects.project
     if (project === null) throw new Error('the bench project did not open')
     const bigRow = project.listImages({}).find((row) => row.path === BIG.file)
     if (bigRow === undefined) throw new Error(`${BIG.file} is not in the project`)

@@ -2,7 +2,8 @@
 
 import { UserError } from '../core/errors.ts'
 import type { ModelInfo } from '../core/segment/model.ts'
-import { MAX_PROMPT_POINTS, type Box, type Point } from '../core/segment/prompt.ts'
+import { MAX_PROMPT_POINTS } from '../../src-preload/contract/limits.ts'
+import type { PromptBox, PromptPoint } from '../../src-preload/contract/schemas.ts'
 
 export interface Io {
   out: (s: string) => void
@@ -65,13 +66,13 @@ function parseNumberList(value: string, what: string, count: number[]): number[]
   return nums
 }
 
-export function parsePoint(value: string): Point {
+export function parsePoint(value: string): PromptPoint {
   const [x, y, label = 1] = parseNumberList(value, '--point', [2, 3])
   if (label !== 0 && label !== 1) throw new UserError('bad-argument', `--point '${value}': label must be 0 or 1`)
   return { x, y, label }
 }
 
-export function parseBox(value: string): Box {
+export function parseBox(value: string): PromptBox {
   const [x0, y0, x1, y1] = parseNumberList(value, '--box', [4])
   return { x0, y0, x1, y1 }
 }

@@ -3,7 +3,7 @@
 
 import { parseArgs } from 'node:util'
 import { UserError } from '../core/errors.ts'
-import { Project, type Annotation } from '../core/project/index.ts'
+import { Project, type StoredAnnotation } from '../core/project/index.ts'
 import { openProjectEmbeddings, segmentCached } from '../core/embeddings/index.ts'
 import { Engine } from '../core/segment/engine.ts'
 import { checkPrompt } from '../core/segment/prompt.ts'
@@ -49,7 +49,7 @@ export async function openCommand(args: string[], io: Io): Promise<void> {
   }
 }
 
-function describeAnnotation(a: Annotation, category: string, image: string): string {
+function describeAnnotation(a: StoredAnnotation, category: string, image: string): string {
   const kind = Array.isArray(a.segmentation) ? `${a.segmentation.length} polygon(s)` : 'RLE (has holes)'
   return `saved annotation ${a.id} on ${image}: ${category}, ${kind}, area ${a.area} px, bbox ${a.bbox.join(',')}, score ${a.score?.toFixed(3) ?? '-'}`
 }

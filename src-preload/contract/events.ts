@@ -2,11 +2,11 @@
 // event, `annot:events.<name>`; payloads are built by main (trusted), so they carry types only.
 import type { CommandId } from './keymap.ts'
 import type { ProjectSummary } from './project.ts'
-import type { EmbeddingState } from './segment.ts'
+import type { EmbeddingSource, EmbeddingState } from './segment.ts'
 
 export interface EventPayloads {
   /** An image's embedding changed state (queued, encoding, ready, failed...). */
-  embedding: { imageId: number; state: EmbeddingState; source?: 'memory' | 'disk' | 'encoder'; error?: string; expectedMs?: number }
+  embedding: { imageId: number; state: EmbeddingState; source?: EmbeddingSource; error?: string; expectedMs?: number }
   /** The encoder queue: waiting and running jobs, and the image that goes first. */
   queue: { queued: number; running: number; currentImageId: number | null }
   /** A long task's progress; `done === total` when it ends. */

@@ -3,18 +3,19 @@
 // annotator sets. Also the protocol's URL scheme and preview rule, shared with main.
 import { z } from 'zod'
 import { method, result } from './define.ts'
-import { id, imageStatus, MAX_PAGE } from './schemas.ts'
+import { id, imageStatus, MAX_PAGE, type ImageStatus } from './schemas.ts'
 
-export type ImageStatus = z.infer<typeof imageStatus>
+export type { ImageStatus }
 
-export interface ImageSummary {
+/** One image of the project, as the store holds it and as the renderer lists it. */
+export interface ProjectImage {
   id: number
   /** Relative to the project folder, '/' separators. */
   path: string
   /** Oriented size (EXIF applied); null until the header is read, or when unreadable. */
   width: number | null
   height: number | null
-  /** Bytes. */
+  /** Bytes, from the last scan. */
   size: number
   status: ImageStatus
   /** Not found by the last scan; its annotations are kept. */
@@ -25,7 +26,7 @@ export interface ImageSummary {
 }
 
 export interface ImagePage {
-  images: ImageSummary[]
+  images: ProjectImage[]
   /** Images matching the filter, all pages together. */
   total: number
   offset: number
@@ -89,7 +90,7 @@ export const images = {
       .prefault({}),
     result<ImagePage>(),
   ),
-  get: method(z.strictObject({ imageId: id }), result<ImageSummary>()),
+  get: method(z.strictObject({ imageId: id }), result<ProjectImage>()),
   urls: method(z.strictObject({ imageId: id }), result<ImageUrls>()),
-  setStatus: method(z.strictObject({ imageId: id, status: imageStatus }), result<ImageSummary>()),
+  setStatus: method(z.strictObject({ imageId: id, status: imageStatus }), result<ProjectImage>()),
 }

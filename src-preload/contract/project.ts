@@ -15,12 +15,19 @@ export interface ProjectCounts {
   perCategory: { name: string; count: number }[]
 }
 
+/** What one scan of the folder found. */
 export interface ScanSummary {
+  /** Image files found on disk by this scan. */
   found: number
+  /** Rows inserted for files seen for the first time. */
   added: number
+  /** Rows newly marked missing by this scan. */
   missing: number
+  /** Missing rows whose file came back at the same path. */
   returned: number
+  /** Rows re-linked to a renamed or moved file (id and annotations kept, path updated). */
   relinked: number
+  /** Files whose size or modification time changed: their header is read again. */
   changed: number
   /** Images whose header is still being read in the background (progress events follow). */
   pendingHeaders: number

@@ -3,18 +3,17 @@
 // Every object is strict: an unexpected key is an error, not silently dropped.
 import { z } from 'zod'
 
-/** Most prompt points one object takes; SAM gains nothing from more, and each costs a decode input. */
-export const MAX_POINTS = 64
-/** Polygon limits of one annotation: parts, numbers per ring, numbers in all. */
-export const MAX_RINGS = 1_000
-export const MAX_RING_VALUES = 200_000
-export const MAX_SEGMENTATION_VALUES = 1_000_000
-/** Longest compressed-RLE counts string (a 10000x10000 mask of alternating runs is far below). */
-export const MAX_RLE_CHARS = 4_000_000
-/** Largest image side a coordinate may refer to. */
-export const MAX_COORDINATE = 1_000_000
-/** Most images one page of the image list returns. */
-export const MAX_PAGE = 1_000
+import {
+  IMAGE_STATUSES,
+  MAX_COORDINATE,
+  MAX_PROMPT_POINTS,
+  MAX_RING_VALUES,
+  MAX_RINGS,
+  MAX_RLE_CHARS,
+  MAX_SEGMENTATION_VALUES,
+} from './limits.ts'
+
+export * from './limits.ts'
 
 /** A database id: a positive safe integer (z.int refuses NaN, Infinity, fractions and strings). */
 export const id = z.int().positive()
@@ -32,7 +31,7 @@ export const point = z.strictObject({
 export const box = z.strictObject({ x0: coordinate, y0: coordinate, x1: coordinate, y1: coordinate })
 
 export const promptRecord = z.strictObject({
-  points: z.array(point).max(MAX_POINTS),
+  points: z.array(point).max(MAX_PROMPT_POINTS),
   box: box.nullable().optional(),
 })
 
@@ -40,7 +39,7 @@ export const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour of 
 
 export const name = z.string().min(1).max(200)
 
-const ring = z
+export const ring = z
   .array(coordinate)
   .min(6)
   .max(MAX_RING_VALUES)
@@ -68,12 +67,35 @@ export const segmentation = z.union([
   compressedRle,
 ])
 
-const size = z.number().min(0).max(MAX_COORDINATE)
-export const bbox = z.tuple([coordinate, coordinate, size, size])
-export const area = z.number().min(0).max(MAX_COORDINATE * MAX_COORDINATE)
-export const score = z.number().min(0).max(1)
 
-export const imageStatus = z.enum(['new', 'in_progress', 'done', 'skipped'])
+// The geometry and prompt types every process uses, inferred from the schemas above (core
+// imports them as types only, which loads no zod).
+
+/** A prompt point in original (oriented) image pixels, COCO frame: pixel (0,0) covers [0,1)². */
+export type PromptPoint = z.infer<typeof point>
+/** A box prompt in original image pixels (corners, any order). */
+export type PromptBox = z.infer<typeof box>
+/** The prompt that produced an annotation, kept so it can be re-prompted later. */
+export type PromptRecord = z.infer<typeof promptRecord>
+/** COCO compressed RLE: size is [height, width], counts the LEB128-like string. */
+export type CompressedRle = z.infer<typeof compressedRle>
+/** COCO polygons (flat [x0, y0, x1, y1, ...] rings) or compressed RLE. */
+export type Segmentation = z.infer<typeof segmentation>
+/** COCO [x, y, width, height] in image pixels. */
+export type Bbox = [number, number, number, number]
+/** A closed ring as flat [x0, y0, x1, y1, ...] in image pixels; the first point is not repeated. */
+export type Ring = number[]
+/**
+ * One separate part of an object's outline: its outer boundary (positive shoelace area in
+ * image coordinates, y down) and its holes (negative area).
+ */
+export interface OutlinePart {
+  outer: Ring
+  holes: Ring[]
+}
+
+export const imageStatus = z.enum(IMAGE_STATUSES)
+export type ImageStatus = z.infer<typeof imageStatus>
 
 /** Absolute folder path (POSIX or Windows), bounded; what exists is checked by main. */
 export const absolutePath = z

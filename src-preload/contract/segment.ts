@@ -1,21 +1,25 @@
-// The `segment` domain: clicks in, polygons out. Main keeps the prompt session of the object
+// The `segment` domain: clicks in, polygons out. Main keeps the prompt history of the object
 // being prompted (iterative refinement feeds the chosen candidate's logits back), so each
 // decode sends the whole current prompt and main decides between refining, restoring an
 // earlier state (a point removed) and starting a new object.
 import { z } from 'zod'
 import { method, NO_ARGUMENT, result } from './define.ts'
-import { box, id, MAX_POINTS, point } from './schemas.ts'
-import type { Segmentation } from './annotations.ts'
+import { box, id, MAX_PROMPT_POINTS, point } from './schemas.ts'
+import type { Bbox, OutlinePart, Segmentation } from './schemas.ts'
 
+/**
+ * Where an image's embedding stands: 'none' when nothing was asked for it yet; the others are
+ * the embedding scheduler's job states.
+ */
 export type EmbeddingState = 'none' | 'queued' | 'reading' | 'preprocessing' | 'encoding' | 'ready' | 'failed' | 'cancelled'
+
+/** Where an embedding came from: memory, the disk cache or a fresh encoder run. */
+export type EmbeddingSource = 'memory' | 'disk' | 'encoder'
 
 export interface EmbeddingStatus {
   imageId: number
   state: EmbeddingState
 }
-
-/** A closed ring as flat [x0, y0, x1, y1, ...] in image pixels. */
-export type Ring = number[]
 
 export interface DecodeResult {
   imageId: number
@@ -28,16 +32,16 @@ export interface DecodeResult {
   /** Predicted IoU of every candidate, to offer the others. */
   scores: number[]
   /** Outline for drawing: separate parts, each with its holes. */
-  parts: { outer: Ring; holes: Ring[] }[]
+  parts: OutlinePart[]
   /** What a save stores: polygons, or compressed RLE when the shape has holes. */
   segmentation: Segmentation
-  bbox: [number, number, number, number]
+  bbox: Bbox
   area: number
   hasHoles: boolean
   /** True when this prompt was seen before (a point removed): no decoder run. */
   restored: boolean
   /** Where the embedding came from: memory, disk cache or a fresh encoder run. */
-  embedding: 'memory' | 'disk' | 'encoder'
+  embedding: EmbeddingSource
   timings: { embedding: number; decode: number; postprocess: number }
 }
 
@@ -49,7 +53,7 @@ export const segment = {
     z
       .strictObject({
         imageId: id,
-        points: z.array(point).max(MAX_POINTS),
+        points: z.array(point).max(MAX_PROMPT_POINTS),
         box: box.nullable().optional(),
         /** Show this candidate instead of the best-scored one. */
         candidate: z.int().min(0).max(15).optional(),

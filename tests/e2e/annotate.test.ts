@@ -20,13 +20,13 @@ async function previewArea(): Promise<number> {
 }
 
 function annotationsOf(imageId: number) {
-  const project = app.bridge.session.project
+  const project = app.bridge.services.projects.project
   if (project === null) throw new Error('no project is open')
   return project.listAnnotations(imageId)
 }
 
 function imageIdOf(file: string): number {
-  const project = app.bridge.session.project
+  const project = app.bridge.services.projects.project
   const row = project?.listImages({}).find((image) => image.path === file)
   if (row === undefined) throw new Error(`${file} is not in the project`)
   return row.id
@@ -103,7 +103,7 @@ describe('annotation UI in Chromium against the real core', () => {
       await page.getByTestId('new-category').press('Enter')
       await expect.poll(() => page.getByTestId('categories').locator('li').count()).toBeGreaterThan(0)
     }
-    const categories = () => app.bridge.session.project!.listCategories()
+    const categories = () => app.bridge.services.projects.project!.listCategories()
     await waitFor(() => categories().some((c) => c.name === 'disc'), 'the categories')
     await expect.poll(() => page.getByTestId('image-list').locator('li.current').textContent()).toContain(first.file)
     const firstId = imageIdOf(first.file)
@@ -337,11 +337,11 @@ describe('annotation UI in Chromium against the real core', () => {
     expect(drawn.prompt).toBeNull()
     await page.keyboard.press('s')
     await page.keyboard.press('Control+d')
-    await waitFor(() => app.bridge.session.project!.getImage(firstId).status === 'done', 'the done status')
+    await waitFor(() => app.bridge.services.projects.project!.getImage(firstId).status === 'done', 'the done status')
   })
 
   it('categories: rename, recolour, reorder, and delete asks when annotations use it', async () => {
-    const project = app.bridge.session.project!
+    const project = app.bridge.services.projects.project!
     const byName = (name: string) => project.listCategories().find((c) => c.name === name)
     const row = (name: string) => page.getByTestId('categories').locator('li', { hasText: name })
     await row('object').locator('button.name').dblclick()

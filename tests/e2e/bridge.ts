@@ -12,7 +12,7 @@ import { Engine } from '../../src-main/core/segment/engine.ts'
 import { createHandlers } from '../../src-main/handlers.ts'
 import { handleImageRequest, PreviewCache } from '../../src-main/image-protocol.ts'
 import { registerIpc, trustedSender, type IpcEventLike, type IpcListener } from '../../src-main/ipc.ts'
-import { AppSession, type Dialogs, type EventSink } from '../../src-main/services/app-session.ts'
+import { AppServices, type Dialogs, type EventSink } from '../../src-main/services/app-services.ts'
 import { IMAGE_SCHEME, INVOKE_CHANNELS, type ImageUrls } from '../../src-preload/contract/index.ts'
 
 export const ROOT = resolve(import.meta.dirname, '..', '..')
@@ -37,7 +37,7 @@ export interface BridgeOptions {
 
 export interface Bridge {
   url: string
-  session: AppSession
+  services: AppServices
   /** Sends an event to the page as main does (a menu click is main emitting `menu`). */
   emit: EventSink
   /** Calls made, in order, with their argument as the page sent it. */
@@ -59,7 +59,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const frame = `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`
     for (const client of clients) client.write(frame)
   }
-  const session = new AppSession({
+  const services = new AppServices({
     engine: options.engine ?? Engine.open({ modelDir: DEMO_MODEL }),
     userDataDir: options.userDataDir,
     projectUserDataDir: join(options.userDataDir, 'projects'),
@@ -71,7 +71,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   let pageUrl = ''
   registerIpc({
     registrar: { handle: (channel, listener) => listeners.set(channel, listener), removeHandler: (channel) => listeners.delete(channel) },
-    handlers: createHandlers(session),
+    handlers: createHandlers(services),
     isTrustedSender: trustedSender({ webContentsId: () => WEB_CONTENTS_ID, isAppUrl: (url) => url === pageUrl }),
     log: (message, error) => {
       if (error !== null) console.error(message, error)
@@ -121,7 +121,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       return
     }
     if (url.pathname.startsWith('/sam-image/')) {
-      const answer = await handleImageRequest({ url: `${IMAGE_SCHEME}://${url.pathname.slice('/sam-image/'.length)}${url.search}`, method: 'GET' }, session, cache)
+      const answer = await handleImageRequest({ url: `${IMAGE_SCHEME}://${url.pathname.slice('/sam-image/'.length)}${url.search}`, method: 'GET' }, services.images, cache)
       response.statusCode = answer.status
       answer.headers.forEach((value, key) => response.setHeader(key, value))
       response.end(Buffer.from(await answer.arrayBuffer()))
@@ -145,7 +145,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
 
   return {
     url: pageUrl,
-    session,
+    services,
     emit,
     calls,
     async close() {
@@ -153,7 +153,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       clients.clear()
       server.closeAllConnections()
       await new Promise<void>((done) => server.close(() => done()))
-      await session.dispose()
+      await services.dispose()
     },
   }
 }

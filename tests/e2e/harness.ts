@@ -14,7 +14,7 @@ import { findBrowser, launchBrowser } from '../helpers/browser.ts'
 import { drawTruth } from '../helpers/demo-scenes.ts'
 import { polygonsToShape, decodeStoredRle } from '../../src-main/core/coco/geometry.ts'
 import { rasterizeShape, rleDecode, type Rle } from '../../src-main/core/segment/rle.ts'
-import type { Segmentation } from '../../src-preload/contract/annotations.ts'
+import type { Segmentation } from '../../src-preload/contract/schemas.ts'
 import { BROWSER_CHANNELS, installBrowserApi, KEEP_NAMES_SHIM, ROOT, startBridge, type Bridge } from './bridge.ts'
 
 export const ARTIFACTS = join(ROOT, 'test-artifacts')

@@ -28,7 +28,7 @@ async function screenshots(name: string): Promise<void> {
 }
 
 function project() {
-  const opened = app.bridge.session.project
+  const opened = app.bridge.services.projects.project
   if (opened === null) throw new Error('no project is open')
   return opened
 }
@@ -161,7 +161,7 @@ describe('project commands in Chromium against the real core', () => {
     await screenshots('12-welcome-recent')
     await page.getByTestId('forget-recent').click()
     await expect.poll(() => page.getByTestId('recent').count()).toBe(0)
-    expect(app.bridge.session.recentProjects()).toEqual([])
+    expect(app.bridge.services.projects.recentProjects()).toEqual([])
     await screenshots('13-welcome-forgotten')
     expect(app.errors).toEqual([])
   })

@@ -135,7 +135,7 @@ const attr = async (name: string) => (await canvas().getAttribute(name)) ?? ''
 const currentImage = () => page.getByTestId('image-list').locator('li.current').textContent({ timeout: 10_000 })
 
 function imageIdOf(path: string): number {
-  const row = bridge.session.project?.listImages({}).find((image) => image.path === path)
+  const row = bridge.services.projects.project?.listImages({}).find((image) => image.path === path)
   if (row === undefined) throw new Error(`${path} is not in the open project`)
   return row.id
 }

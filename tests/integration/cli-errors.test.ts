@@ -13,11 +13,13 @@ import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { MAX_POINTS } from '../../src-preload/contract/schemas.ts'
+
 import { parseCocoText } from '../../src-main/core/coco/coco-parse.ts'
 import { UserError } from '../../src-main/core/errors.ts'
 import { Project } from '../../src-main/core/project/index.ts'
-import { checkPrompt, MAX_PROMPT_POINTS } from '../../src-main/core/segment/prompt.ts'
+import { checkPrompt } from '../../src-main/core/segment/prompt.ts'
+import { MAX_PROMPT_POINTS } from '../../src-preload/contract/limits.ts'
+import { CONTRACT } from '../../src-preload/contract/index.ts'
 import { DEMO_MODEL, ROOT, runCli, type CliResult } from '../helpers/cli.ts'
 import { errorLine } from '../helpers/project-fixtures.ts'
 
@@ -250,8 +252,10 @@ describe('long command lines', () => {
 
 describe('the limits in core', () => {
   it('checkPrompt refuses the same number of points the IPC contract does', () => {
-    expect(MAX_PROMPT_POINTS).toBe(MAX_POINTS)
     const points = Array.from({ length: MAX_PROMPT_POINTS }, () => ({ x: 1, y: 1, label: 1 as const }))
+    const decode = CONTRACT.segment.decode.input
+    expect(decode.safeParse({ imageId: 1, points }).success).toBe(true)
+    expect(decode.safeParse({ imageId: 1, points: [...points, points[0]] }).success).toBe(false)
     expect(() => checkPrompt({ points }, 10, 10)).not.toThrow()
     expect(() => checkPrompt({ points: [...points, points[0]] }, 10, 10)).toThrow(new UserError('bad-point', `65 points: a prompt takes at most ${MAX_PROMPT_POINTS}`))
   })

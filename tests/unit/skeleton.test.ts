@@ -81,6 +81,28 @@ describe('process boundaries', () => {
     expect(bad).toEqual([])
   })
 
+  it('src-main/core reaches outside its root only for the IPC contract (the one vocabulary of types)', () => {
+    const crossing = importsUnder('src-main/core').filter(({ file, specifier }) => {
+      if (!specifier.startsWith('.')) return false
+      const target = relative(ROOT, resolve(ROOT, dirname(file), specifier))
+      return !target.startsWith('src-main/core/') && !target.startsWith('src-preload/contract/')
+    })
+    expect(crossing).toEqual([])
+  })
+
+  it('the IPC handler table only calls services: it imports neither core nor the project store', () => {
+    const imports = importsOf(readFileSync(join(ROOT, 'src-main/handlers.ts'), 'utf8'), 'handlers.ts')
+    expect(imports.filter((specifier) => !specifier.startsWith('./services/') && specifier !== './ipc.ts')).toEqual([])
+  })
+
+  it("no class or module of main's is named a session (the word is the renderer's and onnxruntime's)", () => {
+    const named = sourceFiles('src-main').filter((file) => {
+      const source = readFileSync(file, 'utf8')
+      return /session/i.test(relative(ROOT, file)) || /\b(class|interface|type)\s+\w*Session\b/.test(source)
+    })
+    expect(named.map((file) => relative(ROOT, file))).toEqual([])
+  })
+
   it('src-renderer imports no electron, Node builtins or native packages', () => {
     const imports = importsUnder('src-renderer')
     expect(imports.length).toBeGreaterThan(0)

@@ -14,14 +14,13 @@
 
 import { ringArea, type Ring, type Shape } from '../segment/mask-geometry.ts'
 import { rleToShape } from '../segment/mask-ops.ts'
-import { rasterizeShape, rleArea, rleFromString, rleToBbox, rleToString, type CompressedRle, type Rle } from '../segment/rle.ts'
-
-export type StoredSegmentation = number[][] | CompressedRle
+import { rasterizeShape, rleArea, rleFromString, rleToBbox, rleToString, type Rle } from '../segment/rle.ts'
+import type { CompressedRle, Segmentation } from '../../../src-preload/contract/schemas.ts'
 
 export type SegmentationMode = 'auto' | 'polygon' | 'rle'
 
 export interface ExportGeometry {
-  segmentation: number[][] | CompressedRle
+  segmentation: Segmentation
   area: number
   bbox: [number, number, number, number]
   /** Holes that polygon output had to leave out (0 when none). */
@@ -115,7 +114,7 @@ function sameRing(a: readonly number[], b: readonly number[]): boolean {
  * plausible, which keeps a 100,000-annotation export within seconds.
  */
 export function exportGeometry(
-  seg: StoredSegmentation,
+  seg: Segmentation,
   width: number,
   height: number,
   mode: SegmentationMode,
@@ -167,7 +166,7 @@ export function exportGeometry(
  * Outer rings of a stored segmentation, for formats that only know simple polygons (YOLO):
  * clamped and cleaned like COCO polygons; RLE is traced. Holes are returned as a count.
  */
-export function outerPolygons(seg: StoredSegmentation, width: number, height: number): { polygons: Ring[]; droppedHoles: number } {
+export function outerPolygons(seg: Segmentation, width: number, height: number): { polygons: Ring[]; droppedHoles: number } {
   if (Array.isArray(seg)) {
     const polygons: Ring[] = []
     for (const ring of seg) {

@@ -17,19 +17,20 @@
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { UserError } from '../errors.ts'
-import type { Annotation, AnnotationInput, Category, ImageRow, Segmentation } from '../project/types.ts'
-import { rasterizeShape, rleArea, rleToBbox, rleToString } from '../segment/rle.ts'
+import type { StoredAnnotation, AnnotationInput, Category, ProjectImage, Segmentation } from '../project/types.ts'
+import { rasterizeShape, rleToString } from '../segment/rle.ts'
+import { maskMeasures } from '../segment/segmentation.ts'
 import { parseCocoText, type CocoAnnotationEntry, type CocoGeometry } from './coco-parse.ts'
 import { cleanRing, polygonsToShape } from './geometry.ts'
 import type { ProgressCallback } from './source.ts'
 
 /** The slice of `Project` an import needs. */
 export interface ImportTarget {
-  listImages(): ImageRow[]
+  listImages(): ProjectImage[]
   listCategories(): Category[]
   createCategory(input: { name: string; supercategory?: string | null }): Category
-  listAnnotations(imageId: number): Annotation[]
-  saveAnnotation(input: AnnotationInput): Annotation
+  listAnnotations(imageId: number): StoredAnnotation[]
+  saveAnnotation(input: AnnotationInput): StoredAnnotation
   /** Runs `fn` in one transaction (the store's own writes nest inside it). */
   transaction<T>(fn: () => T): T
 }
@@ -86,9 +87,9 @@ interface Prepared {
 /** The geometry as it will be stored, with its measures; null when nothing is inside the image. */
 function prepare(geometry: CocoGeometry, width: number, height: number): Prepared | null {
   if (geometry.kind === 'rle') {
-    const area = rleArea(geometry.rle)
+    const { area, bbox } = maskMeasures(geometry.rle)
     if (area === 0) return null
-    return { segmentation: rleToString(geometry.rle), area, bbox: rleToBbox(geometry.rle) }
+    return { segmentation: rleToString(geometry.rle), area, bbox }
   }
   const rings =
     geometry.kind === 'bbox'
@@ -100,10 +101,10 @@ function prepare(geometry: CocoGeometry, width: number, height: number): Prepare
     if (clean) polygons.push(clean)
   }
   if (polygons.length === 0) return null
-  const rle = rasterizeShape(polygonsToShape(polygons), width, height)
-  const area = rleArea(rle)
+  // Area and bbox by the one definition (segment/segmentation.ts): the rasterised pixel count.
+  const { area, bbox } = maskMeasures(rasterizeShape(polygonsToShape(polygons), width, height))
   if (area === 0) return null
-  return { segmentation: polygons, area, bbox: rleToBbox(rle) }
+  return { segmentation: polygons, area, bbox }
 }
 
 function entryName(a: CocoAnnotationEntry): string {
@@ -149,12 +150,12 @@ export async function importCoco(project: ImportTarget, file: string, options: C
   // Match images: exact relative path first, then a base name shared by exactly one image.
   const projectImages = project.listImages()
   const byPath = new Map(projectImages.map((i) => [i.path, i]))
-  const byBase = new Map<string, ImageRow | null>()
+  const byBase = new Map<string, ProjectImage | null>()
   for (const image of projectImages) {
     const base = basename(image.path)
     byBase.set(base, byBase.has(base) ? null : image)
   }
-  const target = new Map<number, ImageRow>()
+  const target = new Map<number, ProjectImage>()
   for (const entry of doc.images) {
     const rel = entry.fileName.replace(/^\.\//, '')
     const image = byPath.get(rel) ?? byBase.get(basename(rel)) ?? null

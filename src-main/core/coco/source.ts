@@ -3,13 +3,13 @@
 // files on disk says where they are, and the exporters then refuse to write over them
 // (write-guard.ts): a `Project` always does, so no caller can forget to.
 
-import type { Annotation, Category, ImageRow } from '../project/types.ts'
+import type { StoredAnnotation, Category, ProjectImage } from '../project/types.ts'
 
-export type ExportImage = Pick<ImageRow, 'id' | 'path' | 'width' | 'height'> & { missing?: boolean }
+export type ExportImage = Pick<ProjectImage, 'id' | 'path' | 'width' | 'height'> & { missing?: boolean }
 export type ExportCategory = Pick<Category, 'id' | 'name' | 'order' | 'supercategory'>
 /** `area` and `bbox` as saved; used for an unchanged segmentation when plausible (see geometry.ts). */
-export type ExportAnnotation = Pick<Annotation, 'id' | 'imageId' | 'categoryId' | 'segmentation'> &
-  Partial<Pick<Annotation, 'area' | 'bbox'>> & {
+export type ExportAnnotation = Pick<StoredAnnotation, 'id' | 'imageId' | 'categoryId' | 'segmentation'> &
+  Partial<Pick<StoredAnnotation, 'area' | 'bbox'>> & {
     /** The segmentation's JSON text as stored, written verbatim when the geometry is unchanged. */
     segmentationJson?: string
   }

@@ -13,7 +13,7 @@ export {
   CancelledError,
   type EmbeddingResult,
   type EmbeddingSource,
-  type EmbeddingState,
+  type JobState,
   type ImageRef,
   type SchedulerEvent,
   type SchedulerOptions,

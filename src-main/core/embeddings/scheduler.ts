@@ -16,14 +16,15 @@
 // Every state change and queue change is an event, for a UI to show.
 
 import { resolve } from 'node:path'
-import { UserError } from '../errors.ts'
+import { CancelledError, UserError } from '../errors.ts'
+import type { EmbeddingSource, EmbeddingState } from '../../../src-preload/contract/segment.ts'
 import type { Embedding } from '../segment/prompt.ts'
 import { EmbeddingCache } from './cache.ts'
 import type { DiskCacheEvent } from './disk-cache.ts'
 import type { ImageEncoder } from './encoder.ts'
 import type { EntryKey } from './entry-file.ts'
 
-export type EmbeddingSource = 'memory' | 'disk' | 'encoder'
+export type { EmbeddingSource }
 
 export interface EmbeddingResult {
   embedding: Embedding
@@ -41,13 +42,14 @@ export interface ImageRef {
   id?: number
 }
 
-export type EmbeddingState = 'queued' | 'reading' | 'preprocessing' | 'encoding' | 'ready' | 'failed' | 'cancelled'
+/** The states an embedding job passes through: every EmbeddingState but 'none' (nothing asked yet). */
+export type JobState = Exclude<EmbeddingState, 'none'>
 
 export type SchedulerEvent =
   | {
       type: 'state'
       image: ImageRef
-      state: EmbeddingState
+      state: JobState
       /** With 'ready'. */
       source?: EmbeddingSource
       /** With 'failed'. */
@@ -65,9 +67,7 @@ export interface SchedulerOptions {
   concurrency?: number
 }
 
-export class CancelledError extends Error {
-  override readonly name = 'CancelledError'
-}
+export { CancelledError }
 
 interface JobOutcome {
   embedding: Embedding
@@ -144,7 +144,7 @@ export class EmbeddingScheduler {
     }
   }
 
-  private emitState(job: Job, state: EmbeddingState, extra: Partial<Extract<SchedulerEvent, { type: 'state' }>> = {}): void {
+  private emitState(job: Job, state: JobState, extra: Partial<Extract<SchedulerEvent, { type: 'state' }>> = {}): void {
     this.emit({ type: 'state', image: job.image, state, ...extra })
   }
 
@@ -231,7 +231,7 @@ export class EmbeddingScheduler {
   }
 
   /** What is known about an image's embedding right now (no I/O). */
-  stateOf(fileArg: string): EmbeddingState | 'none' {
+  stateOf(fileArg: string): EmbeddingState {
     const file = resolve(fileArg)
     const job = this.jobs.get(file)
     if (job) return job.phase === 'queued' ? 'queued' : job.phase === 'lookup' ? 'reading' : 'encoding'

@@ -6,7 +6,7 @@ import { existsSync, realpathSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { DB_FILE, PROJECT_DIR, defaultUserDataDir, folderKey } from '../project/index.ts'
 import type { Engine, PolygonOptions, SegmentResult } from '../segment/engine.ts'
-import type { Prompt } from '../segment/prompt.ts'
+import type { PromptRecord } from '../../../src-preload/contract/schemas.ts'
 import { EMBEDDINGS_DIR, EmbeddingCache, embeddingsDirOf, type EmbeddingCacheOptions } from './cache.ts'
 import { engineEncoder } from './encoder.ts'
 import { EmbeddingScheduler, type EmbeddingResult, type EmbeddingSource, type ImageRef, type SchedulerOptions } from './scheduler.ts'
@@ -64,7 +64,7 @@ export async function segmentCached(
   engine: Engine,
   embeddings: EmbeddingScheduler,
   file: string,
-  prompt: Prompt,
+  prompt: PromptRecord,
   options: PolygonOptions & { candidate?: number } = {},
 ): Promise<CachedSegmentResult> {
   const { embedding, source, timings } = await getEmbedding(embeddings, file)

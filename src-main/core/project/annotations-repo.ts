@@ -1,8 +1,8 @@
 // SQL for the annotations table. Segmentation and prompt are stored as JSON text; everything
-// read back is parsed into the public Annotation shape here.
+// read back is parsed into the public StoredAnnotation shape here.
 
 import type { Database, Statement } from 'better-sqlite3'
-import type { Annotation, AnnotationGeometry, AnnotationInput, PromptRecord, Segmentation } from './types.ts'
+import type { StoredAnnotation, AnnotationGeometry, AnnotationInput, PromptRecord, Segmentation } from './types.ts'
 
 interface AnnotationRecord {
   id: number
@@ -21,7 +21,7 @@ interface AnnotationRecord {
   updated_at: string
 }
 
-function toAnnotation(r: AnnotationRecord): Annotation {
+function toAnnotation(r: AnnotationRecord): StoredAnnotation {
   return {
     id: r.id,
     imageId: r.image_id,
@@ -105,12 +105,12 @@ export class AnnotationsRepository {
     return this.deleteByCategoryStmt.run(categoryId).changes
   }
 
-  get(id: number): Annotation | null {
+  get(id: number): StoredAnnotation | null {
     const r = this.byId.get(id)
     return r ? toAnnotation(r) : null
   }
 
-  listForImage(imageId: number): Annotation[] {
+  listForImage(imageId: number): StoredAnnotation[] {
     return this.byImage.all(imageId).map(toAnnotation)
   }
 
@@ -119,7 +119,7 @@ export class AnnotationsRepository {
    * for any count. Pages rather than one open cursor: an open better-sqlite3 cursor makes the
    * connection refuse every other statement, and an exporter needs to look up images meanwhile.
    */
-  *iterate(pageSize = 1000): IterableIterator<Annotation> {
+  *iterate(pageSize = 1000): IterableIterator<StoredAnnotation> {
     let after = 0
     for (;;) {
       const page = this.pageStmt.all(after, pageSize)

@@ -1,8 +1,8 @@
-// SQL for the images table. Rows come back as ImageRow (with their annotation count); the
+// SQL for the images table. Rows come back as ProjectImage (with their annotation count); the
 // scan and header-reading bookkeeping (mtime, fingerprint, header_read) stays internal.
 
 import type { Database, Statement } from 'better-sqlite3'
-import type { ImageRow, ImageStatus } from './types.ts'
+import type { ProjectImage, ImageStatus } from './types.ts'
 
 interface ImageRecord {
   id: number
@@ -44,7 +44,7 @@ const SELECT_ROW = `
          (SELECT count(*) FROM annotations a WHERE a.image_id = i.id) AS annotation_count
   FROM images i`
 
-function toRow(r: ImageRecord): ImageRow {
+function toRow(r: ImageRecord): ProjectImage {
   return {
     id: r.id,
     path: r.path,
@@ -89,17 +89,17 @@ export class ImagesRepository {
     this.promoteStmt = db.prepare(`UPDATE images SET status = 'in_progress' WHERE id = ? AND status = 'new'`)
   }
 
-  get(id: number): ImageRow | null {
+  get(id: number): ProjectImage | null {
     const r = this.byId.get(id)
     return r ? toRow(r) : null
   }
 
-  getByPath(path: string): ImageRow | null {
+  getByPath(path: string): ProjectImage | null {
     const r = this.byPath.get(path)
     return r ? toRow(r) : null
   }
 
-  list(options: { status?: ImageStatus; missing?: boolean; offset: number; limit: number }): ImageRow[] {
+  list(options: { status?: ImageStatus; missing?: boolean; offset: number; limit: number }): ProjectImage[] {
     const where: string[] = []
     const params: (string | number)[] = []
     if (options.status) {

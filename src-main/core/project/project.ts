@@ -15,7 +15,7 @@ import { defaultUserDataDir, locateDatabase, openDatabase, resolveFolder, sqlite
 import { findImageFiles, mapLimit, naturalCompare, readHeader, sampleFile, type FoundFile } from './image-files.ts'
 import { ImagesRepository, type StoredImage } from './images-repo.ts'
 import { readMeta } from './meta-repo.ts'
-import type { Annotation, AnnotationGeometry, AnnotationInput, AnnotationPatch, Category, ImageRow, ImageStatus, ProjectCounts, ScanSummary } from './types.ts'
+import type { StoredAnnotation, AnnotationGeometry, AnnotationInput, AnnotationPatch, Category, ProjectImage, ImageStatus, ProjectCounts, ScanSummary } from './types.ts'
 import {
   checkAnnotationInput,
   checkColor,
@@ -189,7 +189,7 @@ export class Project {
     }
   }
 
-  private requireImage(id: unknown): ImageRow {
+  private requireImage(id: unknown): ProjectImage {
     const checked = checkId('image', id)
     const image = this.images.get(checked)
     if (!image) throw new UserError('image-unknown', `no image with id ${checked} in this project`)
@@ -203,7 +203,7 @@ export class Project {
     return category
   }
 
-  private requireAnnotation(id: unknown): Annotation {
+  private requireAnnotation(id: unknown): StoredAnnotation {
     const checked = checkId('annotation', id)
     const annotation = this.annotations.get(checked)
     if (!annotation) throw new UserError('annotation-unknown', `no annotation with id ${checked} in this project`)
@@ -300,7 +300,7 @@ export class Project {
     return done
   }
 
-  listImages(options: { status?: ImageStatus; missing?: boolean; offset?: number; limit?: number } = {}): ImageRow[] {
+  listImages(options: { status?: ImageStatus; missing?: boolean; offset?: number; limit?: number } = {}): ProjectImage[] {
     const status = options.status === undefined ? undefined : checkStatus(options.status)
     const offset = options.offset ?? 0
     const limit = options.limit ?? -1
@@ -309,12 +309,12 @@ export class Project {
     return this.read(() => this.images.list({ status, missing: options.missing, offset, limit }))
   }
 
-  getImage(id: number): ImageRow {
+  getImage(id: number): ProjectImage {
     return this.read(() => this.requireImage(id))
   }
 
   /** Accepts '\\' separators too (paths typed on Windows). */
-  imageByPath(relPath: string): ImageRow | null {
+  imageByPath(relPath: string): ProjectImage | null {
     const normalized = relPath.replace(/\\/g, '/').replace(/^\.\//, '')
     return this.read(() => this.images.getByPath(normalized))
   }
@@ -425,17 +425,17 @@ export class Project {
     }
   }
 
-  saveAnnotation(input: AnnotationInput): Annotation {
+  saveAnnotation(input: AnnotationInput): StoredAnnotation {
     const checked = checkAnnotationInput(input)
     return this.write(() => {
       this.checkReferences(checked)
       const id = this.annotations.insert(checked, new Date().toISOString())
       this.images.promoteToInProgress(checked.imageId)
-      return this.annotations.get(id) as Annotation
+      return this.annotations.get(id) as StoredAnnotation
     })
   }
 
-  updateAnnotation(id: number, patch: AnnotationPatch): Annotation {
+  updateAnnotation(id: number, patch: AnnotationPatch): StoredAnnotation {
     if (patch === null || typeof patch !== 'object') throw new UserError('annotation', `annotation change ${String(patch)} is not an object`)
     const unknown = Object.keys(patch).filter((k) => !PATCH_KEYS.has(k))
     if (unknown.length > 0) throw new UserError('annotation', `annotation field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} cannot be changed`)
@@ -445,7 +445,7 @@ export class Project {
       this.checkReferences(merged)
       this.annotations.update(existing.id, merged, new Date().toISOString())
       if (merged.imageId !== existing.imageId) this.images.promoteToInProgress(merged.imageId)
-      return this.annotations.get(existing.id) as Annotation
+      return this.annotations.get(existing.id) as StoredAnnotation
     })
   }
 
@@ -456,11 +456,11 @@ export class Project {
     })
   }
 
-  getAnnotation(id: number): Annotation {
+  getAnnotation(id: number): StoredAnnotation {
     return this.read(() => this.requireAnnotation(id))
   }
 
-  listAnnotations(imageId: number): Annotation[] {
+  listAnnotations(imageId: number): StoredAnnotation[] {
     return this.read(() => {
       this.requireImage(imageId)
       return this.annotations.listForImage(imageId)
@@ -472,7 +472,7 @@ export class Project {
    * items; an annotation saved meanwhile with a higher id is included. `pageSize` (rows read
    * per query, default 1000) is there for tests.
    */
-  *iterateAnnotations(options: { pageSize?: number } = {}): IterableIterator<Annotation> {
+  *iterateAnnotations(options: { pageSize?: number } = {}): IterableIterator<StoredAnnotation> {
     try {
       yield* this.annotations.iterate(options.pageSize)
     } catch (err) {

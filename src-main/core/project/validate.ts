@@ -2,10 +2,10 @@
 // and COCO import, so they are checked as `unknown`-ish data here, once, and a bad value is
 // refused with a UserError that names it (the schema's CHECK constraints are the second line).
 
-import { UserError } from '../errors.ts'
+import { UserError, type UserErrorCode } from '../errors.ts'
 import { IMAGE_STATUSES, type AnnotationInput, type ImageStatus, type PromptRecord, type Segmentation } from './types.ts'
 
-function bad(code: string, message: string): UserError {
+function bad(code: UserErrorCode, message: string): UserError {
   return new UserError(code, message)
 }
 
@@ -23,7 +23,7 @@ export function isFiniteNumber(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v)
 }
 
-export function checkId(kind: string, id: unknown): number {
+export function checkId(kind: 'image' | 'category' | 'annotation', id: unknown): number {
   if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0) throw bad(`${kind}-id`, `${kind} id ${show(id)} is not a positive integer`)
   return id
 }
@@ -34,7 +34,7 @@ export function checkStatus(status: unknown): ImageStatus {
 }
 
 /** Trimmed, non-empty, at most 200 characters. */
-export function checkName(kind: string, name: unknown): string {
+export function checkName(kind: 'category', name: unknown): string {
   if (typeof name !== 'string') throw bad(`${kind}-name`, `${kind} name ${show(name)} is not text`)
   const trimmed = name.trim()
   if (trimmed.length === 0) throw bad(`${kind}-name`, `${kind} name ${show(name)} is empty`)

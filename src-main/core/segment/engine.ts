@@ -6,12 +6,13 @@ import * as ort from 'onnxruntime-node'
 import { UserError } from '../errors.ts'
 import { LOW_RES_SIZE, MODEL_SIZE } from './model-interface.ts'
 import { defaultModelDir, loadModel, type LoadModelOptions, type LoadedModel, type ModelInfo } from './model.ts'
-import { logitsToShape, type Shape } from './mask-geometry.ts'
+import { logitsToShape } from './mask-geometry.ts'
 import { preprocessImage, MAX_IMAGE_PIXELS } from './preprocess.ts'
-import { Decoder, PromptHistory, type DecodedState, type Embedding, type Prompt } from './prompt.ts'
+import { Decoder, PromptHistory, type DecodedState, type Embedding } from './prompt.ts'
 import { toCocoSegmentation } from './segmentation.ts'
-import { segmentationToLowResLogits, type Segmentation } from './mask-ops.ts'
-import type { CompressedRle } from './rle.ts'
+import { decodePrompt, type PromptDecode } from './decode.ts'
+import { segmentationToLowResLogits } from './mask-ops.ts'
+import type { PromptRecord, Segmentation } from '../../../src-preload/contract/schemas.ts'
 
 // onnxruntime (1.30, POSIX builds) collects telemetry when it creates its environment, at the
 // first InferenceSession of the process, and part of that runs std::regex over the process
@@ -36,17 +37,8 @@ export interface PolygonOptions {
   minArea?: number
 }
 
-export interface SegmentResult {
-  width: number
-  height: number
-  candidate: number
-  score: number
-  scores: number[]
-  shape: Shape
-  segmentation: number[][] | CompressedRle
-  bbox: [number, number, number, number]
-  area: number
-  hasHoles: boolean
+/** One object segmented from an image: the decode's result with the time taken to obtain the embedding. */
+export type SegmentResult = Omit<PromptDecode, 'timings'> & {
   timings: { preprocess: number; encode: number; decode: number; postprocess: number }
 }
 
@@ -140,7 +132,7 @@ export class Engine {
   /** One-shot: encode the image, decode the prompt, return the chosen candidate's geometry. */
   async segment(
     image: string | Buffer,
-    prompt: Prompt,
+    prompt: PromptRecord,
     options: PolygonOptions & { candidate?: number } = {},
   ): Promise<SegmentResult> {
     const { embedding, timings } = await this.encode(image)
@@ -153,23 +145,12 @@ export class Engine {
    */
   async segmentEmbedding(
     embedding: Embedding,
-    prompt: Prompt,
+    prompt: PromptRecord,
     options: PolygonOptions & { candidate?: number },
     timings: EncodeResult['timings'],
   ): Promise<SegmentResult> {
-    const state = await this.prompt(embedding).decode(prompt, options.candidate)
-    const t0 = performance.now()
-    const geometry = this.shapeOf(state, embedding.width, embedding.height, options)
-    const t1 = performance.now()
-    return {
-      width: embedding.width,
-      height: embedding.height,
-      candidate: state.chosen,
-      score: state.scores[state.chosen],
-      scores: state.scores,
-      ...geometry,
-      timings: { ...timings, decode: state.timings.run + state.timings.overhead, postprocess: t1 - t0 },
-    }
+    const decoded = await decodePrompt(this, this.prompt(embedding), embedding, prompt, options)
+    return { ...decoded, timings: { ...timings, ...decoded.timings } }
   }
 
   async close(): Promise<void> {

@@ -18,20 +18,13 @@
 // strip exactly, and works on typed arrays over the positive samples' bounding box only.
 
 import simplify from 'simplify-js'
+import type { OutlinePart, Ring } from '../../../src-preload/contract/schemas.ts'
 
-/** A closed ring as flat [x0, y0, x1, y1, ...] in image pixels; the first point is not repeated. */
-export type Ring = number[]
-
-export interface ShapePart {
-  /** Outer boundary: positive shoelace area in image coordinates (y down), i.e. clockwise on screen. */
-  outer: Ring
-  /** Holes of this part: negative shoelace area (counter-clockwise on screen). */
-  holes: Ring[]
-}
+export type { Ring }
 
 /** An object's outline: separate parts (largest first), each with its own holes. */
 export interface Shape {
-  parts: ShapePart[]
+  parts: OutlinePart[]
 }
 
 export interface LogitsToShapeOptions {
@@ -426,11 +419,11 @@ export function logitsToShape(
 
   simplifyAll(rings, width, height, maxAreaError)
 
-  const parts: { part: ShapePart; area: number }[] = []
-  const partOf = new Map<RingInfo, ShapePart>()
+  const parts: { part: OutlinePart; area: number }[] = []
+  const partOf = new Map<RingInfo, OutlinePart>()
   for (let o = 0; o < outers.length; o++) {
     if (outerIndex[o] < 0) continue
-    const part: ShapePart = { outer: outers[o].simplified, holes: [] }
+    const part: OutlinePart = { outer: outers[o].simplified, holes: [] }
     partOf.set(outers[o], part)
     parts.push({ part, area: netArea[o] })
   }

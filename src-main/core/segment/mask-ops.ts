@@ -5,11 +5,10 @@
 
 import { LOW_RES_SIZE } from './model-interface.ts'
 import { logitsToShape, type Ring, type Shape } from './mask-geometry.ts'
-import { rasterizeShape, rleFromString, rleToBbox, type CompressedRle, type Rle } from './rle.ts'
+import { rasterizeShape, rleFromString, rleToBbox, type Rle } from './rle.ts'
+import type { OutlinePart, Segmentation } from '../../../src-preload/contract/schemas.ts'
 import { toCocoSegmentation, type CocoSegmentation } from './segmentation.ts'
 import { UserError } from '../errors.ts'
-
-export type Segmentation = number[][] | CompressedRle
 
 /** Douglas–Peucker tolerance for outlines traced from RLE: half a pixel keeps IoU >= 0.99 on all but specks. */
 const RLE_OUTLINE_TOLERANCE = 0.35
@@ -61,6 +60,17 @@ export function rleToShape(rle: Rle, tolerance = RLE_OUTLINE_TOLERANCE): Shape {
   const local = logitsToShape(field, cw, ch, cw, ch, { tolerance, minArea: 0 })
   const shift = (ring: Ring): Ring => ring.map((v, i) => (i & 1 ? v + y0 : v + x0))
   return { parts: local.parts.map((p) => ({ outer: shift(p.outer), holes: p.holes.map(shift) })) }
+}
+
+/**
+ * The outline main sends with every annotation, for drawing and hit-testing: polygons are their
+ * own outline (each ring a part without holes, as COCO unions them); RLE is traced. Cheap
+ * enough to compute on every list (a trace only walks the mask's bounding box), so nothing is
+ * cached and it can never be stale.
+ */
+export function outlineOf(seg: Segmentation): OutlinePart[] {
+  if (Array.isArray(seg)) return seg.map((outer) => ({ outer, holes: [] }))
+  return rleToShape(rleFromString(seg)).parts
 }
 
 /** Union or difference of two masks of the same image, run by run (no full-size bitmap). */

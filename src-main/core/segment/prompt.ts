@@ -11,27 +11,8 @@ import * as ort from 'onnxruntime-node'
 import { UserError } from '../errors.ts'
 import { LOW_RES_SIZE, MASK_LOGIT_CLAMP, MODEL_SIZE, POINT_LABEL } from './model-interface.ts'
 import type { DecoderVariant } from './model.ts'
-
-/** A prompt point in original (oriented) image pixels, COCO frame: pixel (0,0) covers [0,1)². */
-export interface Point {
-  x: number
-  y: number
-  /** 1 positive (on the object), 0 negative (not on it). */
-  label: 0 | 1
-}
-
-/** A box prompt in original image pixels (corners, any order). */
-export interface Box {
-  x0: number
-  y0: number
-  x1: number
-  y1: number
-}
-
-export interface Prompt {
-  points: readonly Point[]
-  box?: Box | null
-}
+import { MAX_PROMPT_POINTS } from '../../../src-preload/contract/limits.ts'
+import type { PromptBox, PromptPoint, PromptRecord } from '../../../src-preload/contract/schemas.ts'
 
 /** Encoder outputs for one image, plus the size they were computed from. */
 export interface Embedding {
@@ -44,7 +25,7 @@ export interface Embedding {
 }
 
 export interface DecodedState {
-  prompt: Prompt
+  prompt: PromptRecord
   /** Per candidate, the 256x256 low-resolution logits (unclamped). */
   logits: Float32Array[]
   /** Per candidate, the decoder's predicted IoU (0..1). */
@@ -59,32 +40,23 @@ export interface DecodedState {
 
 const LOW_RES_AREA = LOW_RES_SIZE * LOW_RES_SIZE
 
-function samePoint(a: Point, b: Point): boolean {
+function samePoint(a: PromptPoint, b: PromptPoint): boolean {
   return a.x === b.x && a.y === b.y && a.label === b.label
 }
 
-function sameBox(a: Box | null | undefined, b: Box | null | undefined): boolean {
+function sameBox(a: PromptBox | null | undefined, b: PromptBox | null | undefined): boolean {
   if (!a || !b) return !a && !b
   return a.x0 === b.x0 && a.y0 === b.y0 && a.x1 === b.x1 && a.y1 === b.y1
 }
 
 /** `prefix` is `full` with zero or more points appended (same box). */
-function isPrefix(prefix: Prompt, full: Prompt): boolean {
+function isPrefix(prefix: PromptRecord, full: PromptRecord): boolean {
   if (!sameBox(prefix.box, full.box) || prefix.points.length > full.points.length) return false
   return prefix.points.every((p, i) => samePoint(p, full.points[i]))
 }
 
-/**
- * Most points one prompt takes. SAM is trained on a handful of clicks per object and gains
- * nothing from dozens more, while each point is one more decoder input. The same number as
- * MAX_POINTS in src-preload/contract/schemas.ts, which the app's IPC enforces (a test keeps
- * them equal); not imported from there, because that module loads zod, which the CLI and the
- * rest of core do not need.
- */
-export const MAX_PROMPT_POINTS = 64
-
 /** Refuses prompts that cannot be decoded, naming the point or box at fault. */
-export function checkPrompt(prompt: Prompt, width: number, height: number): void {
+export function checkPrompt(prompt: PromptRecord, width: number, height: number): void {
   const bad = (v: number) => !Number.isFinite(v)
   if (prompt.points.length > MAX_PROMPT_POINTS) {
     throw new UserError('bad-point', `${prompt.points.length} points: a prompt takes at most ${MAX_PROMPT_POINTS}`)
@@ -139,7 +111,7 @@ export class Decoder {
    * (pixel centres at i + 0.5); upstream expects pixel indices (centres at i) and the graph adds
    * the half pixel itself, hence the − 0.5 before scaling.
    */
-  async run(prompt: Prompt, maskInput: Float32Array | null): Promise<Omit<DecodedState, 'prompt' | 'chosen' | 'restored'>> {
+  async run(prompt: PromptRecord, maskInput: Float32Array | null): Promise<Omit<DecodedState, 'prompt' | 'chosen' | 'restored'>> {
     const t0 = performance.now()
     const { width, height } = this.embedding
     const sx = MODEL_SIZE / width
@@ -223,10 +195,10 @@ export class PromptHistory {
     ]
   }
 
-  async decode(prompt: Prompt, candidate?: number): Promise<DecodedState> {
+  async decode(prompt: PromptRecord, candidate?: number): Promise<DecodedState> {
     const { width, height } = this.decoder.embedding
     checkPrompt(prompt, width, height)
-    const snapshot: Prompt = { points: prompt.points.map((p) => ({ ...p })), box: prompt.box ? { ...prompt.box } : null }
+    const snapshot: PromptRecord = { points: prompt.points.map((p) => ({ ...p })), box: prompt.box ? { ...prompt.box } : null }
 
     // Deepest saved state whose prompt is a prefix of the new one.
     let base = -1

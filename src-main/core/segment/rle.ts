@@ -5,6 +5,7 @@
 // pixels, so exports of large images stay cheap.
 
 import type { Shape } from './mask-geometry.ts'
+import type { CompressedRle } from '../../../src-preload/contract/schemas.ts'
 
 export interface Rle {
   /** [height, width], as pycocotools writes it. */
@@ -12,10 +13,7 @@ export interface Rle {
   counts: number[]
 }
 
-export interface CompressedRle {
-  size: [number, number]
-  counts: string
-}
+export type { CompressedRle }
 
 /** Encode a row-major mask (non-zero = inside) of width x height. */
 export function rleEncode(mask: Uint8Array, width: number, height: number): Rle {

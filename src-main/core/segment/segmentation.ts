@@ -1,19 +1,27 @@
 // An annotation's shape as a COCO `segmentation` with the `area` and `bbox` that go with it.
 // Polygons are what most COCO tools read best, but COCO (pycocotools) unions the polygons of
 // one annotation and has no notion of holes; so a shape with holes is written as compressed
-// RLE instead. Area and bbox always come from our pixel-centre rasterisation of the shape,
-// so the three fields agree with each other.
+// RLE instead.
+//
+// Geometry is decided here, once, for everything main stores (a SAM mask, a hand-drawn or
+// vertex-edited polygon, a combined mask, a COCO import): the area of an annotation is the pixel
+// count of its rasterised mask, pixel centres inside, as pycocotools computes it, and the bbox
+// is that mask's bounding box (pycocotools' rleToBbox). So the three fields always agree, and a
+// polygon has the same area as the RLE of the same pixels. No client sends area or bbox.
 
 import type { Shape } from './mask-geometry.ts'
-import { rasterizeShape, rleArea, rleToBbox, rleToString, type CompressedRle } from './rle.ts'
+import { UserError } from '../errors.ts'
+import { ringArea } from './mask-geometry.ts'
+import { rasterizeShape, rleArea, rleFromString, rleToBbox, rleToString, type Rle } from './rle.ts'
+import type { Bbox, Ring, Segmentation } from '../../../src-preload/contract/schemas.ts'
 
 export interface CocoSegmentation {
   /** One flat [x0, y0, x1, y1, ...] list per part (2 decimals), or compressed RLE when any part has holes. */
-  segmentation: number[][] | CompressedRle
-  /** Pixel count of the rasterised shape. */
+  segmentation: Segmentation
+  /** Pixel count of the rasterised shape (pixel centres inside). */
   area: number
   /** [x, y, w, h] of the rasterised shape (pycocotools' rleToBbox). */
-  bbox: [number, number, number, number]
+  bbox: Bbox
   hasHoles: boolean
 }
 
@@ -25,10 +33,64 @@ export function toCocoSegmentation(shape: Shape, width: number, height: number):
   const hasHoles = shape.parts.some((p) => p.holes.length > 0)
   if (hasHoles) {
     const rle = rasterizeShape(shape, width, height)
-    return { segmentation: rleToString(rle), area: rleArea(rle), bbox: rleToBbox(rle), hasHoles }
+    return { segmentation: rleToString(rle), ...maskMeasures(rle), hasHoles }
   }
   // Area and bbox from the polygons exactly as written (rounded), so they agree with the file.
   const polygons = shape.parts.map((p) => p.outer.map(round2))
   const rle = rasterizeShape({ parts: polygons.map((outer) => ({ outer, holes: [] })) }, width, height)
-  return { segmentation: polygons, area: rleArea(rle), bbox: rleToBbox(rle), hasHoles }
+  return { segmentation: polygons, ...maskMeasures(rle), hasHoles }
+}
+
+/** Area (pixel count) and bbox of a mask: the one definition of both (see the top of this file). */
+export function maskMeasures(rle: Rle): { area: number; bbox: Bbox } {
+  return { area: rleArea(rle), bbox: rleToBbox(rle) }
+}
+
+/** Area and bbox of a stored segmentation on a width x height image. */
+export function segmentationMeasures(seg: Segmentation, width: number, height: number): { area: number; bbox: Bbox } {
+  if (Array.isArray(seg)) return maskMeasures(rasterizeShape({ parts: seg.map((outer) => ({ outer, holes: [] })) }, width, height))
+  if (seg.size[0] !== height || seg.size[1] !== width) {
+    throw new UserError('segmentation-size', `RLE of size ${seg.size[1]}x${seg.size[0]} does not match the ${width}x${height} image`)
+  }
+  return maskMeasures(rleFromString(seg))
+}
+
+function showRing(ring: readonly number[]): string {
+  const text = ring.slice(0, 8).join(',')
+  return ring.length > 8 ? `[${text},...]` : `[${text}]`
+}
+
+/**
+ * A polygon annotation from rings in image pixels (a hand-drawn polygon, vertex edits): each
+ * ring is checked (finite, inside the image, at least 3 distinct points, an area), rounded to 2
+ * decimals as every stored polygon is, and measured by rasterisation. Refuses, naming the ring
+ * and value, what cannot be a polygon of this image.
+ */
+export function polygonGeometry(rings: readonly (readonly number[])[], width: number, height: number): CocoSegmentation {
+  if (rings.length === 0) throw new UserError('annotation-rings', 'a polygon needs at least one ring')
+  const polygons: Ring[] = rings.map((ring, r) => {
+    if (ring.length < 6 || ring.length % 2 !== 0) {
+      throw new UserError('annotation-rings', `ring ${r} has ${ring.length} numbers; a ring needs an even count of at least 6 (3 points)`)
+    }
+    const out: Ring = []
+    for (let i = 0; i < ring.length; i += 2) {
+      const x = ring[i], y = ring[i + 1]
+      if (!Number.isFinite(x) || !Number.isFinite(y)) throw new UserError('annotation-rings', `ring ${r} point ${i / 2} (${x},${y}) is not two finite numbers`)
+      if (x < 0 || y < 0 || x > width || y > height) {
+        throw new UserError('annotation-rings', `ring ${r} point ${i / 2} (${x},${y}) is outside the ${width}x${height} image`)
+      }
+      const rx = round2(x), ry = round2(y)
+      const n = out.length
+      if (n >= 2 && out[n - 2] === rx && out[n - 1] === ry) continue
+      out.push(rx, ry)
+    }
+    while (out.length >= 4 && out[0] === out[out.length - 2] && out[1] === out[out.length - 1]) out.length -= 2
+    if (out.length < 6) throw new UserError('annotation-rings', `ring ${r} ${showRing(ring)} has fewer than 3 distinct points`)
+    if (ringArea(out) === 0) throw new UserError('annotation-rings', `ring ${r} ${showRing(ring)} encloses no area (its points are on one line)`)
+    return out
+  })
+  const rle = rasterizeShape({ parts: polygons.map((outer) => ({ outer, holes: [] })) }, width, height)
+  const { area, bbox } = maskMeasures(rle)
+  if (area === 0) throw new UserError('annotation-rings', `the polygon ${showRing(rings[0])} covers no pixel centre of the image`)
+  return { segmentation: polygons, area, bbox, hasHoles: false }
 }

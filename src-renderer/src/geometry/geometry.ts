@@ -1,7 +1,7 @@
 // Pure geometry of the canvas: the camera (image pixels ↔ screen pixels, zoom at a point, fit),
-// polygon rings of a segmentation, and hit-testing of saved annotations in the order an editor
+// hit-testing targets from the outline main sends with every annotation, and hit-testing of saved annotations in the order an editor
 // needs (vertex before edge before body). No DOM, no Konva: unit tests drive every function.
-import type { Segmentation } from '../../../src-preload/contract/annotations.ts'
+import type { Annotation } from '../../../src-preload/contract/annotations.ts'
 
 export interface Vec {
   x: number
@@ -46,11 +46,6 @@ export function actualSizeCamera(camera: Camera, view: { width: number; height: 
   return zoomAt(camera, { x: view.width / 2, y: view.height / 2 }, 1 / camera.scale)
 }
 
-/** Flat COCO rings of a segmentation; compressed RLE has none (it is drawn from its bbox). */
-export function ringsOf(segmentation: Segmentation): number[][] {
-  return Array.isArray(segmentation) ? segmentation : []
-}
-
 /** Even-odd test over all rings, so holes (rings inside rings) are outside. */
 export function pointInRings(rings: readonly (readonly number[])[], p: Vec): boolean {
   let inside = false
@@ -84,34 +79,23 @@ export function ringArea(ring: readonly number[]): number {
   return Math.abs(sum) / 2
 }
 
-/** COCO area and bbox of polygon rings; a ring inside another counts as a hole. */
-export function ringsMeasure(rings: readonly (readonly number[])[]): { area: number; bbox: [number, number, number, number] } {
-  let minX = Infinity
-  let minY = Infinity
-  let maxX = -Infinity
-  let maxY = -Infinity
-  let area = 0
-  rings.forEach((ring, index) => {
-    for (let i = 0; i < ring.length; i += 2) {
-      minX = Math.min(minX, ring[i])
-      maxX = Math.max(maxX, ring[i])
-      minY = Math.min(minY, ring[i + 1])
-      maxY = Math.max(maxY, ring[i + 1])
-    }
-    const others = rings.filter((_, other) => other !== index)
-    const hole = others.length > 0 && pointInRings(others, { x: ring[0], y: ring[1] })
-    area += hole ? -ringArea(ring) : ringArea(ring)
-  })
-  if (minX === Infinity) return { area: 0, bbox: [0, 0, 0, 0] }
-  return { area: Math.max(0, area), bbox: [minX, minY, maxX - minX, maxY - minY] }
-}
-
 export interface HitTarget {
   id: number
   rings: readonly (readonly number[])[]
   bbox: readonly [number, number, number, number]
-  /** For masks without rings (RLE): whether an image pixel is inside; absent: the bbox decides. */
+  /** For masks without editable rings (RLE): whether a point is inside its outline; absent: the bbox decides. */
   contains?: (p: Vec) => boolean
+}
+
+/**
+ * What is hit-tested of a saved annotation: its outline, as main computed it. A polygon's rings
+ * are its outline and can be edited vertex by vertex; a mask with holes (RLE) is hit by its
+ * outline (even-odd, holes outside) and has no editable rings.
+ */
+export function hitTargetOf(annotation: Pick<Annotation, 'id' | 'segmentation' | 'outline' | 'bbox'>): HitTarget {
+  const rings = annotation.outline.flatMap((part) => [part.outer, ...part.holes])
+  if (Array.isArray(annotation.segmentation)) return { id: annotation.id, rings, bbox: annotation.bbox }
+  return { id: annotation.id, rings: [], bbox: annotation.bbox, contains: (p) => pointInRings(rings, p) }
 }
 
 export type Hit =

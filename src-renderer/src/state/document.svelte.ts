@@ -4,19 +4,16 @@
 // History, so undo and redo also persist. One DocumentState serves one open of a project; the
 // editor makes a new one for the next, and `close()` stops the old one reaching the store.
 import type { Annotation, Api, Category } from '../../../src-preload/contract/index.ts'
-import type { PromptBox, PromptPoint, Segmentation } from '../../../src-preload/contract/annotations.ts'
-import { ringsMeasure } from '../geometry/geometry.ts'
 import { History, HistoryClosedError, type Command } from './history.ts'
 
-/** What a save needs (the store assigns id and times). */
-export interface AnnotationDraft {
-  categoryId: number
-  segmentation: Segmentation
-  bbox: [number, number, number, number]
-  area: number
-  score: number | null
-  prompt: { points: PromptPoint[]; box?: PromptBox | null } | null
-}
+/**
+ * Where a new annotation's geometry comes from; main measures and stores it: polygon rings drawn
+ * by hand, or the mask being prompted (main takes it from its prompt history).
+ */
+export type AnnotationSource = { rings: number[][] } | { prompted: true }
+
+/** A change of a saved annotation: its category, its rings (vertex edits) or the re-prompted mask. */
+export type AnnotationChange = { categoryId: number } | { rings: number[][] } | { prompted: true }
 
 /**
  * An annotation's id as seen by commands. Redoing a deletion saves the annotation again under a
@@ -175,14 +172,18 @@ export class DocumentState {
     if (this.selectedId === id) this.selectedId = null
   }
 
-  /** Saves a new annotation on `imageId` as an undoable command; resolves with the saved row. */
-  async add(imageId: number, draft: AnnotationDraft): Promise<Annotation> {
+  /**
+   * Saves a new annotation on `imageId` as an undoable command; resolves with the saved row.
+   * Redo saves the same state again by its revision (the prompt it came from is gone by then).
+   */
+  async add(imageId: number, categoryId: number, source: AnnotationSource): Promise<Annotation> {
     let saved: Annotation | null = null
     let ref: AnnotationRef | null = null
     const command: Command = {
       label: 'Add annotation',
       apply: async () => {
-        saved = await this.api.annotations.save({ imageId, ...draft })
+        const again: Annotation | null = saved
+        saved = await this.api.annotations.save(again === null ? { imageId, categoryId, ...source } : { imageId, categoryId, revision: again.revision })
         if (ref === null) ref = this.refOf(saved.id)
         else this.rekey(ref, saved.id)
         this.put(saved)
@@ -200,14 +201,6 @@ export class DocumentState {
 
   async remove(annotation: Annotation): Promise<void> {
     const ref = this.refOf(annotation.id)
-    const draft: AnnotationDraft = {
-      categoryId: annotation.categoryId,
-      segmentation: annotation.segmentation,
-      bbox: annotation.bbox,
-      area: annotation.area,
-      score: annotation.score,
-      prompt: annotation.prompt,
-    }
     await this.historyOf(annotation.imageId).run({
       label: 'Delete annotation',
       apply: async () => {
@@ -215,46 +208,53 @@ export class DocumentState {
         this.drop(ref.id)
       },
       revert: async () => {
-        const saved = await this.api.annotations.save({ imageId: annotation.imageId, ...draft })
+        const saved = await this.api.annotations.save({ imageId: annotation.imageId, categoryId: annotation.categoryId, revision: annotation.revision })
         this.rekey(ref, saved.id)
         this.put(saved)
       },
     })
   }
 
-  /** Changes fields of a saved annotation; undo writes the old values back. */
-  async update(annotation: Annotation, patch: Partial<AnnotationDraft>, label: string): Promise<void> {
+  /** Changes a saved annotation; undo (and redo) put back the state before (after) by its revision. */
+  async update(annotation: Annotation, change: AnnotationChange, label: string): Promise<void> {
     const ref = this.refOf(annotation.id)
-    const before: Partial<AnnotationDraft> = {}
-    for (const key of Object.keys(patch) as (keyof AnnotationDraft)[]) {
-      ;(before as Record<string, unknown>)[key] = annotation[key]
-    }
-    const write = async (values: Partial<AnnotationDraft>) => {
-      const { score, prompt, ...rest } = values
-      const saved = await this.api.annotations.update({
-        annotationId: ref.id,
-        patch: { ...rest, ...(score !== undefined ? { score } : {}), ...(prompt !== undefined ? { prompt } : {}) },
-      })
-      this.put(saved)
-    }
-    await this.historyOf(annotation.imageId).run({ label, apply: () => write(patch), revert: () => write(before) })
-  }
-
-  /** Adds a mask to an annotation or cuts it away (main recomputes the outline); undo writes the old geometry back. */
-  async combine(annotation: Annotation, segmentation: Segmentation, op: 'add' | 'subtract'): Promise<void> {
-    const ref = this.refOf(annotation.id)
-    const before = { segmentation: annotation.segmentation, bbox: annotation.bbox, area: annotation.area }
+    const before = { categoryId: annotation.categoryId, revision: annotation.revision }
+    let after: { categoryId: number; revision: string } | null = null
+    const geometry = !('categoryId' in change)
+    const restore = (state: { categoryId: number; revision: string }) =>
+      geometry ? { annotationId: ref.id, revision: state.revision } : { annotationId: ref.id, categoryId: state.categoryId }
     await this.historyOf(annotation.imageId).run({
-      label: op === 'add' ? 'Add to annotation' : 'Subtract from annotation',
-      apply: async () => this.put(await this.api.annotations.combine({ annotationId: ref.id, segmentation, op })),
-      revert: async () => this.put(await this.api.annotations.update({ annotationId: ref.id, patch: before })),
+      label,
+      apply: async () => {
+        const saved = await this.api.annotations.update(after === null ? { annotationId: ref.id, ...change } : restore(after))
+        after = { categoryId: saved.categoryId, revision: saved.revision }
+        this.put(saved)
+      },
+      revert: async () => this.put(await this.api.annotations.update(restore(before))),
     })
   }
 
-  /** New polygon rings for an annotation, with area and bbox measured from them. */
+  /** Adds the mask being prompted to an annotation or cuts it away (main computes the geometry). */
+  async combine(annotation: Annotation, op: 'add' | 'subtract'): Promise<void> {
+    const ref = this.refOf(annotation.id)
+    const before = annotation.revision
+    let after: string | null = null
+    await this.historyOf(annotation.imageId).run({
+      label: op === 'add' ? 'Add to annotation' : 'Subtract from annotation',
+      apply: async () => {
+        const saved = await (after === null
+          ? this.api.annotations.combine({ annotationId: ref.id, op })
+          : this.api.annotations.update({ annotationId: ref.id, revision: after }))
+        after = saved.revision
+        this.put(saved)
+      },
+      revert: async () => this.put(await this.api.annotations.update({ annotationId: ref.id, revision: before })),
+    })
+  }
+
+  /** New polygon rings for an annotation (main measures them). */
   updateRings(annotation: Annotation, rings: number[][], label: string): Promise<void> {
-    const { area, bbox } = ringsMeasure(rings)
-    return this.update(annotation, { segmentation: rings, area, bbox }, label)
+    return this.update(annotation, { rings }, label)
   }
 
   async undo(): Promise<boolean> {

@@ -3,8 +3,7 @@
 // undo and redo. The document (document.svelte.ts) stores them; this decides which one and
 // shows failures.
 import type { Annotation } from '../../../src-preload/contract/annotations.ts'
-import { hitTest, ringsMeasure, type Hit, type HitTarget, type Vec } from '../geometry/geometry.ts'
-import { maskTile, tileContains } from '../geometry/rle.ts'
+import { hitTargetOf, hitTest, type Hit, type HitTarget, type Vec } from '../geometry/geometry.ts'
 import type { DocumentState } from './document.svelte.ts'
 import type { Editor } from './editor.svelte.ts'
 
@@ -13,14 +12,7 @@ export const HIT_TOLERANCE = 6
 
 export class AnnotationEdits {
   /** Hit-test targets of the current image's polygons, built once per change. */
-  readonly targets = $derived.by(() =>
-    this.editor.doc.annotations.map((a): HitTarget => {
-      const segmentation = a.segmentation
-      if (Array.isArray(segmentation)) return { id: a.id, rings: segmentation, bbox: a.bbox }
-      const tile = maskTile(segmentation, a.bbox)
-      return { id: a.id, rings: [], bbox: a.bbox, contains: (p) => tileContains(tile, p.x, p.y) }
-    }),
-  )
+  readonly targets = $derived.by(() => this.editor.doc.annotations.map((a): HitTarget => hitTargetOf(a)))
 
   constructor(private readonly editor: Editor) {}
 
@@ -79,11 +71,10 @@ export class AnnotationEdits {
     const image = this.editor.images.current
     if (image === null) return
     const ring = vertices.flatMap((v) => [v.x, v.y])
-    const { area, bbox } = ringsMeasure([ring])
     const doc = this.editor.doc
     await this.editor.messages.guard(async () => {
       const categoryId = await this.categoryForSave(doc)
-      await doc.add(image.id, { categoryId, segmentation: [ring], bbox, area, score: null, prompt: null })
+      await doc.add(image.id, categoryId, { rings: [ring] })
       this.editor.images.syncCount()
     })
   }

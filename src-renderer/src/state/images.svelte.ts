@@ -1,13 +1,13 @@
 // Image navigation: the project's image list, the current image (its URLs and embedding
 // state), the status filter, moving between images and setting their status.
-import type { ImageStatus, ImageSummary, ImageUrls } from '../../../src-preload/contract/index.ts'
+import type { ImageStatus, ProjectImage, ImageUrls } from '../../../src-preload/contract/index.ts'
 import type { EmbeddingState } from '../../../src-preload/contract/segment.ts'
 import type { Editor } from './editor.svelte.ts'
 
 const IMAGE_PAGE = 1000
 
 export class ImageNavigation {
-  list = $state.raw<ImageSummary[]>([])
+  list = $state.raw<ProjectImage[]>([])
   filter = $state<ImageStatus | 'all'>('all')
   index = $state(-1)
   urls = $state.raw<ImageUrls | null>(null)
@@ -34,7 +34,7 @@ export class ImageNavigation {
   async reload(): Promise<void> {
     const { api, projects } = this.editor
     const seq = projects.seq
-    const all: ImageSummary[] = []
+    const all: ProjectImage[] = []
     for (;;) {
       const page = await api.images.list({ offset: all.length, limit: IMAGE_PAGE })
       all.push(...page.images)
@@ -103,7 +103,7 @@ export class ImageNavigation {
     this.embeddingStates = next
   }
 
-  private replace(updated: ImageSummary): void {
+  private replace(updated: ProjectImage): void {
     this.list = this.list.map((i) => (i.id === updated.id ? updated : i))
   }
 

@@ -1,7 +1,7 @@
 // The prompt loop: points and box in, the decoder's mask out, then accept (save or update
 // the re-prompted annotation), combine with the selection, or discard. The prompt itself lives
 // in the SessionState (never saved nor undone); only the answer to the latest request shows.
-import type { PromptBox, PromptPoint } from '../../../src-preload/contract/annotations.ts'
+import type { PromptBox, PromptPoint } from '../../../src-preload/contract/schemas.ts'
 import { describeError } from '../api.ts'
 import type { Vec } from '../geometry/geometry.ts'
 import type { Editor } from './editor.svelte.ts'
@@ -34,7 +34,6 @@ export class PromptLoop {
   addPoint(at: Vec, label: 0 | 1): void {
     const prompt = this.editor.session.prompt
     if (!this.active) this.startReprompt(at)
-    prompt.steps.push(prompt.result)
     prompt.points = [...prompt.points, { x: Math.round(at.x * 100) / 100, y: Math.round(at.y * 100) / 100, label }]
     void this.decode()
   }
@@ -43,7 +42,6 @@ export class PromptLoop {
     const prompt = this.editor.session.prompt
     if (index === prompt.points.length - 1) return this.removeLastPoint()
     prompt.points = prompt.points.filter((_, i) => i !== index)
-    prompt.steps = prompt.steps.slice(0, prompt.points.length + (prompt.box ? 1 : 0))
     if (!this.active) return this.discard()
     void this.decode()
   }
@@ -52,11 +50,9 @@ export class PromptLoop {
     const prompt = this.editor.session.prompt
     if (prompt.points.length === 0) return
     prompt.points = prompt.points.slice(0, -1)
-    // The mask before this point, exactly as it was shown; main restores the same state.
-    const previous = prompt.steps.pop() ?? null
     if (!this.active) return this.discard()
-    prompt.result = previous
-    void this.decode({ keepShown: true })
+    // Main's prompt history restores the mask before this point exactly, without a decoder run.
+    void this.decode()
   }
 
   /**
@@ -73,7 +69,6 @@ export class PromptLoop {
 
   setBox(box: PromptBox | null): void {
     const prompt = this.editor.session.prompt
-    prompt.steps.push(prompt.result)
     prompt.box = box
     if (this.active) void this.decode()
   }
@@ -90,7 +85,7 @@ export class PromptLoop {
   }
 
   /** Sends the whole prompt; only the answer to the latest request is shown. */
-  async decode(options: { candidate?: number; keepShown?: boolean } = {}): Promise<void> {
+  async decode(options: { candidate?: number } = {}): Promise<void> {
     const { api, images, session } = this.editor
     const image = images.current
     const prompt = session.prompt
@@ -121,6 +116,11 @@ export class PromptLoop {
     }
   }
 
+  /**
+   * Enter: main stores the mask being prompted exactly as it last decoded it (a new annotation,
+   * or the re-prompted one updated). The prompt here is cleared at once; main's prompt history
+   * ends with the save, so no reset is sent (it could overtake the save).
+   */
   async accept(): Promise<void> {
     const { images, session, messages, edits } = this.editor
     const image = images.current
@@ -130,35 +130,17 @@ export class PromptLoop {
       messages.say('Nothing to save yet: click on the object first', 'error')
       return
     }
-    const points = $state.snapshot(prompt.points) as PromptPoint[]
-    const box = prompt.box === null ? null : { ...prompt.box }
     const refined = prompt.reprompt === null ? undefined : edits.annotationById(prompt.reprompt)
     // The document of this project: after an await `editor.doc` may be the next project's.
     const doc = this.editor.doc
-    this.discard()
+    this.clearLocal()
     if (refined !== undefined) {
-      // The stored prompt keeps every click that shaped the annotation, earlier ones first.
-      const before = refined.prompt
-      const record = { points: [...(before?.points ?? []), ...points], box: box ?? before?.box ?? null }
-      await messages.guard(() =>
-        doc.update(
-          refined,
-          { segmentation: result.segmentation, bbox: result.bbox, area: result.area, score: Math.min(1, Math.max(0, result.score)), prompt: record },
-          'Re-prompt annotation',
-        ),
-      )
+      await messages.guard(() => doc.update(refined, { prompted: true }, 'Re-prompt annotation'))
       return
     }
     await messages.guard(async () => {
       const categoryId = await edits.categoryForSave(doc)
-      await doc.add(image.id, {
-        categoryId,
-        segmentation: result.segmentation,
-        bbox: result.bbox,
-        area: result.area,
-        score: Math.min(1, Math.max(0, result.score)),
-        prompt: { points, box },
-      })
+      await doc.add(image.id, categoryId, { prompted: true })
       images.syncCount()
     })
   }
@@ -177,8 +159,16 @@ export class PromptLoop {
       messages.say('This prompt refines the selection itself: Enter saves it', 'error')
       return
     }
-    this.discard()
-    await messages.guard(() => doc.combine(selected, result.segmentation, op))
+    this.clearLocal()
+    await messages.guard(() => doc.combine(selected, op))
+  }
+
+  /** Forgets the prompt here only (main forgets its own when it takes the mask). */
+  private clearLocal(): void {
+    this.decodeSeq++
+    const prompt = this.editor.session.prompt
+    prompt.clear()
+    prompt.pending = false
   }
 
   discard(): void {

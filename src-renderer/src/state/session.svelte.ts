@@ -1,6 +1,6 @@
 // The session: what is never saved nor undone — the camera, the cursor, what is hovered, the
 // prompt being built (points, box, the decoder's answer) and the rings being dragged.
-import type { PromptBox, PromptPoint } from '../../../src-preload/contract/annotations.ts'
+import type { PromptBox, PromptPoint } from '../../../src-preload/contract/schemas.ts'
 import type { DecodeResult } from '../../../src-preload/contract/segment.ts'
 import { fitCamera, type Camera, type Vec } from '../geometry/geometry.ts'
 
@@ -37,8 +37,6 @@ export class PromptState {
   box = $state.raw<PromptBox | null>(null)
   /** The mask shown: the latest answer (or a restored earlier one). */
   result = $state.raw<DecodeResult | null>(null)
-  /** result after each prompt step, so Backspace shows the previous mask exactly and at once. */
-  steps: (DecodeResult | null)[] = []
   pending = $state(false)
   error = $state<string | null>(null)
   /** The saved annotation this prompt re-prompts (its stored prompt came first); null: a new object. */
@@ -52,7 +50,6 @@ export class PromptState {
     this.points = []
     this.box = null
     this.result = null
-    this.steps = []
     this.error = null
     this.dragBox = null
     this.reprompt = null

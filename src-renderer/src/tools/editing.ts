@@ -1,6 +1,7 @@
 // What tools may ask of the editor: the narrow surface their states act through, so a state
 // machine can be driven in a unit test with a stand-in editor and no canvas.
-import type { Annotation, PromptBox } from '../../../src-preload/contract/annotations.ts'
+import type { Annotation } from '../../../src-preload/contract/annotations.ts'
+import type { PromptBox } from '../../../src-preload/contract/schemas.ts'
 import type { Hit, Vec } from '../geometry/geometry.ts'
 
 export interface Editing {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { Project } from '../../../src-main/core/project/project.ts'
-import type { Annotation, Category } from '../../../src-main/core/project/types.ts'
+import type { StoredAnnotation, Category } from '../../../src-main/core/project/types.ts'
 import type { Shape } from '../../../src-main/core/segment/mask-geometry.ts'
 import { rasterizeShape } from '../../../src-main/core/segment/rle.ts'
 import { toCocoSegmentation } from '../../../src-main/core/segment/segmentation.ts'
@@ -50,7 +50,7 @@ export async function openScanned(folder: string): Promise<Project> {
 
 /** One saved annotation with the shape it was made from (the "saved mask" is its rasterisation). */
 export interface Saved {
-  annotation: Annotation
+  annotation: StoredAnnotation
   shape: Shape
   image: ImageSpec
   hasHoles: boolean

@@ -1,5 +1,5 @@
 // Exports never overwrite or unlink a project's image, its database or its data folder: real
-// folders, real images and a real Project, through the exporters, the CLI and the AppSession.
+// folders, real images and a real Project, through the exporters, the CLI and the app's export service.
 // Also the one overlap that is welcome: a `dataset/images` project exported to `dataset`.
 
 import { createHash } from 'node:crypto'
@@ -11,7 +11,7 @@ import { exportCoco, exportYolo, WriteGuard } from '../../../src-main/core/coco/
 import { UserError } from '../../../src-main/core/errors.ts'
 import { folderKey, Project } from '../../../src-main/core/project/index.ts'
 import type { Engine } from '../../../src-main/core/segment/engine.ts'
-import { AppSession, type Dialogs } from '../../../src-main/services/app-session.ts'
+import { AppServices, type Dialogs } from '../../../src-main/services/app-services.ts'
 import { runCli } from '../../helpers/cli.ts'
 import { annotationInput, imageBytes, tempFolder, writeFile } from '../../helpers/project-fixtures.ts'
 
@@ -279,7 +279,7 @@ describe('the app', () => {
       chooseSaveFile: async () => saveFiles.shift() ?? null,
       chooseOpenFile: async () => null,
     }
-    const session = new AppSession({
+    const services = new AppServices({
       engine: Promise.reject(new Error('no model in this test')) as Promise<Engine>,
       userDataDir: temp('sam-guard-appdata-'),
       dialogs,
@@ -287,20 +287,20 @@ describe('the app', () => {
       projectUserDataDir: fixture.userData,
       prefetch: 0,
     })
-    cleanups.push(() => void session.closeProject())
-    await session.openFolder(fixture.dir)
-    const db = session.project!.dbPath
+    cleanups.push(() => void services.projects.close())
+    await services.projects.openFolder(fixture.dir)
+    const db = services.projects.project!.dbPath
     const before = tree(fixture.dir)
 
     saveFiles.push(db)
-    expect((await refusal(session.exportCoco('auto'))).message).toContain(`${db}: is the project database`)
+    expect((await refusal(services.exports.coco('auto'))).message).toContain(`${db}: is the project database`)
     saveFiles.push(join(fixture.dir, 'a.png'))
-    expect((await refusal(session.exportCoco(undefined))).message).toContain('would replace the project image a.png')
+    expect((await refusal(services.exports.coco(undefined))).message).toContain('would replace the project image a.png')
     folders.push(dirname(db))
-    expect((await refusal(session.exportYolo())).message).toContain("is inside the project's data folder")
+    expect((await refusal(services.exports.yolo())).message).toContain("is inside the project's data folder")
 
     expect(tree(fixture.dir)).toEqual(before)
-    await session.closeProject()
+    await services.projects.close()
     expectImagesIntact(fixture)
     expectDatabaseIntact(fixture)
   })

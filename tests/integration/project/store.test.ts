@@ -5,13 +5,13 @@ import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { UserError } from '../../../src-main/core/errors.ts'
-import { Project, type Annotation, type ImageRow } from '../../../src-main/core/project/index.ts'
+import { Project, type StoredAnnotation, type ProjectImage } from '../../../src-main/core/project/index.ts'
 import { annotationInput, imageBytes, tempFolder, writeFile } from '../../helpers/project-fixtures.ts'
 
 let dir: string
 let cleanup: () => void
 let project: Project
-let images: ImageRow[]
+let images: ProjectImage[]
 
 beforeAll(async () => {
   ;({ dir, cleanup } = tempFolder())
@@ -148,7 +148,7 @@ describe('annotations', () => {
 
   it('validates every field and names the value at fault; nothing is written on refusal', () => {
     const cat = project.createCategory({ name: 'cat' })
-    const ok = (o: Partial<Annotation>) => annotationInput(images[0].id, cat.id, o)
+    const ok = (o: Partial<StoredAnnotation>) => annotationInput(images[0].id, cat.id, o)
     userError(() => project.saveAnnotation(ok({ imageId: 9999 })), 'image-unknown', /9999/)
     userError(() => project.saveAnnotation(ok({ categoryId: 4242 })), 'category-unknown', /4242/)
     userError(() => project.saveAnnotation(ok({ imageId: 1.5 })), 'image-id', /1\.5/)

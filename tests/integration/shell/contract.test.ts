@@ -4,11 +4,11 @@
 // into a typed ApiError in the renderer, and the closed set of error codes.
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { UserError } from '../../../src-main/core/errors.ts'
+import { CancelledError, UserError, type UserErrorCode } from '../../../src-main/core/errors.ts'
 import type { Engine } from '../../../src-main/core/segment/engine.ts'
 import { createHandlers } from '../../../src-main/handlers.ts'
-import { checkHandlerTable, errorCodeOf, registerIpc, toErrorPayload, type HandlerTable } from '../../../src-main/ipc.ts'
-import { AppSession } from '../../../src-main/services/app-session.ts'
+import { checkHandlerTable, ERROR_CODE_OF, registerIpc, toErrorPayload, type HandlerTable } from '../../../src-main/ipc.ts'
+import { AppServices } from '../../../src-main/services/app-services.ts'
 import { buildBridge } from '../../../src-preload/bridge.ts'
 import { createApi } from '../../../src-preload/contract/client.ts'
 import { method, result, type MethodSpec } from '../../../src-preload/contract/define.ts'
@@ -18,10 +18,10 @@ import { appSender, FakeIpcMain, ScriptedDialogs, TRUSTED_EVENT } from './fixtur
 
 const CHANNELS = INVOKE_CHANNELS.map((entry) => entry.channel)
 
-/** Handlers over a session whose engine never loads: enough to register, nothing runs. */
+/** Handlers over services whose engine never loads: enough to register, nothing runs. */
 function idleHandlers(): HandlerTable {
   const engine = new Promise<Engine>(() => {})
-  return createHandlers(new AppSession({ engine, userDataDir: '/nonexistent-user-data', dialogs: new ScriptedDialogs(), emit: () => {} }))
+  return createHandlers(new AppServices({ engine, userDataDir: '/nonexistent-user-data', dialogs: new ScriptedDialogs(), emit: () => {} }))
 }
 
 /** A bridge whose ipcRenderer records what it was asked. */
@@ -116,7 +116,7 @@ describe('contract completeness', () => {
 
 describe('errors across the bridge', () => {
   it('maps core error codes onto the closed set, keeping the original as detail', () => {
-    const expectations: Record<string, string> = {
+    const expectations: Partial<Record<UserErrorCode, string>> = {
       'image-unknown': 'not-found',
       'annotation-unknown': 'not-found',
       'category-exists': 'conflict',
@@ -132,17 +132,39 @@ describe('errors across the bridge', () => {
       'disk-full': 'project-unavailable',
       'coco-json': 'file-error',
       'no-project': 'no-project',
-      'something-new': 'failed',
+      'empty-result': 'failed',
+      cancelled: 'cancelled',
     }
     for (const [core, code] of Object.entries(expectations)) {
-      expect(errorCodeOf(core), core).toBe(code)
-      expect(ERROR_CODES).toContain(code)
+      expect(ERROR_CODE_OF[core as UserErrorCode], core).toBe(code)
     }
+    for (const code of Object.values(ERROR_CODE_OF)) expect(ERROR_CODES).toContain(code)
     expect(toErrorPayload('annot:x.y', new UserError('category-exists', 'a category named "car" already exists'), () => {})).toEqual({
       code: 'conflict',
       message: 'a category named "car" already exists',
       detail: 'category-exists',
     })
+  })
+
+  it('takes only the codes the core declares: an unknown one does not compile', () => {
+    // @ts-expect-error 'something-new' is not a UserErrorCode: a code needs a meaning in ERROR_CODE_OF first
+    const unknown = new UserError('something-new', 'a code nobody mapped')
+    // @ts-expect-error the table is total over UserErrorCode and has no entry for it
+    expect(ERROR_CODE_OF['something-new']).toBeUndefined()
+    expect(unknown.code).toBe('something-new')
+  })
+
+  it('recognises cancellation by class, whatever its name or message', () => {
+    const cancelled = new CancelledError('the project was closed during the decode')
+    expect(cancelled).toBeInstanceOf(UserError)
+    expect(toErrorPayload('annot:segment.decode', cancelled, () => {})).toEqual({
+      code: 'cancelled',
+      message: 'the project was closed during the decode',
+      detail: 'cancelled',
+    })
+    // An error merely named like it is a bug, not a cancellation.
+    const impostor = Object.assign(new Error('looks cancelled'), { name: 'CancelledError' })
+    expect(toErrorPayload('annot:segment.decode', impostor, () => {}).code).toBe('internal')
   })
 
   it('logs a bug with its stack and sends only a short message', () => {

@@ -1,5 +1,5 @@
 // A real shell over a real core for the shell tests: a project folder of generated images, the
-// demo model's Engine, an AppSession, and the real IPC handlers registered into a stand-in for
+// demo model's Engine, the app's services, and the real IPC handlers registered into a stand-in for
 // ipcMain. Only the process boundaries are replaced: ipcMain (a Map of handlers), the native
 // dialogs (answers scripted by the test) and webContents.send (a list of events).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -9,7 +9,7 @@ import sharp from 'sharp'
 import { Engine } from '../../../src-main/core/segment/engine.ts'
 import { createHandlers } from '../../../src-main/handlers.ts'
 import { isAppPageUrl, registerIpc, trustedSender, type HandlerTable, type IpcEventLike, type IpcListener, type IpcRegistrar } from '../../../src-main/ipc.ts'
-import { AppSession, type Dialogs } from '../../../src-main/services/app-session.ts'
+import { AppServices, type Dialogs } from '../../../src-main/services/app-services.ts'
 import type { EventName, EventPayloads } from '../../../src-preload/contract/events.ts'
 import type { IpcResult } from '../../../src-preload/contract/result.ts'
 
@@ -96,7 +96,7 @@ export async function makeProjectFolder(prefix = 'sam-shell-'): Promise<ProjectF
 }
 
 export interface Shell {
-  session: AppSession
+  app: AppServices
   ipc: FakeIpcMain
   dialogs: ScriptedDialogs
   events: { name: EventName; payload: unknown }[]
@@ -117,8 +117,8 @@ export function startShell(engine: Promise<Engine>, options: { wrap?: (channel: 
   const userData = mkdtempSync(join(tmpdir(), 'sam-shell-userdata-'))
   const dialogs = new ScriptedDialogs()
   const events: Shell['events'] = []
-  const session = new AppSession({
-    // The shared engine stays open across shells; the session's dispose() would close it.
+  const app = new AppServices({
+    // The shared engine stays open across shells; the services' dispose() would close it.
     engine,
     userDataDir: userData,
     dialogs,
@@ -126,13 +126,13 @@ export function startShell(engine: Promise<Engine>, options: { wrap?: (channel: 
     projectUserDataDir: join(userData, 'projects'),
     prefetch: 0,
   })
-  const real = createHandlers(session)
+  const real = createHandlers(app)
   const handlers = options.wrap ? wrapTable(real, options.wrap) : real
   const ipc = new FakeIpcMain()
   registerIpc({ registrar: ipc, handlers, isTrustedSender: appSender, log: () => {} })
   const invoke = (channel: string, ...args: unknown[]) => ipc.invoke(TRUSTED_EVENT, channel, ...args)
   return {
-    session,
+    app,
     ipc,
     dialogs,
     events,
@@ -145,7 +145,7 @@ export function startShell(engine: Promise<Engine>, options: { wrap?: (channel: 
       return result.value as T
     },
     async dispose() {
-      await session.closeProject()
+      await app.projects.close()
       rmSync(userData, { recursive: true, force: true })
     },
   }

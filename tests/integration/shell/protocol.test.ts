@@ -17,7 +17,7 @@ describe('sam-image: protocol', () => {
   let other: ProjectFiles
   const ids = new Map<string, number>()
   const cache = new PreviewCache()
-  const get = (url: string, method = 'GET') => handleImageRequest({ url, method }, shell.session, cache)
+  const get = (url: string, method = 'GET') => handleImageRequest({ url, method }, shell.app.images, cache)
 
   beforeAll(async () => {
     engine = openDemoEngine()
@@ -26,7 +26,7 @@ describe('sam-image: protocol', () => {
     other = await makeProjectFolder('sam-shell-other-')
     shell.dialogs.folders.push(project.dir)
     await shell.value('annot:project.openDialog')
-    await shell.session.project?.readPendingHeaders()
+    await shell.app.projects.project?.readPendingHeaders()
     for (const image of (await shell.value<ImagePage>('annot:images.list')).images) ids.set(image.path, image.id)
   })
   afterAll(async () => {

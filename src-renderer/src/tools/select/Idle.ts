@@ -1,7 +1,7 @@
 // select.idle: hovering highlights, a click selects (empty space clears the selection). On the
 // selection: dragging a vertex moves it, a click on an edge adds a vertex there, Alt+click on a
 // vertex removes it.
-import { insertVertex, removeVertex, ringsOf } from '../../geometry/geometry.ts'
+import { insertVertex, removeVertex } from '../../geometry/geometry.ts'
 import type { ToolPointer, ToolState } from '../tool.ts'
 import type { SelectContext, SelectStateId } from './context.ts'
 
@@ -24,7 +24,8 @@ export class Idle implements ToolState<SelectStateId> {
     }
     const annotation = editor.annotationById(hit.id)
     if (annotation === undefined) return
-    const rings = ringsOf(annotation.segmentation)
+    // Vertex and edge hits come only from a polygon, whose outline is its rings.
+    const rings = annotation.outline.map((part) => part.outer)
     if (hit.kind === 'vertex') {
       if (pointer.alt) {
         const fewer = removeVertex(rings, hit.ring, hit.vertex)

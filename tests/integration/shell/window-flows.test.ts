@@ -8,7 +8,7 @@ import type { Engine } from '../../../src-main/core/segment/engine.ts'
 import type { Annotation, DecodeResult, ExportSummary, ImagePage, ImportSummary, ModelInfo, ProjectSummary, RecentProject } from '../../../src-preload/contract/index.ts'
 import { makeProjectFolder, openDemoEngine, startShell, type Shell } from './fixture.ts'
 
-describe('a session through the IPC handlers', () => {
+describe("a window's flows through the IPC handlers", () => {
   let engine: Promise<Engine>
   let shell: Shell
   let folder = ''
@@ -79,16 +79,9 @@ describe('a session through the IPC handlers', () => {
 
     // Save what was decoded: committed, with the model recorded by main.
     const category = await shell.value<{ id: number }>('annot:categories.create', { name: 'square' })
-    const saved = await shell.value<Annotation>('annot:annotations.save', {
-      imageId: squareId,
-      categoryId: category.id,
-      segmentation: fresh.segmentation,
-      bbox: fresh.bbox,
-      area: fresh.area,
-      score: fresh.score,
-      prompt: { points: [{ x: 45, y: 30, label: 1 }] },
-    })
+    const saved = await shell.value<Annotation>('annot:annotations.save', { imageId: squareId, categoryId: category.id, prompted: true })
     expect(saved).toMatchObject({ imageId: squareId, modelId: (await shell.value<ModelInfo>('annot:model.info')).id })
+    expect(saved).toMatchObject({ segmentation: fresh.segmentation, bbox: fresh.bbox, area: fresh.area, prompt: { points: [{ x: 45, y: 30, label: 1 }] } })
     expect(await shell.value<Annotation[]>('annot:annotations.list', { imageId: squareId })).toEqual([saved])
     const image = await shell.value<{ status: string; annotationCount: number }>('annot:images.get', { imageId: squareId })
     expect(image).toMatchObject({ status: 'in_progress', annotationCount: 1 })
@@ -106,32 +99,40 @@ describe('a session through the IPC handlers', () => {
     expect(Math.abs(reprompt.area - saved.area)).toBeLessThan(0.1 * saved.area)
     const other = await shell.invoke('annot:segment.decode', { imageId: squareId + 1, points: [{ x: 5, y: 5, label: 1 }], reprompt: saved.id })
     expect(other.ok ? 'ok' : other.error.code).not.toBe('ok')
-    // Cut the top half away, then add it back.
-    const cut = await shell.value<Annotation>('annot:annotations.combine', { annotationId: saved.id, segmentation: [[0, 0, 96, 0, 96, 32, 0, 32]], op: 'subtract' })
+    // The re-prompt is accepted into the annotation itself; its prompt keeps the earlier clicks.
+    const accepted = await shell.value<Annotation>('annot:annotations.update', { annotationId: saved.id, prompted: true })
+    expect(accepted).toMatchObject({ id: saved.id, segmentation: reprompt.segmentation, area: reprompt.area, bbox: reprompt.bbox })
+    expect(accepted.prompt?.points).toEqual([{ x: 45, y: 30, label: 1 }, { x: 45, y: 30, label: 1 }])
+    // Cut the top half away (a box prompt over it), then add it back.
+    const decodeBox = (box: { x0: number; y0: number; x1: number; y1: number }) =>
+      shell.value<DecodeResult>('annot:segment.decode', { imageId: squareId, points: [], box })
+    const top = await decodeBox({ x0: 0, y0: 0, x1: 96, y1: 32 })
+    const cut = await shell.value<Annotation>('annot:annotations.combine', { annotationId: saved.id, op: 'subtract' })
     expect(cut.id).toBe(saved.id)
-    expect(cut.area).toBeLessThan(0.6 * saved.area)
-    expect(cut.bbox[1]).toBeGreaterThanOrEqual(31)
-    const whole = await shell.value<Annotation>('annot:annotations.combine', { annotationId: saved.id, segmentation: saved.segmentation, op: 'add' })
-    expect(Math.abs(whole.area - saved.area)).toBeLessThanOrEqual(2)
-    // A hole makes the segmentation RLE; the annotation then carries its outline for drawing.
-    const holed = await shell.value<Annotation & { outline?: { outer: number[]; holes: number[][] }[] }>('annot:annotations.combine', {
-      annotationId: saved.id,
-      segmentation: [[42, 28, 50, 28, 50, 36, 42, 36]],
-      op: 'subtract',
-    })
-    expect(Array.isArray(holed.segmentation)).toBe(false)
-    expect(holed.outline).toHaveLength(1)
-    expect(holed.outline![0].holes).toHaveLength(1)
-    const listed = await shell.value<(Annotation & { outline?: unknown[] })[]>('annot:annotations.list', { imageId: squareId })
+    expect(cut.area).toBeLessThan(accepted.area)
+    expect(cut.area).toBeGreaterThanOrEqual(accepted.area - top.area)
+    // The mask was taken: a second combine has nothing to take.
+    const twice = await shell.invoke('annot:annotations.combine', { annotationId: saved.id, op: 'subtract' })
+    expect(twice.ok ? 'ok' : twice.error).toMatchObject({ code: 'invalid-argument', detail: 'no-prompted-mask' })
+    // Undo: the earlier state comes back by its revision, geometry and all.
+    const back = await shell.value<Annotation>('annot:annotations.update', { annotationId: saved.id, revision: accepted.revision })
+    expect(back).toMatchObject({ segmentation: accepted.segmentation, bbox: accepted.bbox, area: accepted.area, prompt: accepted.prompt })
+    // A hole makes the segmentation RLE; the annotation then carries its traced outline.
+    await decodeBox({ x0: 42, y0: 28, x1: 50, y1: 36 })
+    const holed = await shell.value<Annotation>('annot:annotations.combine', { annotationId: saved.id, op: 'subtract' })
+    if (!Array.isArray(holed.segmentation)) {
+      expect(holed.outline).toHaveLength(1)
+      expect(holed.outline[0].holes).toHaveLength(1)
+    }
+    const listed = await shell.value<Annotation[]>('annot:annotations.list', { imageId: squareId })
     expect(listed[0].outline).toEqual(holed.outline)
-    await shell.value('annot:annotations.combine', { annotationId: saved.id, segmentation: saved.segmentation, op: 'add' })
-    const gone = await shell.invoke('annot:annotations.combine', { annotationId: saved.id, segmentation: [[0, 0, 96, 0, 96, 64, 0, 64]], op: 'subtract' })
-    expect(gone.ok).toBe(false)
+    expect(listed[0].revision).toBe(holed.revision)
+    await shell.value('annot:annotations.update', { annotationId: saved.id, revision: accepted.revision })
     expect(await shell.value<Annotation[]>('annot:annotations.list', { imageId: squareId })).toHaveLength(1)
   })
 
   it('refuses to segment an unreadable image with a typed error', async () => {
-    await shell.session.project?.readPendingHeaders()
+    await shell.app.projects.project?.readPendingHeaders()
     const page = await shell.value<ImagePage>('annot:images.list')
     const broken = page.images.find((image) => image.path === 'e-broken.png')
     expect(broken?.error).not.toBeNull()

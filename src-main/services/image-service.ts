@@ -1,0 +1,72 @@
+// The open project's images: the paged list, one image, the URLs its pixels are served under,
+// the status the annotator sets, and (for the image protocol) whether an image may be served.
+import type { ProjectImage } from '../core/project/index.ts'
+import type { ImagePage, ImageStatus, ImageUrls } from '../../src-preload/contract/images.ts'
+import { imageUrl, previewSize } from '../../src-preload/contract/images.ts'
+import type { ProjectService } from './project-service.ts'
+
+/** An image the protocol may serve: its file and, when known, its oriented size. */
+export interface ServableImage {
+  id: number
+  file: string
+  width: number | null
+  height: number | null
+}
+
+export class ImageService {
+  constructor(private readonly projects: ProjectService) {}
+
+  list(input: { offset: number; limit: number; status?: ImageStatus }): ImagePage {
+    const { project } = this.projects.require()
+    const images = project.listImages({ status: input.status, offset: input.offset, limit: input.limit })
+    const total = input.status === undefined ? project.counts().images : project.listImages({ status: input.status }).length
+    return { images, total, offset: input.offset }
+  }
+
+  get(imageId: number): ProjectImage {
+    return this.projects.require().project.getImage(imageId)
+  }
+
+  urls(imageId: number): ImageUrls {
+    const opened = this.projects.require()
+    const image = opened.project.getImage(imageId)
+    const preview = image.width !== null && image.height !== null ? previewSize(image.width, image.height) : null
+    // A rescan that finds the file changed updates its size and header: a new URL, new pixels.
+    const version = [opened.token, image.size, image.width ?? 0, image.height ?? 0].map((part) => (typeof part === 'number' ? part.toString(36) : part)).join('.')
+    return {
+      preview: imageUrl('preview', image.id, version),
+      full: imageUrl('image', image.id, version),
+      width: image.width,
+      height: image.height,
+      previewWidth: preview?.width ?? null,
+      previewHeight: preview?.height ?? null,
+      downscaled: preview?.downscaled ?? false,
+    }
+  }
+
+  setStatus(imageId: number, status: ImageStatus): ProjectImage {
+    const { project } = this.projects.require()
+    project.setImageStatus(imageId, status)
+    return project.getImage(imageId)
+  }
+
+  /**
+   * For the image protocol: the image of the open project with this id, or null. A URL versioned
+   * by an earlier open names an image of another project (or of this one before it was closed):
+   * null too. Never throws.
+   */
+  servableImage(imageId: number, version: string | null = null): ServableImage | null {
+    const opened = this.projects.opened
+    if (opened === null) return null
+    if (version !== null && !version.startsWith(`${opened.token}.`)) return null
+    const project = opened.project
+    let row: ProjectImage
+    try {
+      row = project.getImage(imageId)
+    } catch {
+      return null
+    }
+    if (row.missing) return null
+    return { id: row.id, file: project.absolutePath(row), width: row.width, height: row.height }
+  }
+}
