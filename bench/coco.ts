@@ -55,7 +55,11 @@ interface ChildReport {
 
 export async function buildProject(root: string, images: number, annotations: number): Promise<void> {
   // One real PNG, written under every name: headers are read for real, files stay small.
-  const png = await sharp({ create: { width: WIDTH, height: HEIGHT, channels: 3, background: { r: 90, g: 120, b: 150 } } }).png().toBuffer()
+  const png = await sharp({
+    create: { width: WIDTH, height: HEIGHT, channels: 3, background: { r: 90, g: 120, b: 150 } },
+  })
+    .png()
+    .toBuffer()
   for (let i = 0; i < images; i++) {
     const sub = join(root, `batch${Math.floor(i / 1000)}`)
     if (i % 1000 === 0) mkdirSync(sub, { recursive: true })
@@ -68,7 +72,9 @@ export async function buildProject(root: string, images: number, annotations: nu
     const rows = project.listImages()
     const categories = Array.from({ length: 8 }, (_, i) => project.ensureCategory(`category ${i + 1}`))
     const rand = mulberry32(7)
-    const pool = Array.from({ length: 997 }, (_, i) => toCocoSegmentation(randomShape(rand, WIDTH, HEIGHT, i % 10 === 9), WIDTH, HEIGHT))
+    const pool = Array.from({ length: 997 }, (_, i) =>
+      toCocoSegmentation(randomShape(rand, WIDTH, HEIGHT, i % 10 === 9), WIDTH, HEIGHT),
+    )
     const save = (): void => {
       for (let i = 0; i < annotations; i++) {
         const g = pool[i % pool.length]
@@ -107,7 +113,18 @@ export async function benchExport(options: ExportBenchOptions = {}): Promise<Exp
       const out = join(root, `export-${mode}.json`)
       const child = spawnSync(
         process.execPath,
-        ['--import', 'tsx', fileURLToPath(import.meta.url), 'child', source, root, out, mode, String(images), String(annotations)],
+        [
+          '--import',
+          'tsx',
+          fileURLToPath(import.meta.url),
+          'child',
+          source,
+          root,
+          out,
+          mode,
+          String(images),
+          String(annotations),
+        ],
         { encoding: 'utf8', maxBuffer: 1 << 20 },
       )
       if (child.status !== 0) throw new Error(`export child failed (${child.status}): ${child.stderr}`)
@@ -148,7 +165,9 @@ function peakRssMb(): number {
 async function child(args: string[]): Promise<void> {
   const [source, root, out, mode, images, annotations] = args
   const project = source === 'project' ? Project.open(root) : null
-  const from = project ?? syntheticSource({ images: Number(images), annotations: Number(annotations), width: WIDTH, height: HEIGHT })
+  const from =
+    project ??
+    syntheticSource({ images: Number(images), annotations: Number(annotations), width: WIDTH, height: HEIGHT })
   const baseRssMb = process.memoryUsage().rss / 1e6
   const t = performance.now()
   const result = await exportCoco(from, out, { segmentation: mode as SegmentationMode })

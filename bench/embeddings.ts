@@ -56,10 +56,17 @@ async function photo(): Promise<Buffer> {
       raw[i++] = Math.max(0, Math.min(255, 128 + n))
     }
   }
-  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 95 }).toBuffer()
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 95 })
+    .toBuffer()
 }
 
-async function timeSwitch(engine: Engine, embeddings: EmbeddingScheduler, file: string, expected: EmbeddingSource): Promise<{ ready: number; decode: number }> {
+async function timeSwitch(
+  engine: Engine,
+  embeddings: EmbeddingScheduler,
+  file: string,
+  expected: EmbeddingSource,
+): Promise<{ ready: number; decode: number }> {
   const t0 = performance.now()
   const { embedding, source } = await embeddings.get({ file })
   const session = engine.prompt(embedding)
@@ -69,7 +76,9 @@ async function timeSwitch(engine: Engine, embeddings: EmbeddingScheduler, file: 
   return { ready: t1 - t0, decode: performance.now() - t1 }
 }
 
-export async function benchEmbeddings(options: { runs?: number; uncachedRuns?: number; modelDir?: string; dir?: string } = {}): Promise<EmbeddingsBench> {
+export async function benchEmbeddings(
+  options: { runs?: number; uncachedRuns?: number; modelDir?: string; dir?: string } = {},
+): Promise<EmbeddingsBench> {
   const runs = options.runs ?? 15
   const uncachedRuns = options.uncachedRuns ?? 3
   const root = mkdtempSync(join(options.dir ?? tmpdir(), 'sam-bench-embeddings-'))
@@ -146,7 +155,11 @@ export async function benchEmbeddings(options: { runs?: number; uncachedRuns?: n
       diskMs: median(disk),
       diskFloat32Ms: median(disk32),
       uncachedMs: median(uncached),
-      uncachedParts: { hashMs: median(parts.hash), preprocessMs: median(parts.preprocess), encodeMs: median(parts.encode) },
+      uncachedParts: {
+        hashMs: median(parts.hash),
+        preprocessMs: median(parts.preprocess),
+        encodeMs: median(parts.encode),
+      },
       firstDecodeMs: median(decodes),
       runs: { memory: runs, disk: runs, uncached: uncachedRuns },
     }

@@ -26,7 +26,8 @@ function median(xs: number[]): number {
 }
 
 async function seedImages(n: number): Promise<Buffer[]> {
-  const tiny = (r: number, g: number) => sharp({ create: { width: 64, height: 48, channels: 3, background: { r, g, b: 90 } } })
+  const tiny = (r: number, g: number) =>
+    sharp({ create: { width: 64, height: 48, channels: 3, background: { r, g, b: 90 } } })
   return [
     await tiny(200, 30).png().toBuffer(),
     await tiny(30, 200).jpeg({ quality: 80 }).toBuffer(),

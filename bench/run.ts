@@ -45,7 +45,7 @@ function median(xs: number[]): number {
 async function makeScene(width: number, height: number): Promise<{ buf: Buffer; click: PromptPoint }> {
   const raw = Buffer.alloc(width * height * 3)
   let seed = 12345
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
+  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32
   const cx = width * 0.45
   const cy = height * 0.55
   const rx = width * 0.28
@@ -67,7 +67,9 @@ async function makeScene(width: number, height: number): Promise<{ buf: Buffer; 
       }
     }
   }
-  const buf = await sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer()
+  const buf = await sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer()
   return { buf, click: { x: cx, y: cy, label: 1 } }
 }
 
@@ -123,7 +125,10 @@ async function benchImage(engine: Engine, dir: string, width: number, height: nu
       post.push(t2 - t1)
       total.push(t2 - t0)
     }
-    vertices = geometry.shape.parts.reduce((n, p) => n + p.outer.length / 2 + p.holes.reduce((m, h) => m + h.length / 2, 0), 0)
+    vertices = geometry.shape.parts.reduce(
+      (n, p) => n + p.outer.length / 2 + p.holes.reduce((m, h) => m + h.length / 2, 0),
+      0,
+    )
   }
   const outside = overhead.map((o, i) => o + post[i])
   return {
@@ -154,7 +159,9 @@ async function benchThinBar(engine: Engine): Promise<{ onePoint: number; twoPoin
       raw.set(bar ? [40, 112, 190] : [230, 215, 180], (y * width + x) * 3)
     }
   }
-  const png = await sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer()
+  const png = await sharp(raw, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer()
   const { embedding } = await engine.encode(png)
   const click: PromptPoint = { x: 250, y: 750, label: 1 }
   const medianRun = async (points: PromptPoint[]): Promise<number> => {
@@ -182,7 +189,11 @@ function headerOnlyPng(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(width, 0)
   ihdr.writeUInt32BE(height, 4)
   ihdr.set([8, 2, 0, 0, 0], 8) // 8-bit RGB
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IEND', Buffer.alloc(0))])
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IEND', Buffer.alloc(0)),
+  ])
 }
 
 /** Median time to refuse a 30000x20000 (600 MP) PNG: the header is all that may be read. */
@@ -217,7 +228,9 @@ async function engineSection(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sam-bench-'))
   const engine = await Engine.open({ modelDir: join(import.meta.dirname, '..', 'models', 'demo') })
   try {
-    console.log(`## engine: model ${engine.info.id} (${engine.info.demo ? 'demo' : 'SAM 2.1'}), encoder on ${engine.info.provider}, decoder variant ${engine.info.decoderVariant}`)
+    console.log(
+      `## engine: model ${engine.info.id} (${engine.info.demo ? 'demo' : 'SAM 2.1'}), encoder on ${engine.info.provider}, decoder variant ${engine.info.decoderVariant}`,
+    )
     console.log(`median of ${RUNS} runs after ${WARMUP} warm-up runs, milliseconds\n`)
     const rows = [await benchImage(engine, dir, 1024, 1024), await benchImage(engine, dir, 4000, 3000)]
     const cols: [keyof Row, string][] = [
@@ -232,13 +245,22 @@ async function engineSection(): Promise<void> {
       ['vertices', 'vertices'],
     ]
     const fmt = (v: Row[keyof Row]) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : v)
-    printTable(cols.map(([, h]) => h), rows.map((r) => cols.map(([k]) => fmt(r[k]))))
+    printTable(
+      cols.map(([, h]) => h),
+      rows.map((r) => cols.map(([k]) => fmt(r[k]))),
+    )
     const big = rows[1]
-    console.log(`\ntarget: outside session.run (overhead + postprocess) for 4000x3000 < 10 ms: ${verdict(big.outsideRun, 10)}`)
+    console.log(
+      `\ntarget: outside session.run (overhead + postprocess) for 4000x3000 < 10 ms: ${verdict(big.outsideRun, 10)}`,
+    )
     console.log(`target: preprocessing a 12 MP JPEG < 150 ms: ${verdict(big.preprocess, 150)}`)
     const bar = await benchThinBar(engine)
-    console.log(`demo decoder, 6 px bar in 500x1500 (session.run, median): 1 point ${bar.onePoint.toFixed(1)} ms, 2 points ${bar.twoPoints.toFixed(1)} ms`)
-    console.log(`target: demo decoder on its slowest scene < 200 ms: ${verdict(Math.max(bar.onePoint, bar.twoPoints), 200)}`)
+    console.log(
+      `demo decoder, 6 px bar in 500x1500 (session.run, median): 1 point ${bar.onePoint.toFixed(1)} ms, 2 points ${bar.twoPoints.toFixed(1)} ms`,
+    )
+    console.log(
+      `target: demo decoder on its slowest scene < 200 ms: ${verdict(Math.max(bar.onePoint, bar.twoPoints), 200)}`,
+    )
     console.log(`target: a 600 MP PNG refused from its header < 100 ms: ${verdict(await benchHugeRefusal(dir), 100)}\n`)
   } finally {
     await engine.close()
@@ -263,25 +285,40 @@ async function projectSection(): Promise<void> {
 }
 
 async function exportSection(): Promise<void> {
-  console.log('## export: COCO, 10,000 images with 100,000 annotations, from a real project (each mode in its own process)\n')
+  console.log(
+    '## export: COCO, 10,000 images with 100,000 annotations, from a real project (each mode in its own process)\n',
+  )
   const results = await benchExport({ modes: ['auto', 'rle', 'polygon'] })
   printTable(
     ['mode', 'export ms', 'peak RSS MB', 'RSS before MB', 'file MB'],
-    results.map((r) => [r.mode, r.exportMs.toFixed(0), r.peakRssMb.toFixed(0), r.baseRssMb.toFixed(0), r.fileMb.toFixed(1)]),
+    results.map((r) => [
+      r.mode,
+      r.exportMs.toFixed(0),
+      r.peakRssMb.toFixed(0),
+      r.baseRssMb.toFixed(0),
+      r.fileMb.toFixed(1),
+    ]),
   )
   const auto = results[0]
   console.log(`(set-up, not timed: ${(auto.setupMs / 1000).toFixed(1)} s to build the project)`)
-  console.log(`\ntarget: default (auto) export < 3000 ms: ${verdict(auto.exportMs, 3000)}; peak RSS < 500 MB: ${auto.peakRssMb.toFixed(0)} MB ${auto.peakRssMb < 500 ? 'OK' : 'MISSED'}\n`)
+  console.log(
+    `\ntarget: default (auto) export < 3000 ms: ${verdict(auto.exportMs, 3000)}; peak RSS < 500 MB: ${auto.peakRssMb.toFixed(0)} MB ${auto.peakRssMb < 500 ? 'OK' : 'MISSED'}\n`,
+  )
 }
 
 async function embeddingsSection(): Promise<void> {
   const r = await benchEmbeddings()
-  console.log(`## embeddings: switching to a ${r.image.width}x${r.image.height} JPEG (${(r.image.bytes / 1e6).toFixed(1)} MB), full SAM 2.1 feature set, model ${r.model}\n`)
+  console.log(
+    `## embeddings: switching to a ${r.image.width}x${r.image.height} JPEG (${(r.image.bytes / 1e6).toFixed(1)} MB), full SAM 2.1 feature set, model ${r.model}\n`,
+  )
   printTable(
     ['switch to an image that is', 'ready for the first click, ms (median)'],
     [
       [`(a) prefetched, in memory (${r.runs.memory} runs)`, r.memoryMs.toFixed(2)],
-      [`(b) on disk, float16 entry of ${(r.entryBytes.float16 / 1e6).toFixed(1)} MB (${r.runs.disk} runs)`, r.diskMs.toFixed(1)],
+      [
+        `(b) on disk, float16 entry of ${(r.entryBytes.float16 / 1e6).toFixed(1)} MB (${r.runs.disk} runs)`,
+        r.diskMs.toFixed(1),
+      ],
       [`(b') on disk, float32 entry of ${(r.entryBytes.float32 / 1e6).toFixed(1)} MB`, r.diskFloat32Ms.toFixed(1)],
       [`(c) not cached (${r.runs.uncached} runs)`, r.uncachedMs.toFixed(0)],
       ['    of which: content hash', r.uncachedParts.hashMs.toFixed(0)],
@@ -291,7 +328,9 @@ async function embeddingsSection(): Promise<void> {
     ],
   )
   const parts = r.uncachedParts.hashMs + r.uncachedParts.preprocessMs + r.uncachedParts.encodeMs
-  console.log(`\ntarget: (a) < 5 ms: ${verdict(r.memoryMs, 5)}; (b) < 80 ms: ${verdict(r.diskMs, 80)}; (c) ${r.uncachedMs.toFixed(0)} ms vs its parts ${parts.toFixed(0)} ms\n`)
+  console.log(
+    `\ntarget: (a) < 5 ms: ${verdict(r.memoryMs, 5)}; (b) < 80 ms: ${verdict(r.diskMs, 80)}; (c) ${r.uncachedMs.toFixed(0)} ms vs its parts ${parts.toFixed(0)} ms\n`,
+  )
 }
 
 const SECTIONS: Record<string, () => Promise<void>> = {

@@ -17,7 +17,13 @@ export interface NativeStatus {
 
 export interface BuildDeps {
   lookup?: (host: string) => Promise<unknown>
-  rebuild?: (options: { buildPath: string; electronVersion: string; arch: string; force: boolean; onlyModules: string[] }) => Promise<unknown>
+  rebuild?: (options: {
+    buildPath: string
+    electronVersion: string
+    arch: string
+    force: boolean
+    onlyModules: string[]
+  }) => Promise<unknown>
 }
 
 export declare function nativeTargetDir(root: string, platform?: string, arch?: string): string

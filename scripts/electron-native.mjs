@@ -43,10 +43,18 @@ export function nativeStatus(dir, wanted) {
     return { state: 'stale', binary, reason: `${join(dir, STAMP_NAME)} is missing or unreadable` }
   }
   if (stamp.electronVersion !== wanted.electronVersion) {
-    return { state: 'stale', binary, reason: `built for Electron ${stamp.electronVersion}, the project now uses ${wanted.electronVersion}` }
+    return {
+      state: 'stale',
+      binary,
+      reason: `built for Electron ${stamp.electronVersion}, the project now uses ${wanted.electronVersion}`,
+    }
   }
   if (stamp.sqliteVersion !== wanted.sqliteVersion) {
-    return { state: 'stale', binary, reason: `built from better-sqlite3 ${stamp.sqliteVersion}, the project now has ${wanted.sqliteVersion}` }
+    return {
+      state: 'stale',
+      binary,
+      reason: `built from better-sqlite3 ${stamp.sqliteVersion}, the project now has ${wanted.sqliteVersion}`,
+    }
   }
   return { state: 'ready', binary, reason: `built for Electron ${stamp.electronVersion}` }
 }
@@ -70,7 +78,14 @@ export function offlineMessage(wanted, binary) {
  * copy of node_modules/better-sqlite3 (so node_modules is never touched). `deps` replaces the
  * network lookup and @electron/rebuild in tests.
  */
-export async function buildElectronNative({ root, wanted, platform = process.platform, arch = process.arch, log = console.log, deps = {} }) {
+export async function buildElectronNative({
+  root,
+  wanted,
+  platform = process.platform,
+  arch = process.arch,
+  log = console.log,
+  deps = {},
+}) {
   const lookup = deps.lookup ?? dnsLookup
   const dir = nativeTargetDir(root, platform, arch)
   const binary = join(dir, BINARY_NAME)
@@ -93,7 +108,14 @@ export async function buildElectronNative({ root, wanted, platform = process.pla
       return rel !== 'build' && !rel.startsWith(`build${sep}`)
     },
   })
-  writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'electron-native-work', private: true, dependencies: { 'better-sqlite3': wanted.sqliteVersion } }))
+  writeFileSync(
+    join(work, 'package.json'),
+    JSON.stringify({
+      name: 'electron-native-work',
+      private: true,
+      dependencies: { 'better-sqlite3': wanted.sqliteVersion },
+    }),
+  )
 
   // npm exports the user's `nodedir` (here /usr) to child processes; node-gyp would then build
   // against Node's headers while reporting Electron's, and Electron refuses the result (P16).
@@ -101,8 +123,16 @@ export async function buildElectronNative({ root, wanted, platform = process.pla
   delete process.env.npm_config_nodedir
   try {
     const rebuild = deps.rebuild ?? (await import('@electron/rebuild')).rebuild
-    log(`[electron-native] building better-sqlite3 ${wanted.sqliteVersion} for Electron ${wanted.electronVersion} (${platform}-${arch})`)
-    await rebuild({ buildPath: work, electronVersion: wanted.electronVersion, arch, force: true, onlyModules: ['better-sqlite3'] })
+    log(
+      `[electron-native] building better-sqlite3 ${wanted.sqliteVersion} for Electron ${wanted.electronVersion} (${platform}-${arch})`,
+    )
+    await rebuild({
+      buildPath: work,
+      electronVersion: wanted.electronVersion,
+      arch,
+      force: true,
+      onlyModules: ['better-sqlite3'],
+    })
   } catch (err) {
     throw new NativeBuildError(
       `building better-sqlite3 for Electron ${wanted.electronVersion} failed: ${err instanceof Error ? err.message : String(err)}; node_modules was not touched`,
@@ -117,20 +147,32 @@ export async function buildElectronNative({ root, wanted, platform = process.pla
   if (existsSync(gypi)) {
     const nodedir = /"nodedir":\s*"([^"]*)"/.exec(readFileSync(gypi, 'utf8'))?.[1]
     if (nodedir !== undefined && !nodedir.includes(wanted.electronVersion)) {
-      throw new NativeBuildError(`the rebuild used headers from ${nodedir}, not Electron ${wanted.electronVersion}'s; refusing the result (toolchain.md P16)`)
+      throw new NativeBuildError(
+        `the rebuild used headers from ${nodedir}, not Electron ${wanted.electronVersion}'s; refusing the result (toolchain.md P16)`,
+      )
     }
   }
   mkdirSync(dir, { recursive: true })
   copyFileSync(built, `${binary}.tmp`)
   renameSync(`${binary}.tmp`, binary)
-  writeFileSync(join(dir, STAMP_NAME), `${JSON.stringify({ ...wanted, platform, arch, builtAt: new Date().toISOString() }, null, 2)}\n`)
+  writeFileSync(
+    join(dir, STAMP_NAME),
+    `${JSON.stringify({ ...wanted, platform, arch, builtAt: new Date().toISOString() }, null, 2)}\n`,
+  )
   rmSync(work, { recursive: true, force: true })
   log(`[electron-native] wrote ${binary}`)
   return binary
 }
 
 /** Builds when missing or stale; returns the binary. */
-export async function ensureElectronNative({ root, platform = process.platform, arch = process.arch, force = false, log = console.log, deps = {} }) {
+export async function ensureElectronNative({
+  root,
+  platform = process.platform,
+  arch = process.arch,
+  force = false,
+  log = console.log,
+  deps = {},
+}) {
   const wanted = installedVersions(root)
   const dir = nativeTargetDir(root, platform, arch)
   const status = nativeStatus(dir, wanted)

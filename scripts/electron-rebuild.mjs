@@ -10,7 +10,9 @@ import { ensureElectronNative, NativeBuildError } from './electron-native.mjs'
 
 const args = process.argv.slice(2)
 if (args.length === 0) {
-  console.log('[electron-rebuild] skipped: node_modules stays on the Node ABI; the Electron build is made by npm start / npm run dist')
+  console.log(
+    '[electron-rebuild] skipped: node_modules stays on the Node ABI; the Electron build is made by npm start / npm run dist',
+  )
   process.exit(0)
 }
 if (args[0] !== '--electron' || args.slice(1).some((arg) => arg !== '--force')) {

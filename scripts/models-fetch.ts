@@ -88,7 +88,8 @@ function createReporter(tty: boolean): Reporter {
     const speed = rate.perSecond()
     const parts = [p.total !== null ? `${formatBytes(p.received)} / ${formatBytes(p.total)}` : formatBytes(p.received)]
     if (speed !== null && p.phase !== 'validate' && p.phase !== 'install') parts.push(`${formatBytes(speed)}/s`)
-    if (speed && p.total !== null && p.received < p.total) parts.push(`ETA ${formatDuration((p.total - p.received) / speed)}`)
+    if (speed && p.total !== null && p.received < p.total)
+      parts.push(`ETA ${formatDuration((p.total - p.received) / speed)}`)
     const fraction = p.total ? Math.min(1, p.received / p.total) : null
     return { text: parts.join(' | '), fraction }
   }
@@ -97,11 +98,14 @@ function createReporter(tty: boolean): Reporter {
     if (phase === null || last === null) return
     const secs = (Date.now() - phaseStart) / 1000
     if (bar) {
-      if (!failed) bar.update(last.total ?? last.received, { line: `${stats(last).text} | done in ${formatDuration(secs)}` })
+      if (!failed)
+        bar.update(last.total ?? last.received, { line: `${stats(last).text} | done in ${formatDuration(secs)}` })
       bar.stop()
       bar = null
     } else if (!failed && (phase === 'download' || phase === 'verify' || phase === 'unpack')) {
-      process.stderr.write(`${PHASE_LABEL[phase].trim()}: done, ${formatBytes(last.received)} in ${formatDuration(secs)}\n`)
+      process.stderr.write(
+        `${PHASE_LABEL[phase].trim()}: done, ${formatBytes(last.received)} in ${formatDuration(secs)}\n`,
+      )
     }
   }
 
@@ -205,13 +209,13 @@ async function main(argv: string[]): Promise<number> {
   if (!values.force && existsSync(target)) {
     const record = await readInstallRecord(target)
     const from = record ? ` (from ${record.url}, SHA-256 ${record.sha256})` : ''
-    process.stdout.write(`${entry.name} is already installed at ${target}${from}.\nUse --force to download it again and replace it.\n`)
+    process.stdout.write(
+      `${entry.name} is already installed at ${target}${from}.\nUse --force to download it again and replace it.\n`,
+    )
     return 0
   }
 
-  process.stdout.write(
-    `${entry.name}\n  from    ${url}\n  into    ${target}\n  license ${entry.license}\n`,
-  )
+  process.stdout.write(`${entry.name}\n  from    ${url}\n  into    ${target}\n  license ${entry.license}\n`)
 
   const controller = new AbortController()
   let interrupted = false

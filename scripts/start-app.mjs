@@ -21,7 +21,8 @@ function run(args) {
 
 /** The Electron executable, found the way electron-vite finds it, or null when absent. */
 function electronBinary() {
-  if (process.env.ELECTRON_EXEC_PATH) return existsSync(process.env.ELECTRON_EXEC_PATH) ? process.env.ELECTRON_EXEC_PATH : null
+  if (process.env.ELECTRON_EXEC_PATH)
+    return existsSync(process.env.ELECTRON_EXEC_PATH) ? process.env.ELECTRON_EXEC_PATH : null
   const electronDir = dirname(require.resolve('electron/package.json'))
   const pathFile = join(electronDir, 'path.txt')
   if (!existsSync(pathFile)) return null

@@ -8,7 +8,15 @@ import { Engine } from './core/segment/engine.ts'
 import { checkModelFolder, defaultModelDir } from './core/segment/model.ts'
 import { checkPrompt } from './core/segment/prompt.ts'
 import { readImageHeader } from './core/segment/preprocess.ts'
-import { checkCommandLine, modelLine, parseBox, parseCandidate, parseNonNegative, parsePoint, type Io } from './cli/args.ts'
+import {
+  checkCommandLine,
+  modelLine,
+  parseBox,
+  parseCandidate,
+  parseNonNegative,
+  parsePoint,
+  type Io,
+} from './cli/args.ts'
 import { annotateCommand, openCommand } from './cli/project-commands.ts'
 import { exportCommand, importCommand } from './cli/coco-commands.ts'
 import { embedCommand, EMBED_USAGE } from './cli/embed-command.ts'
@@ -81,7 +89,10 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
   try {
     const result = embeddings
       ? await segmentCached(engine, embeddings, image, { points, box }, { candidate, tolerance, minArea })
-      : { ...(await engine.segment(image, { points, box }, { candidate, tolerance, minArea })), embedding: 'encoder' as const }
+      : {
+          ...(await engine.segment(image, { points, box }, { candidate, tolerance, minArea })),
+          embedding: 'encoder' as const,
+        }
     // Notices go to stderr after the work succeeded: stdout stays one JSON object, and a
     // failure stays one line.
     if (!values.json || engine.info.demo) err(modelLine(engine.info, engine.demoFallback))
@@ -92,7 +103,12 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
           image,
           width: result.width,
           height: result.height,
-          model: { id: engine.info.id, provider: engine.info.provider, demo: engine.info.demo, decoderVariant: engine.info.decoderVariant },
+          model: {
+            id: engine.info.id,
+            provider: engine.info.provider,
+            demo: engine.info.demo,
+            decoderVariant: engine.info.decoderVariant,
+          },
           candidate: result.candidate,
           score: result.score,
           scores: result.scores,
@@ -109,10 +125,16 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
       const vertices = parts.reduce((n, p) => n + p.outer.length / 2 + p.holes.reduce((m, h) => m + h.length / 2, 0), 0)
       const t = result.timings
       out(`${image}: ${result.width}x${result.height}`)
-      out(`candidate ${result.candidate} (score ${result.score.toFixed(3)}; scores ${result.scores.map((s) => s.toFixed(3)).join(', ')})`)
-      out(`${parts.length} part(s), ${holes} hole(s), ${vertices} vertices; area ${result.area} px; bbox ${result.bbox.join(',')}`)
+      out(
+        `candidate ${result.candidate} (score ${result.score.toFixed(3)}; scores ${result.scores.map((s) => s.toFixed(3)).join(', ')})`,
+      )
+      out(
+        `${parts.length} part(s), ${holes} hole(s), ${vertices} vertices; area ${result.area} px; bbox ${result.bbox.join(',')}`,
+      )
       out(`segmentation: ${Array.isArray(result.segmentation) ? 'polygons' : 'RLE (the object has holes)'}`)
-      out(`timings ms: preprocess ${t.preprocess.toFixed(1)}, encode ${t.encode.toFixed(1)} (embedding from ${result.embedding}), decode ${t.decode.toFixed(1)}, postprocess ${t.postprocess.toFixed(1)}`)
+      out(
+        `timings ms: preprocess ${t.preprocess.toFixed(1)}, encode ${t.encode.toFixed(1)} (embedding from ${result.embedding}), decode ${t.decode.toFixed(1)}, postprocess ${t.postprocess.toFixed(1)}`,
+      )
     }
   } finally {
     await embeddings?.close()
@@ -122,8 +144,13 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
 
 async function modelsCommand(args: string[], out: (s: string) => void): Promise<void> {
   const [sub, ...rest] = args
-  if (sub !== 'check') throw new UserError('bad-argument', `models: unknown subcommand '${sub ?? ''}' (expected: check)`)
-  const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' } } })
+  if (sub !== 'check')
+    throw new UserError('bad-argument', `models: unknown subcommand '${sub ?? ''}' (expected: check)`)
+  const { positionals, values } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' } },
+  })
   if (positionals.length > 1) throw new UserError('bad-argument', 'models check: expected at most one folder')
   const dir = positionals[0] ?? defaultModelDir().dir
   const report = await checkModelFolder(dir)
@@ -131,9 +158,14 @@ async function modelsCommand(args: string[], out: (s: string) => void): Promise<
     out(JSON.stringify({ dir, ok: true, ...report }))
     return
   }
-  out(`${dir}: OK — SAM 2.1 split interface, decoder variant ${report.decoderVariant}${report.demo ? ' (demo model, not SAM)' : ''}`)
+  out(
+    `${dir}: OK — SAM 2.1 split interface, decoder variant ${report.decoderVariant}${report.demo ? ' (demo model, not SAM)' : ''}`,
+  )
   out(`id: ${report.id}`)
-  for (const [name, part] of [['encoder.onnx', report.encoder], ['decoder.onnx', report.decoder]] as const) {
+  for (const [name, part] of [
+    ['encoder.onnx', report.encoder],
+    ['decoder.onnx', report.decoder],
+  ] as const) {
     out(name)
     for (const t of part.inputs) out(`  in  ${t.name} ${t.type} [${t.shape.join(',')}]`)
     for (const t of part.outputs) out(`  out ${t.name} ${t.type} [${t.shape.join(',')}]`)
@@ -170,7 +202,11 @@ export async function main(
     }
     // parseArgs reports unknown or malformed options with these codes: user errors too.
     const code = (e as { code?: string }).code
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    if (
+      code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ||
+      code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+    ) {
       io.err(`error: ${(e as Error).message.split('\n')[0]}`)
       return 1
     }

@@ -5,7 +5,17 @@
 // window-state.ts, native-sqlite.ts). Never imports Svelte or Konva.
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, type MenuItemConstructorOptions } from 'electron'
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  Menu,
+  protocol,
+  screen,
+  session,
+  type MenuItemConstructorOptions,
+} from 'electron'
 import { Engine } from './core/segment/engine.ts'
 import { defaultModelDir } from './core/segment/model.ts'
 import { folderArgument } from './argv.ts'
@@ -49,7 +59,12 @@ function hardenWebContents(): void {
   // No remote content: only our page, its bundle and our image scheme are ever loaded.
   session.defaultSession.webRequest.onBeforeRequest((details, callback) => {
     const url = details.url
-    const local = url.startsWith('file:') || url.startsWith(`${IMAGE_SCHEME}:`) || url.startsWith('devtools:') || url.startsWith('data:') || url.startsWith('blob:')
+    const local =
+      url.startsWith('file:') ||
+      url.startsWith(`${IMAGE_SCHEME}:`) ||
+      url.startsWith('devtools:') ||
+      url.startsWith('data:') ||
+      url.startsWith('blob:')
     const dev = DEV_RENDERER_URL !== undefined && url.startsWith(new URL(DEV_RENDERER_URL).origin)
     callback({ cancel: !(local || dev) })
   })
@@ -57,7 +72,10 @@ function hardenWebContents(): void {
 
 function createWindow(): BrowserWindow {
   const saved = loadWindowState(app.getPath('userData'))
-  const bounds = restoreBounds(saved, screen.getAllDisplays().map((display) => display.workArea))
+  const bounds = restoreBounds(
+    saved,
+    screen.getAllDisplays().map((display) => display.workArea),
+  )
   const window = new BrowserWindow({
     ...bounds,
     minWidth: MIN_SIZE.width,
@@ -124,7 +142,8 @@ function installMenu(services: AppServices): void {
   const run = (command: CommandId): void => {
     const entry = KEYMAP.find((item) => item.id === command)
     if (entry?.handler === 'renderer') return emit('menu', { command })
-    if (command === 'project.open') void services.projects.openWithDialog().catch((err: unknown) => reportError('Cannot open the folder', err))
+    if (command === 'project.open')
+      void services.projects.openWithDialog().catch((err: unknown) => reportError('Cannot open the folder', err))
   }
   const withClicks = (items: MenuItemTemplate[]): MenuItemConstructorOptions[] =>
     items.map(({ submenu, id, ...item }) => ({
@@ -146,7 +165,10 @@ function focusWindow(): void {
 app.enableSandbox()
 // Must happen before 'ready': privileged schemes are fixed at start-up.
 protocol.registerSchemesAsPrivileged([
-  { scheme: IMAGE_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true, stream: true } },
+  {
+    scheme: IMAGE_SCHEME,
+    privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true, stream: true },
+  },
 ])
 
 if (!app.requestSingleInstanceLock()) {
@@ -199,7 +221,9 @@ if (!app.requestSingleInstanceLock()) {
     }
     hardenWebContents()
     const cache = new PreviewCache()
-    protocol.handle(IMAGE_SCHEME, (request) => handleImageRequest({ url: request.url, method: request.method }, services.images, cache))
+    protocol.handle(IMAGE_SCHEME, (request) =>
+      handleImageRequest({ url: request.url, method: request.method }, services.images, cache),
+    )
     registerIpc({
       registrar: ipcMain,
       handlers: createHandlers(services),

@@ -39,7 +39,9 @@ export type SenderPolicy = (event: IpcEventLike) => boolean
 /** One service call per channel; TypeScript refuses a table that misses or adds a method. */
 export type HandlerTable = {
   [D in DomainName]: {
-    [M in MethodName<D>]: (input: ParsedOf<Contract[D][M]>) => Promise<OutputOf<Contract[D][M]>> | OutputOf<Contract[D][M]>
+    [M in MethodName<D>]: (
+      input: ParsedOf<Contract[D][M]>,
+    ) => Promise<OutputOf<Contract[D][M]>> | OutputOf<Contract[D][M]>
   }
 }
 
@@ -59,7 +61,10 @@ export class IpcError extends Error {
  * The policy for the app: the call comes from the main frame of our window's web contents,
  * showing our own page. A sub-frame, another window or a navigated page is refused.
  */
-export function trustedSender(options: { webContentsId: () => number | null; isAppUrl: (url: string) => boolean }): SenderPolicy {
+export function trustedSender(options: {
+  webContentsId: () => number | null
+  isAppUrl: (url: string) => boolean
+}): SenderPolicy {
   return (event) => {
     const expected = options.webContentsId()
     if (expected === null || event.sender.id !== expected) return false
@@ -164,7 +169,8 @@ export type Logger = (message: string, error: unknown) => void
 
 /** Turns any failure into the envelope's error; bugs are logged whole and shown short. */
 export function toErrorPayload(channel: string, err: unknown, log: Logger): ErrorPayload {
-  if (err instanceof IpcError) return { code: err.code, message: err.message, ...(err.detail ? { detail: err.detail } : {}) }
+  if (err instanceof IpcError)
+    return { code: err.code, message: err.message, ...(err.detail ? { detail: err.detail } : {}) }
   // A CancelledError is a UserError with the code 'cancelled'.
   if (isUserError(err)) return { code: ERROR_CODE_OF[err.code], message: err.message, detail: err.code }
   log(`[ipc] internal error in ${channel}`, err)
@@ -182,14 +188,23 @@ function describeIssues(issues: readonly { path: readonly PropertyKey[]; message
 }
 
 /** Checks that the handler table has exactly the contract's channels; names every difference. */
-export function checkHandlerTable(contract: Record<string, Record<string, MethodSpec>>, handlers: Record<string, Record<string, unknown>>): string[] {
+export function checkHandlerTable(
+  contract: Record<string, Record<string, MethodSpec>>,
+  handlers: Record<string, Record<string, unknown>>,
+): string[] {
   const problems: string[] = []
   const channels = (table: Record<string, Record<string, unknown>>): Set<string> =>
-    new Set(Object.entries(table).flatMap(([domain, methods]) => Object.keys(methods).map((name) => `annot:${domain}.${name}`)))
+    new Set(
+      Object.entries(table).flatMap(([domain, methods]) =>
+        Object.keys(methods).map((name) => `annot:${domain}.${name}`),
+      ),
+    )
   const declared = channels(contract)
   const handled = channels(handlers)
-  for (const channel of declared) if (!handled.has(channel)) problems.push(`${channel} is declared in the contract but has no handler`)
-  for (const channel of handled) if (!declared.has(channel)) problems.push(`${channel} has a handler but is not declared in the contract`)
+  for (const channel of declared)
+    if (!handled.has(channel)) problems.push(`${channel} is declared in the contract but has no handler`)
+  for (const channel of handled)
+    if (!declared.has(channel)) problems.push(`${channel} has a handler but is not declared in the contract`)
   for (const [domain, methods] of Object.entries(handlers)) {
     for (const [name, fn] of Object.entries(methods)) {
       if (typeof fn !== 'function') problems.push(`annot:${domain}.${name}: the handler is not a function`)
@@ -226,12 +241,17 @@ export function registerIpc(options: RegisterOptions): () => void {
       options.registrar.handle(channel, async (event, ...args): Promise<IpcResult<unknown>> => {
         try {
           if (!options.isTrustedSender(event)) {
-            log(`[ipc] refused ${channel} from web contents ${event.sender.id} (${event.senderFrame?.url ?? 'no frame'})`, null)
+            log(
+              `[ipc] refused ${channel} from web contents ${event.sender.id} (${event.senderFrame?.url ?? 'no frame'})`,
+              null,
+            )
             throw new IpcError('forbidden', `${channel}: calls are accepted only from the app's own window`)
           }
-          if (args.length > 1) throw new IpcError('invalid-argument', `${channel}: expected one argument, got ${args.length}`)
+          if (args.length > 1)
+            throw new IpcError('invalid-argument', `${channel}: expected one argument, got ${args.length}`)
           const parsed = spec.input.safeParse(args[0])
-          if (!parsed.success) throw new IpcError('invalid-argument', `${channel}: ${describeIssues(parsed.error.issues)}`)
+          if (!parsed.success)
+            throw new IpcError('invalid-argument', `${channel}: ${describeIssues(parsed.error.issues)}`)
           return { ok: true, value: await handler(parsed.data) }
         } catch (err) {
           return { ok: false, error: toErrorPayload(channel, err, log) }

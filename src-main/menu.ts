@@ -9,7 +9,17 @@ import { isBareKey, KEYMAP, type CommandId, type KeymapCommand, type MenuName } 
 export interface MenuItemTemplate {
   id?: CommandId
   label?: string
-  role?: 'appMenu' | 'quit' | 'cut' | 'copy' | 'paste' | 'selectAll' | 'toggleDevTools' | 'togglefullscreen' | 'windowMenu' | 'about'
+  role?:
+    | 'appMenu'
+    | 'quit'
+    | 'cut'
+    | 'copy'
+    | 'paste'
+    | 'selectAll'
+    | 'toggleDevTools'
+    | 'togglefullscreen'
+    | 'windowMenu'
+    | 'about'
   type?: 'separator'
   accelerator?: string
   registerAccelerator?: boolean
@@ -33,7 +43,11 @@ function commandItem(entry: KeymapCommand): MenuItemTemplate {
   return item
 }
 
-export function buildMenuTemplate(options: { platform: string; devTools: boolean; keymap?: readonly KeymapCommand[] }): MenuItemTemplate[] {
+export function buildMenuTemplate(options: {
+  platform: string
+  devTools: boolean
+  keymap?: readonly KeymapCommand[]
+}): MenuItemTemplate[] {
   const keymap = options.keymap ?? KEYMAP
   const mac = options.platform === 'darwin'
   const items = (menu: MenuName): MenuItemTemplate[] => keymap.filter((entry) => entry.menu === menu).map(commandItem)
@@ -41,7 +55,10 @@ export function buildMenuTemplate(options: { platform: string; devTools: boolean
 
   const template: MenuItemTemplate[] = []
   if (mac) template.push({ role: 'appMenu' })
-  template.push({ label: MENU_LABELS.file, submenu: [...items('file'), ...(mac ? [] : [separator, { role: 'quit' as const }])] })
+  template.push({
+    label: MENU_LABELS.file,
+    submenu: [...items('file'), ...(mac ? [] : [separator, { role: 'quit' as const }])],
+  })
   // Text fields still need clipboard shortcuts, which on macOS exist only through menu roles.
   template.push({
     label: MENU_LABELS.edit,
@@ -49,7 +66,12 @@ export function buildMenuTemplate(options: { platform: string; devTools: boolean
   })
   template.push({
     label: MENU_LABELS.view,
-    submenu: [...items('view'), separator, { role: 'togglefullscreen' }, ...(options.devTools ? [{ role: 'toggleDevTools' as const }] : [])],
+    submenu: [
+      ...items('view'),
+      separator,
+      { role: 'togglefullscreen' },
+      ...(options.devTools ? [{ role: 'toggleDevTools' as const }] : []),
+    ],
   })
   template.push({ label: MENU_LABELS.image, submenu: items('image') })
   template.push({ label: MENU_LABELS.annotation, submenu: items('annotation') })

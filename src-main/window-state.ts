@@ -37,7 +37,10 @@ export function parseWindowState(value: unknown): WindowState | null {
  * overlap most (or the first display when they overlap none). No saved state: default size,
  * position left to the window manager (x and y undefined).
  */
-export function restoreBounds(saved: WindowState | null, displays: readonly Rectangle[]): Partial<Rectangle> & { width: number; height: number } {
+export function restoreBounds(
+  saved: WindowState | null,
+  displays: readonly Rectangle[],
+): Partial<Rectangle> & { width: number; height: number } {
   if (saved === null || displays.length === 0) return { ...DEFAULT_SIZE }
   const overlap = (a: Rectangle, b: Rectangle): number =>
     Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x)) *

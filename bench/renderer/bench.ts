@@ -50,13 +50,21 @@ export async function benchRenderer(options: { clicks?: number; frames?: number 
   const folder = join(work, 'images')
   mkdirSync(folder)
   await writeScenes(folder)
-  await sharp({ create: { width: BIG.width, height: BIG.height, channels: 3, background: '#8a9a7b' } }).jpeg({ quality: 80 }).toFile(join(folder, BIG.file))
-  const bridge = await startBridge({ rendererDir, userDataDir: join(work, 'user-data'), dialogs: { folder: () => folder, saveFile: () => null } })
+  await sharp({ create: { width: BIG.width, height: BIG.height, channels: 3, background: '#8a9a7b' } })
+    .jpeg({ quality: 80 })
+    .toFile(join(folder, BIG.file))
+  const bridge = await startBridge({
+    rendererDir,
+    userDataDir: join(work, 'user-data'),
+    dialogs: { folder: () => folder, saveFile: () => null },
+  })
   const { browser, page } = await openPage(bridge.url)
   try {
     await page.getByTestId('open-folder').click()
     await page.getByTestId('workspace').waitFor()
-    await page.waitForFunction(() => document.querySelector('[data-testid="canvas"]')?.getAttribute('data-image-src') !== '')
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="canvas"]')?.getAttribute('data-image-src') !== '',
+    )
 
     // --- click → preview ---
     const scene = SCENES[0]
@@ -106,20 +114,34 @@ export async function benchRenderer(options: { clicks?: number; frames?: number 
         const r = 90 + 25 * Math.sin(5 * angle + k)
         ring.push(cx + r * Math.cos(angle), cy + r * Math.sin(angle))
       }
-      project.saveAnnotation({ imageId: bigRow.id, categoryId: category.id, segmentation: [ring], bbox: [cx - 115, cy - 115, 230, 230], area: Math.PI * 90 * 90, score: null, prompt: null, modelId: null })
+      project.saveAnnotation({
+        imageId: bigRow.id,
+        categoryId: category.id,
+        segmentation: [ring],
+        bbox: [cx - 115, cy - 115, 230, 230],
+        area: Math.PI * 90 * 90,
+        score: null,
+        prompt: null,
+        modelId: null,
+      })
     }
     await page.reload()
     await page.getByTestId('workspace').waitFor()
     await page.locator(`[data-image-id="${bigRow.id}"]`).click()
     await showsImage(page, bigRow.id)
-    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="annotation-list"] li').length === n, POLYGONS)
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="annotation-list"] li').length === n,
+      POLYGONS,
+    )
     const pan = await page.evaluate(async (count) => {
       const el = document.querySelector('[data-testid="canvas"]') as HTMLElement
       const box = el.getBoundingClientRect()
       window.dispatchEvent(new KeyboardEvent('keydown', { key: ' ', bubbles: true }))
       let x = box.left + box.width / 2
       const y = box.top + box.height / 2
-      el.dispatchEvent(new PointerEvent('pointerdown', { clientX: x, clientY: y, button: 0, pointerId: 2, bubbles: true }))
+      el.dispatchEvent(
+        new PointerEvent('pointerdown', { clientX: x, clientY: y, button: 0, pointerId: 2, bubbles: true }),
+      )
       const intervals: number[] = []
       let last = -1
       await new Promise<void>((done) => {
@@ -127,13 +149,17 @@ export async function benchRenderer(options: { clicks?: number; frames?: number 
           if (last >= 0) intervals.push(timestamp - last)
           last = timestamp
           x += intervals.length % 40 < 20 ? 6 : -6
-          el.dispatchEvent(new PointerEvent('pointermove', { clientX: x, clientY: y, button: 0, pointerId: 2, bubbles: true }))
+          el.dispatchEvent(
+            new PointerEvent('pointermove', { clientX: x, clientY: y, button: 0, pointerId: 2, bubbles: true }),
+          )
           if (intervals.length >= count) done()
           else requestAnimationFrame(frame)
         }
         requestAnimationFrame(frame)
       })
-      el.dispatchEvent(new PointerEvent('pointerup', { clientX: x, clientY: y, button: 0, pointerId: 2, bubbles: true }))
+      el.dispatchEvent(
+        new PointerEvent('pointerup', { clientX: x, clientY: y, button: 0, pointerId: 2, bubbles: true }),
+      )
       window.dispatchEvent(new KeyboardEvent('keyup', { key: ' ', bubbles: true }))
       return { intervals }
     }, frames)
@@ -161,8 +187,12 @@ export async function printRendererBench(): Promise<void> {
   const verdict = (value: number, target: number) => `${value.toFixed(1)} ms ${value < target ? 'OK' : 'MISSED'}`
   console.log('## renderer: built renderer in Chromium over the loopback bridge (real core, demo model)\n')
   console.log(`browser: ${(await findBrowser()).description}\n`)
-  console.log(`click → preview drawn: ${r.clickToPreview.toFixed(1)} ms median over ${r.clicks} clicks, of which main's decode ${r.decoderOwn.toFixed(1)} ms`)
-  console.log(`pan ${BIG.width}x${BIG.height} with ${r.polygons} polygons: median frame time ${r.panFrameInterval.toFixed(1)} ms over ${r.panFrames} frames, ${r.panSlowFrames} over 20 ms`)
+  console.log(
+    `click → preview drawn: ${r.clickToPreview.toFixed(1)} ms median over ${r.clicks} clicks, of which main's decode ${r.decoderOwn.toFixed(1)} ms`,
+  )
+  console.log(
+    `pan ${BIG.width}x${BIG.height} with ${r.polygons} polygons: median frame time ${r.panFrameInterval.toFixed(1)} ms over ${r.panFrames} frames, ${r.panSlowFrames} over 20 ms`,
+  )
   console.log(`\ntarget: click → preview minus the decoder's own time < 30 ms: ${verdict(r.clickOverhead, 30)}`)
   console.log(`target: median pan frame time < 17 ms: ${verdict(r.panFrameInterval, 17)}\n`)
 }

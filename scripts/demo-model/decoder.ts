@@ -124,16 +124,32 @@ function readPoints(b: GraphBuilder): Points {
 
 /** [P,R] one-hot rows: which pixel column (or row) of an R-grid each point falls in. */
 function oneHot(b: GraphBuilder, coord: string, size: number): string {
-  const cell = b.op('Clip', [b.op('Floor', [b.mul(coord, b.scalar(size / MODEL_SIZE))]), b.scalar(0), b.scalar(size - 1)])
-  const index = b.constFloat(Array.from({ length: size }, (_, i) => i), [1, size], 'grid')
+  const cell = b.op('Clip', [
+    b.op('Floor', [b.mul(coord, b.scalar(size / MODEL_SIZE))]),
+    b.scalar(0),
+    b.scalar(size - 1),
+  ])
+  const index = b.constFloat(
+    Array.from({ length: size }, (_, i) => i),
+    [1, size],
+    'grid',
+  )
   return b.toFloat(b.op('Equal', [cell, index]))
 }
 
 /** [1,1,R,R]: 1 on grid cells that overlap the box, all ones without a box. */
 function boxMap(b: GraphBuilder, p: Points, size: number): string {
   const cellSize = MODEL_SIZE / size
-  const lo = b.constFloat(Array.from({ length: size }, (_, i) => i * cellSize), [size], 'lo')
-  const hi = b.constFloat(Array.from({ length: size }, (_, i) => (i + 1) * cellSize), [size], 'hi')
+  const lo = b.constFloat(
+    Array.from({ length: size }, (_, i) => i * cellSize),
+    [size],
+    'lo',
+  )
+  const hi = b.constFloat(
+    Array.from({ length: size }, (_, i) => (i + 1) * cellSize),
+    [size],
+    'hi',
+  )
   const inside = (from: string, to: string): string =>
     b.mul(b.toFloat(b.op('Greater', [hi, from])), b.toFloat(b.op('Less', [lo, to])))
   const cols = b.reshape(inside(p.bx0, p.bx1), [1, size])
@@ -155,7 +171,14 @@ function seedMaps(b: GraphBuilder, ex: string, ey: string, p: Points, size: numb
  * [1,1,R,R] colour distance from each pixel to the nearest reference colour among the points
  * selected by `select` ([P,1] of 0/1); about 100 when none is selected.
  */
-function nearestColourDistance(b: GraphBuilder, colour: string, refs: string, refsSq: string, select: string, size: number): string {
+function nearestColourDistance(
+  b: GraphBuilder,
+  colour: string,
+  refs: string,
+  refsSq: string,
+  select: string,
+  size: number,
+): string {
   const flat = b.reshape(colour, [COLOUR_CHANNELS, size * size])
   const dot = b.op('MatMul', [refs, flat])
   const flatSq = b.reduceSum(b.mul(flat, flat), [0], true)
@@ -190,8 +213,16 @@ function edgeLogits(b: GraphBuilder, region: string, colour: string): string {
   const ones = b.op('Expand', [b.constFloat([1], [1, 1, 1, 1], 'one'), b.constInt64([1, 1, size, size], [4], 'shape')])
   const colourAndOne = b.op('Concat', [colour, ones], { axis: int(1) })
   const both = b.mul(colourAndOne, b.op('Concat', [region, outside], { axis: int(0) }))
-  const rowPass = b.op('AveragePool', [both], { kernel_shape: ints([1, 5]), pads: ints([0, 2, 0, 2]), strides: ints([1, 1]) })
-  const local = b.op('AveragePool', [rowPass], { kernel_shape: ints([5, 1]), pads: ints([2, 0, 2, 0]), strides: ints([1, 1]) })
+  const rowPass = b.op('AveragePool', [both], {
+    kernel_shape: ints([1, 5]),
+    pads: ints([0, 2, 0, 2]),
+    strides: ints([1, 1]),
+  })
+  const local = b.op('AveragePool', [rowPass], {
+    kernel_shape: ints([5, 1]),
+    pads: ints([2, 0, 2, 0]),
+    strides: ints([1, 1]),
+  })
   const sums = b.slice(local, 1, 0, COLOUR_CHANNELS)
   const counts = b.slice(local, 1, COLOUR_CHANNELS, COLOUR_CHANNELS + 1)
   const means = b.div(sums, b.max(counts, b.scalar(1e-6)))
@@ -282,7 +313,13 @@ function growLevels(b: GraphBuilder, levels: readonly LevelMaps[]): { counts: st
 }
 
 /** One level's Loop: dilate both floods until their sizes stop changing or maxSteps is reached. */
-function growLoop(b: GraphBuilder, countsInit: string, negativeInit: string, m: LevelMaps, level: Level): [string, string] {
+function growLoop(
+  b: GraphBuilder,
+  countsInit: string,
+  negativeInit: string,
+  m: LevelMaps,
+  level: Level,
+): [string, string] {
   const body = b.subgraph()
   const names = ['iter', 'cond_in', 'v_in', 'neg_in', 'sum_in', 'cond_out', 'v_out', 'neg_out', 'sum_out']
   const [iter, condIn, vIn, negIn, sumIn, condOut, vOut, negOut, sumOut] = names.map((x) => body.fresh(x))

@@ -4,7 +4,13 @@
 // levels to grow only over "pure" blocks, so a region cannot leak through a block that
 // straddles an edge. The remaining channels are zero; they exist only to honour the model interface.
 
-import { ENCODER_INPUTS, ENCODER_OUTPUTS, PIXEL_MEAN, PIXEL_STD, type TensorSpec } from '../../src-main/core/segment/model-interface.ts'
+import {
+  ENCODER_INPUTS,
+  ENCODER_OUTPUTS,
+  PIXEL_MEAN,
+  PIXEL_STD,
+  type TensorSpec,
+} from '../../src-main/core/segment/model-interface.ts'
 import { GraphBuilder, buildGraph, encodeModel, ints, valueInfo } from './onnx-graph.ts'
 import { DEMO_BANNER, DEMO_PRODUCER, DEMO_VERSION } from './banner.ts'
 
@@ -65,5 +71,9 @@ export function buildDemoEncoder(): Uint8Array {
     ENCODER_INPUTS.map((t) => valueInfo(t.name, 'float', t.shape)),
     ENCODER_OUTPUTS.map((t) => valueInfo(t.name, 'float', t.shape)),
   )
-  return encodeModel(g, { producerName: DEMO_PRODUCER, producerVersion: DEMO_VERSION, docString: `${DEMO_BANNER} Encoder.` })
+  return encodeModel(g, {
+    producerName: DEMO_PRODUCER,
+    producerVersion: DEMO_VERSION,
+    docString: `${DEMO_BANNER} Encoder.`,
+  })
 }

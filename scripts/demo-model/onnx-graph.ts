@@ -201,7 +201,11 @@ export class GraphBuilder {
   /** 3x3 (or k x k) max filter that keeps the size: morphological dilation of a 0/1 map. */
   maxFilter(x: string, size = 3): string {
     const r = (size - 1) / 2
-    return this.op('MaxPool', [x], { kernel_shape: ints([size, size]), pads: ints([r, r, r, r]), strides: ints([1, 1]) })
+    return this.op('MaxPool', [x], {
+      kernel_shape: ints([size, size]),
+      pads: ints([r, r, r, r]),
+      strides: ints([1, 1]),
+    })
   }
 }
 

@@ -79,7 +79,11 @@ const DOWNLOAD_DIR = '.download'
 const DEFAULT_STALL_MS = 60_000
 
 /** Where the partial download for this entry and URL lives. */
-export function downloadPaths(modelsDir: string, entry: ModelManifestEntry, url = entry.url): { part: string; meta: string } {
+export function downloadPaths(
+  modelsDir: string,
+  entry: ModelManifestEntry,
+  url = entry.url,
+): { part: string; meta: string } {
   let asset = ''
   try {
     asset = posix.basename(new URL(url).pathname)
@@ -165,7 +169,9 @@ export async function fetchModel(options: FetchModelOptions): Promise<FetchModel
       if (!isUserError(err)) throw err
       // The temporary folder is gone by the time the user reads this; name the download instead.
       const msg = err.message.replaceAll(`${tmpDir}${sep}`, '').replaceAll(tmpDir, entry.installDir)
-      throw new UserError(err.code, `${url}: not installed, the downloaded model failed the interface check: ${msg}`, { cause: err })
+      throw new UserError(err.code, `${url}: not installed, the downloaded model failed the interface check: ${msg}`, {
+        cause: err,
+      })
     }
     progress({ phase: 'validate', received: 1, total: 1 })
 
@@ -282,9 +288,7 @@ function throwIfAborted(signal: AbortSignal | undefined, url: string, part: stri
   if (signal?.aborted) {
     throw new UserError(
       'download-cancelled',
-      part
-        ? `${url}: cancelled; run again to continue (what was downloaded is kept in ${part})`
-        : `${url}: cancelled`,
+      part ? `${url}: cancelled; run again to continue (what was downloaded is kept in ${part})` : `${url}: cancelled`,
     )
   }
 }
@@ -319,10 +323,15 @@ async function download(a: DownloadArgs): Promise<{ size: number; resumed: boole
     }
     const failure = (err: unknown, received: number, total: number | null): UserError => {
       if (a.signal?.aborted) {
-        return new UserError('download-cancelled', `${a.url}: download cancelled after ${received} bytes; run again to resume (partial file kept at ${a.part})`)
+        return new UserError(
+          'download-cancelled',
+          `${a.url}: download cancelled after ${received} bytes; run again to resume (partial file kept at ${a.part})`,
+        )
       }
       const kept = received > 0 ? ` (partial file kept at ${a.part})` : ''
-      const reason = stall.signal.aborted ? `no data for ${Number((a.stallMs / 1000).toFixed(1))} s` : describeCause(err)
+      const reason = stall.signal.aborted
+        ? `no data for ${Number((a.stallMs / 1000).toFixed(1))} s`
+        : describeCause(err)
       return new UserError(
         'download-interrupted',
         `${a.url}: connection lost after ${received}${total !== null ? ` of ${total}` : ''} bytes (${reason}); run the same command again to resume${kept}`,
@@ -337,7 +346,11 @@ async function download(a: DownloadArgs): Promise<{ size: number; resumed: boole
         res = await a.fetchImpl(a.url, { headers, redirect: 'follow', signal })
       } catch (err) {
         if (a.signal?.aborted || stall.signal.aborted) throw failure(err, have, meta?.total ?? null)
-        throw new UserError('download-network', `${a.url}: cannot download (${describeCause(err)}); check the network and run again`, { cause: err })
+        throw new UserError(
+          'download-network',
+          `${a.url}: cannot download (${describeCause(err)}); check the network and run again`,
+          { cause: err },
+        )
       }
       const where = res.url && res.url !== a.url ? ` (redirected to ${shortUrl(res.url)})` : ''
 
@@ -351,7 +364,10 @@ async function download(a: DownloadArgs): Promise<{ size: number; resumed: boole
       }
       if (!res.ok) {
         await res.body?.cancel()
-        throw new UserError('download-http', `${a.url}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${where}`)
+        throw new UserError(
+          'download-http',
+          `${a.url}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${where}`,
+        )
       }
       if (!res.body) throw new UserError('download-http', `${a.url}: HTTP ${res.status} with no body${where}`)
 
@@ -431,7 +447,13 @@ async function hashFile(file: string, size: number, progress: (p: FetchProgress)
 
 /** Rejects what could write outside the target: absolute, drive-letter, backslash, `..`. */
 function isUnsafeEntryName(name: string): boolean {
-  return name.includes('\\') || name.includes('\0') || name.startsWith('/') || /^[A-Za-z]:/.test(name) || name.split('/').includes('..')
+  return (
+    name.includes('\\') ||
+    name.includes('\0') ||
+    name.startsWith('/') ||
+    /^[A-Za-z]:/.test(name) ||
+    name.split('/').includes('..')
+  )
 }
 
 /** The manifest file name this entry is, relative to archiveRoot (or the archive root). */
@@ -484,9 +506,17 @@ function archiveError(url: string, err: unknown): UserError {
   if (isUserError(err)) return err
   const msg = err instanceof Error ? err.message : String(err)
   if (/^(absolute path|invalid relative path|invalid characters in fileName)/.test(msg)) {
-    return new UserError('archive-unsafe-path', `${url}: the archive holds an entry that would be written outside the model folder (${msg}); refusing to unpack it`, { cause: err })
+    return new UserError(
+      'archive-unsafe-path',
+      `${url}: the archive holds an entry that would be written outside the model folder (${msg}); refusing to unpack it`,
+      { cause: err },
+    )
   }
-  return new UserError('archive-corrupt', `${url}: the archive is not a valid zip or is damaged (${msg}); the download was deleted, run again to fetch it anew`, { cause: err })
+  return new UserError(
+    'archive-corrupt',
+    `${url}: the archive is not a valid zip or is damaged (${msg}); the download was deleted, run again to fetch it anew`,
+    { cause: err },
+  )
 }
 
 async function unpack(
@@ -515,7 +545,10 @@ async function unpack(
       const name = manifestNameOf(e.fileName, entry.archiveRoot)
       if (name === null || !Object.hasOwn(entry.files, name)) continue
       if (selected.has(name)) {
-        throw new UserError('archive-corrupt', `${url}: the archive holds ${name} twice (${selected.get(name)!.fileName}, ${e.fileName}); refusing to guess which one is meant`)
+        throw new UserError(
+          'archive-corrupt',
+          `${url}: the archive holds ${name} twice (${selected.get(name)!.fileName}, ${e.fileName}); refusing to guess which one is meant`,
+        )
       }
       selected.set(name, e)
     }
@@ -524,7 +557,10 @@ async function unpack(
       .map(([name]) => name)
     if (missing.length > 0) {
       const where = entry.archiveRoot ? ` (looked at the archive root and in ${entry.archiveRoot}/)` : ''
-      throw new UserError('archive-missing-file', `${url}: the archive lacks ${missing.join(', ')}${where}; not a ${entry.id} archive`)
+      throw new UserError(
+        'archive-missing-file',
+        `${url}: the archive lacks ${missing.join(', ')}${where}; not a ${entry.id} archive`,
+      )
     }
     const sizeError = (name: string, size: number): UserError => {
       const spec = entry.files[name]
@@ -536,7 +572,8 @@ async function unpack(
     let total = 0
     for (const [name, e] of selected) {
       const spec = entry.files[name]
-      if (e.uncompressedSize < spec.minSize || e.uncompressedSize > spec.maxSize) throw sizeError(name, e.uncompressedSize)
+      if (e.uncompressedSize < spec.minSize || e.uncompressedSize > spec.maxSize)
+        throw sizeError(name, e.uncompressedSize)
       total += e.uncompressedSize
     }
 
@@ -548,7 +585,8 @@ async function unpack(
       const spec = entry.files[name]
       const out = join(tmpDir, name)
       // Belt and braces: the resolved output must sit directly in tmpDir.
-      if (resolve(out) !== resolve(tmpDir) + sep + name) throw archiveError(url, new Error(`invalid relative path: ${e.fileName}`))
+      if (resolve(out) !== resolve(tmpDir) + sep + name)
+        throw archiveError(url, new Error(`invalid relative path: ${e.fileName}`))
 
       const hash = createHash('sha256')
       let crc = 0
@@ -572,12 +610,18 @@ async function unpack(
       }
       // yauzl does not check CRC-32; a flipped byte in a stored entry would go unnoticed.
       if (crc >>> 0 !== e.crc32 >>> 0) {
-        throw new UserError('archive-corrupt', `${url}: ${e.fileName} fails its CRC-32 check; the archive is damaged, run again to fetch it anew`)
+        throw new UserError(
+          'archive-corrupt',
+          `${url}: ${e.fileName} fails its CRC-32 check; the archive is damaged, run again to fetch it anew`,
+        )
       }
       if (size < spec.minSize) throw sizeError(name, size)
       const sha256 = hash.digest('hex')
       if (spec.sha256 !== null && sha256 !== spec.sha256) {
-        throw new UserError('checksum-mismatch', `${url}: ${name} SHA-256 mismatch, expected ${spec.sha256}, got ${sha256}`)
+        throw new UserError(
+          'checksum-mismatch',
+          `${url}: ${name} SHA-256 mismatch, expected ${spec.sha256}, got ${sha256}`,
+        )
       }
       extracted[name] = { size, sha256 }
     }
@@ -585,7 +629,9 @@ async function unpack(
     // Errors from our own writes (disk full, permissions) are not the archive's fault.
     const sys = err as NodeJS.ErrnoException
     if (!isUserError(err) && typeof sys.syscall === 'string') {
-      throw new UserError('model-install', `${tmpDir}: cannot write the unpacked model (${sys.code ?? sys.message})`, { cause: err })
+      throw new UserError('model-install', `${tmpDir}: cannot write the unpacked model (${sys.code ?? sys.message})`, {
+        cause: err,
+      })
     }
     throw archiveError(url, err)
   } finally {
@@ -617,14 +663,20 @@ async function installAtomically(tmpDir: string, target: string, modelsDir: stri
     try {
       await rename(target, aside)
     } catch (err) {
-      throw new UserError('model-install', `${target}: cannot replace the installed model (${describeCause(err)}); close programs using it and run again`, { cause: err })
+      throw new UserError(
+        'model-install',
+        `${target}: cannot replace the installed model (${describeCause(err)}); close programs using it and run again`,
+        { cause: err },
+      )
     }
   }
   try {
     await rename(tmpDir, target)
   } catch (err) {
     if (aside !== null) await rename(aside, target)
-    throw new UserError('model-install', `${target}: cannot move the new model into place (${describeCause(err)})`, { cause: err })
+    throw new UserError('model-install', `${target}: cannot move the new model into place (${describeCause(err)})`, {
+      cause: err,
+    })
   }
   if (aside !== null) await rm(aside, { recursive: true, force: true })
 }

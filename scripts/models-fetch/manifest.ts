@@ -78,20 +78,23 @@ class FieldReader {
   string(field: string, opts: { optional?: boolean } = {}): string {
     const v = this.obj[field]
     if (opts.optional && (v === undefined || v === '')) return ''
-    if (typeof v !== 'string' || v.length === 0) this.fail(field, `must be a non-empty string (got ${JSON.stringify(v) ?? 'nothing'})`)
+    if (typeof v !== 'string' || v.length === 0)
+      this.fail(field, `must be a non-empty string (got ${JSON.stringify(v) ?? 'nothing'})`)
     return v
   }
 
   stringOrNull(field: string): string | null {
     const v = this.obj[field]
     if (v === undefined || v === null) return null
-    if (typeof v !== 'string' || v.length === 0) this.fail(field, `must be a non-empty string or null (got ${JSON.stringify(v)})`)
+    if (typeof v !== 'string' || v.length === 0)
+      this.fail(field, `must be a non-empty string or null (got ${JSON.stringify(v)})`)
     return v
   }
 
   size(field: string): number {
     const v = this.obj[field]
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) this.fail(field, `must be a whole number of bytes ≥ 0 (got ${JSON.stringify(v) ?? 'nothing'})`)
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+      this.fail(field, `must be a whole number of bytes ≥ 0 (got ${JSON.stringify(v) ?? 'nothing'})`)
     return v
   }
 
@@ -103,7 +106,8 @@ class FieldReader {
 
   sha256OrNull(field: string): string | null {
     const v = this.stringOrNull(field)
-    if (v !== null && !SHA256_RE.test(v)) this.fail(field, `must be 64 lowercase hex digits or null (got ${JSON.stringify(v)})`)
+    if (v !== null && !SHA256_RE.test(v))
+      this.fail(field, `must be 64 lowercase hex digits or null (got ${JSON.stringify(v)})`)
     return v
   }
 }
@@ -130,17 +134,20 @@ function parseEntry(file: string, at: string, v: unknown): ModelManifestEntry {
   } catch {
     r.fail('url', `is not a valid URL (${JSON.stringify(url)})`)
   }
-  if (parsedUrl.protocol !== 'https:' && parsedUrl.protocol !== 'http:') r.fail('url', `must be http or https (got ${JSON.stringify(url)})`)
+  if (parsedUrl.protocol !== 'https:' && parsedUrl.protocol !== 'http:')
+    r.fail('url', `must be http or https (got ${JSON.stringify(url)})`)
   if (v.archive !== 'zip') r.fail('archive', `must be "zip" (got ${JSON.stringify(v.archive) ?? 'nothing'})`)
 
   const archiveRoot = r.stringOrNull('archiveRoot')
-  if (archiveRoot !== null && !isPlainName(archiveRoot)) r.fail('archiveRoot', `must be a plain folder name (got ${JSON.stringify(archiveRoot)})`)
+  if (archiveRoot !== null && !isPlainName(archiveRoot))
+    r.fail('archiveRoot', `must be a plain folder name (got ${JSON.stringify(archiveRoot)})`)
   const installDir = r.string('installDir')
   if (!isPlainName(installDir) || installDir.startsWith('.')) {
     r.fail('installDir', `must be a plain folder name not starting with "." (got ${JSON.stringify(installDir)})`)
   }
 
-  if (!isObj(v.files) || Object.keys(v.files).length === 0) r.fail('files', 'must be an object naming at least one file')
+  if (!isObj(v.files) || Object.keys(v.files).length === 0)
+    r.fail('files', 'must be an object naming at least one file')
   const files: Record<string, ModelFileSpec> = {}
   for (const [name, spec] of Object.entries(v.files)) {
     if (!isPlainName(name)) r.fail('files', `has a name that is not a plain file name: ${JSON.stringify(name)}`)
@@ -174,7 +181,8 @@ export function parseManifest(data: unknown, file: string): ModelManifest {
   if (models.length === 0) throw new UserError('model-manifest', `${file}: "models" is empty`)
   const seen = new Set<string>()
   for (const [i, m] of models.entries()) {
-    if (seen.has(m.id)) throw new UserError('model-manifest', `${file}: models[${i}].id ${JSON.stringify(m.id)} appears twice`)
+    if (seen.has(m.id))
+      throw new UserError('model-manifest', `${file}: models[${i}].id ${JSON.stringify(m.id)} appears twice`)
     seen.add(m.id)
   }
   return { models }
@@ -185,7 +193,10 @@ export async function loadManifest(file: string): Promise<ModelManifest> {
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
-    throw new UserError('model-manifest', `${file}: cannot read the model manifest (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+    throw new UserError(
+      'model-manifest',
+      `${file}: cannot read the model manifest (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    )
   }
   let data: unknown
   try {
@@ -201,7 +212,10 @@ export function findModel(manifest: ModelManifest, id: string | undefined, file:
   if (id === undefined) return manifest.models[0]
   const found = manifest.models.find((m) => m.id === id)
   if (!found) {
-    throw new UserError('model-unknown', `${file}: no model with id ${JSON.stringify(id)} (known: ${manifest.models.map((m) => m.id).join(', ')})`)
+    throw new UserError(
+      'model-unknown',
+      `${file}: no model with id ${JSON.stringify(id)} (known: ${manifest.models.map((m) => m.id).join(', ')})`,
+    )
   }
   return found
 }

@@ -42,18 +42,27 @@ function argumentName(args: readonly string[], i: number): string {
 export function checkCommandLine(args: readonly string[]): void {
   args.forEach((arg, i) => {
     if (arg.length > MAX_ARGUMENT_CHARS) {
-      throw new UserError('bad-argument', `${argumentName(args, i)}: '${arg.slice(0, 40)}...' is ${arg.length} characters; an argument may have at most ${MAX_ARGUMENT_CHARS}`)
+      throw new UserError(
+        'bad-argument',
+        `${argumentName(args, i)}: '${arg.slice(0, 40)}...' is ${arg.length} characters; an argument may have at most ${MAX_ARGUMENT_CHARS}`,
+      )
     }
   })
   // Too many points is the likely reason for a long command line: say that first.
   const points = args.filter((a) => a === '--point' || a.startsWith('--point=')).length
   if (points > MAX_PROMPT_POINTS) {
-    throw new UserError('bad-argument', `--point: given ${points} times; a prompt takes at most ${MAX_PROMPT_POINTS} points`)
+    throw new UserError(
+      'bad-argument',
+      `--point: given ${points} times; a prompt takes at most ${MAX_PROMPT_POINTS} points`,
+    )
   }
   // Each argument counts with its separator, as the shell passes it.
   const total = args.reduce((n, a) => n + a.length + 1, 0)
   if (total > MAX_COMMAND_LINE_CHARS) {
-    throw new UserError('bad-argument', `the command line has ${args.length} arguments and ${total} characters; at most ${MAX_COMMAND_LINE_CHARS} are accepted`)
+    throw new UserError(
+      'bad-argument',
+      `the command line has ${args.length} arguments and ${total} characters; at most ${MAX_COMMAND_LINE_CHARS} are accepted`,
+    )
   }
 }
 
@@ -79,7 +88,8 @@ export function parseBox(value: string): PromptBox {
 
 export function parseCandidate(value: string | undefined): number | undefined {
   if (value === undefined || value === 'auto') return undefined
-  if (!['0', '1', '2'].includes(value)) throw new UserError('bad-argument', `--candidate '${value}': expected auto, 0, 1 or 2`)
+  if (!['0', '1', '2'].includes(value))
+    throw new UserError('bad-argument', `--candidate '${value}': expected auto, 0, 1 or 2`)
   return Number(value)
 }
 

@@ -17,13 +17,21 @@ export async function exportCommand(args: string[], io: Io): Promise<void> {
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
-    options: { coco: { type: 'string' }, yolo: { type: 'string' }, segmentation: { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      coco: { type: 'string' },
+      yolo: { type: 'string' },
+      segmentation: { type: 'string' },
+      json: { type: 'boolean' },
+    },
   })
   if (positionals.length !== 1) throw new UserError('bad-argument', 'export: expected exactly one project folder')
-  if (!values.coco === !values.yolo) throw new UserError('bad-argument', 'export: give either --coco <out.json> or --yolo <dir>')
+  if (!values.coco === !values.yolo)
+    throw new UserError('bad-argument', 'export: give either --coco <out.json> or --yolo <dir>')
   const mode = (values.segmentation ?? 'auto') as SegmentationMode
-  if (!MODES.includes(mode)) throw new UserError('bad-argument', `--segmentation '${values.segmentation}': expected auto, polygon or rle`)
-  if (values.yolo && values.segmentation) throw new UserError('bad-argument', '--segmentation applies to --coco only (YOLO labels are polygons)')
+  if (!MODES.includes(mode))
+    throw new UserError('bad-argument', `--segmentation '${values.segmentation}': expected auto, polygon or rle`)
+  if (values.yolo && values.segmentation)
+    throw new UserError('bad-argument', '--segmentation applies to --coco only (YOLO labels are polygons)')
 
   const project = await openAndScan(positionals[0], io)
   const bar = progressBar('exporting')
@@ -33,22 +41,42 @@ export async function exportCommand(args: string[], io: Io): Promise<void> {
       const result = await exportCoco(project, resolve(values.coco), { segmentation: mode, onProgress })
       bar.stop()
       if (values.json) return io.out(JSON.stringify(result))
-      io.out(`wrote ${result.file}: ${result.images} images, ${result.categories} categories, ${result.annotations} annotations (${(result.durationMs / 1000).toFixed(1)} s)`)
-      if (result.skippedImages > 0) io.err(`skipped ${result.skippedImages} image(s) of unknown size (unreadable): ${result.skippedImagePaths.join(', ')}`)
+      io.out(
+        `wrote ${result.file}: ${result.images} images, ${result.categories} categories, ${result.annotations} annotations (${(result.durationMs / 1000).toFixed(1)} s)`,
+      )
+      if (result.skippedImages > 0)
+        io.err(
+          `skipped ${result.skippedImages} image(s) of unknown size (unreadable): ${result.skippedImagePaths.join(', ')}`,
+        )
       if (result.missingImages > 0) io.err(`${result.missingImages} exported image(s) are missing from the folder`)
       const s = result.skippedAnnotations
       const skipped = s.onSkippedImages + s.empty + s.sizeMismatch + s.unknownCategory
-      if (skipped > 0) io.err(`skipped ${skipped} annotation(s): ${s.onSkippedImages} on skipped images, ${s.empty} empty, ${s.sizeMismatch} whose image changed size, ${s.unknownCategory} of unknown category`)
-      if (result.holesDropped > 0) io.err(`polygon mode dropped ${result.holesDropped} hole(s) from ${result.annotationsWithHolesDropped} annotation(s)`)
+      if (skipped > 0)
+        io.err(
+          `skipped ${skipped} annotation(s): ${s.onSkippedImages} on skipped images, ${s.empty} empty, ${s.sizeMismatch} whose image changed size, ${s.unknownCategory} of unknown category`,
+        )
+      if (result.holesDropped > 0)
+        io.err(
+          `polygon mode dropped ${result.holesDropped} hole(s) from ${result.annotationsWithHolesDropped} annotation(s)`,
+        )
     } else {
       const result = await exportYolo(project, resolve(values.yolo!), { imagesFolder: project.folder, onProgress })
       bar.stop()
       if (values.json) return io.out(JSON.stringify(result))
-      io.out(`wrote ${result.dataYaml}: ${result.images} images, ${result.annotations} annotations as ${result.polygons} polygon line(s) (${(result.durationMs / 1000).toFixed(1)} s)`)
+      io.out(
+        `wrote ${result.dataYaml}: ${result.images} images, ${result.annotations} annotations as ${result.polygons} polygon line(s) (${(result.durationMs / 1000).toFixed(1)} s)`,
+      )
       if (result.imagesInPlace) io.out(`images are already in ${join(result.outDir, 'images')}; wrote labels only`)
-      if (result.skippedImages > 0) io.err(`skipped ${result.skippedImages} image(s) of unknown size (unreadable): ${result.skippedImagePaths.join(', ')}`)
-      if (result.skippedAnnotations > 0) io.err(`skipped ${result.skippedAnnotations} annotation(s) with nothing inside their image`)
-      if (result.holesDropped > 0) io.err(`YOLO has no holes: dropped ${result.holesDropped} hole(s) from ${result.annotationsWithHolesDropped} annotation(s)`)
+      if (result.skippedImages > 0)
+        io.err(
+          `skipped ${result.skippedImages} image(s) of unknown size (unreadable): ${result.skippedImagePaths.join(', ')}`,
+        )
+      if (result.skippedAnnotations > 0)
+        io.err(`skipped ${result.skippedAnnotations} annotation(s) with nothing inside their image`)
+      if (result.holesDropped > 0)
+        io.err(
+          `YOLO has no holes: dropped ${result.holesDropped} hole(s) from ${result.annotationsWithHolesDropped} annotation(s)`,
+        )
       if (result.copiedImages > 0) io.err(`${result.copiedImages} image(s) copied because links could not be made`)
     }
   } finally {
@@ -58,13 +86,19 @@ export async function exportCommand(args: string[], io: Io): Promise<void> {
 }
 
 export async function importCommand(args: string[], io: Io): Promise<void> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { coco: { type: 'string' }, json: { type: 'boolean' } } })
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { coco: { type: 'string' }, json: { type: 'boolean' } },
+  })
   if (positionals.length !== 1) throw new UserError('bad-argument', 'import: expected exactly one project folder')
   if (!values.coco) throw new UserError('bad-argument', 'import: --coco <in.json> is required')
   const project = await openAndScan(positionals[0], io)
   const bar = progressBar('importing')
   try {
-    const result = await importCoco(project, resolve(values.coco), { onProgress: (done, total) => bar.update(done, total) })
+    const result = await importCoco(project, resolve(values.coco), {
+      onProgress: (done, total) => bar.update(done, total),
+    })
     bar.stop()
     if (values.json) return io.out(JSON.stringify(result))
     // The same lines the app shows after Import COCO…

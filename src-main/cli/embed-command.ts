@@ -20,14 +20,16 @@ export const EMBED_USAGE = `  embed <folder> [--limit N] [--model DIR] [--float3
 function parseLimit(value: string | undefined): number | undefined {
   if (value === undefined) return undefined
   const n = Number(value)
-  if (!Number.isSafeInteger(n) || n < 0 || value.trim() === '') throw new UserError('bad-argument', `--limit '${value}': expected a whole number >= 0`)
+  if (!Number.isSafeInteger(n) || n < 0 || value.trim() === '')
+    throw new UserError('bad-argument', `--limit '${value}': expected a whole number >= 0`)
   return n
 }
 
 function parseGigabytes(value: string | undefined): number | undefined {
   if (value === undefined) return undefined
   const n = Number(value)
-  if (!Number.isFinite(n) || n <= 0 || value.trim() === '') throw new UserError('bad-argument', `--max-size '${value}': expected a size in GB > 0`)
+  if (!Number.isFinite(n) || n <= 0 || value.trim() === '')
+    throw new UserError('bad-argument', `--max-size '${value}': expected a size in GB > 0`)
   return Math.round(n * 1024 ** 3)
 }
 
@@ -38,7 +40,8 @@ function describe(summary: PrecomputeSummary, dir: string): string[] {
     `time ${(summary.ms / 1000).toFixed(1)} s${summary.encoded > 0 ? ` (${(summary.ms / summary.encoded).toFixed(0)} ms per encoded image)` : ''}`,
   ]
   if (summary.stopped === 'interrupted') lines.push('interrupted: run the same command again to continue')
-  if (summary.stopped === 'cache-full') lines.push('stopped: the cache reached its size bound; raise it with --max-size GB')
+  if (summary.stopped === 'cache-full')
+    lines.push('stopped: the cache reached its size bound; raise it with --max-size GB')
   return lines
 }
 
@@ -73,7 +76,10 @@ export async function embedCommand(args: string[], io: Io): Promise<number> {
       .filter((image) => image.error === null)
       .map((image) => ({ file: project.absolutePath(image), label: image.path }))
     const dir = embeddingsDirOf(project)
-    const cache = new EmbeddingCache(dir, { memory: { maxEntries: 0 }, disk: { dtype: values.float32 ? 'float32' : 'float16' } })
+    const cache = new EmbeddingCache(dir, {
+      memory: { maxEntries: 0 },
+      disk: { dtype: values.float32 ? 'float32' : 'float16' },
+    })
     if (maxBytes !== undefined) (cache.disk as NonNullable<typeof cache.disk>).setMaxBytes(maxBytes, { persist: true })
     const engine = await Engine.open({ modelDir: values.model })
     try {
@@ -97,7 +103,15 @@ export async function embedCommand(args: string[], io: Io): Promise<number> {
       shown.bar = null
       for (const f of summary.failed) io.err(`${f.image}: ${f.error}`)
       if (values.json) {
-        io.out(JSON.stringify({ folder: project.folder, embeddings: dir, model: engine.info.id, dtype: cache.disk?.dtype, ...summary }))
+        io.out(
+          JSON.stringify({
+            folder: project.folder,
+            embeddings: dir,
+            model: engine.info.id,
+            dtype: cache.disk?.dtype,
+            ...summary,
+          }),
+        )
       } else {
         for (const line of describe(summary, dir)) io.out(line)
       }

@@ -36,7 +36,9 @@ export async function openCommand(args: string[], io: Io): Promise<void> {
   try {
     const counts = project.counts()
     if (values.json) {
-      io.out(JSON.stringify({ folder: project.folder, database: project.dbPath, location: project.location, ...counts }))
+      io.out(
+        JSON.stringify({ folder: project.folder, database: project.dbPath, location: project.location, ...counts }),
+      )
       return
     }
     io.out(`project ${project.folder}`)
@@ -88,7 +90,13 @@ export async function annotateCommand(args: string[], io: Io): Promise<void> {
     const engine = await Engine.open({ modelDir: values.model })
     const embeddings = await openProjectEmbeddings(engine, project, { prefetch: 0 })
     try {
-      const result = await segmentCached(engine, embeddings, project.absolutePath(image), { points, box }, { candidate })
+      const result = await segmentCached(
+        engine,
+        embeddings,
+        project.absolutePath(image),
+        { points, box },
+        { candidate },
+      )
       const category = project.ensureCategory(values.category.trim())
       const saved = project.saveAnnotation({
         imageId: image.id,
@@ -103,7 +111,14 @@ export async function annotateCommand(args: string[], io: Io): Promise<void> {
       if (!values.json || engine.info.demo) io.err(modelLine(engine.info, engine.demoFallback))
       if (values.json) {
         io.out(
-          JSON.stringify({ annotation: saved, category: category.name, image: image.path, candidate: result.candidate, timings: result.timings, embedding: result.embedding }),
+          JSON.stringify({
+            annotation: saved,
+            category: category.name,
+            image: image.path,
+            candidate: result.candidate,
+            timings: result.timings,
+            embedding: result.embedding,
+          }),
         )
       } else {
         io.out(describeAnnotation(saved, category.name, image.path))

@@ -65,8 +65,10 @@ export class AnnotationService {
 
   private revision(token: string, imageId: number): Revision {
     const found = this.revisions.get(token)
-    if (found === undefined) throw new UserError('annotation', `revision ${token} is not one this open of the project handed out`)
-    if (found.imageId !== imageId) throw new UserError('annotation', `revision ${token} belongs to image ${found.imageId}, not ${imageId}`)
+    if (found === undefined)
+      throw new UserError('annotation', `revision ${token} is not one this open of the project handed out`)
+    if (found.imageId !== imageId)
+      throw new UserError('annotation', `revision ${token} belongs to image ${found.imageId}, not ${imageId}`)
     return found
   }
 
@@ -74,7 +76,10 @@ export class AnnotationService {
   private sizedImage(imageId: number): ProjectImage & { width: number; height: number } {
     const image = this.projects.require().project.getImage(imageId)
     if (image.width === null || image.height === null) {
-      throw new UserError('image-unreadable', `${image.path}: the image size is unknown (${image.error ?? 'header not read yet'})`)
+      throw new UserError(
+        'image-unreadable',
+        `${image.path}: the image size is unknown (${image.error ?? 'header not read yet'})`,
+      )
     }
     return image as ProjectImage & { width: number; height: number }
   }
@@ -86,7 +91,10 @@ export class AnnotationService {
   }
 
   list(imageId: number): Annotation[] {
-    return this.projects.require().project.listAnnotations(imageId).map((annotation) => this.outgoing(annotation))
+    return this.projects
+      .require()
+      .project.listAnnotations(imageId)
+      .map((annotation) => this.outgoing(annotation))
   }
 
   async save(input: SaveInput): Promise<Annotation> {
@@ -104,7 +112,10 @@ export class AnnotationService {
       state = this.revision(input.revision, imageId)
     }
     const { segmentation, bbox, area, score, prompt, modelId } = state
-    return this.outgoing(project.saveAnnotation({ imageId, categoryId, segmentation, bbox, area, score, prompt, modelId }), true)
+    return this.outgoing(
+      project.saveAnnotation({ imageId, categoryId, segmentation, bbox, area, score, prompt, modelId }),
+      true,
+    )
   }
 
   async update(input: UpdateInput): Promise<Annotation> {
@@ -120,12 +131,18 @@ export class AnnotationService {
       const mask = await this.segment.takePromptedMask(existing.imageId)
       if (mask.reprompt !== existing.id) {
         const what = mask.reprompt === null ? 'a new object' : `annotation ${mask.reprompt}`
-        throw new UserError('no-prompted-mask', `the mask being prompted is ${what}, not a re-prompt of annotation ${existing.id}`)
+        throw new UserError(
+          'no-prompted-mask',
+          `the mask being prompted is ${what}, not a re-prompt of annotation ${existing.id}`,
+        )
       }
       const state = await this.fromPrompt(mask)
       // The stored prompt keeps every click that shaped the annotation, earlier ones first.
       const before = existing.prompt
-      state.prompt = { points: [...(before?.points ?? []), ...mask.prompt.points], box: mask.prompt.box ?? before?.box ?? null }
+      state.prompt = {
+        points: [...(before?.points ?? []), ...mask.prompt.points],
+        box: mask.prompt.box ?? before?.box ?? null,
+      }
       Object.assign(patch, state)
     } else if (input.revision !== undefined) {
       const { imageId: _imageId, ...state } = this.revision(input.revision, existing.imageId)
@@ -146,9 +163,19 @@ export class AnnotationService {
     const image = this.sizedImage(annotation.imageId)
     const mask = await this.segment.takePromptedMask(annotation.imageId)
     if (mask.reprompt === annotation.id) {
-      throw new UserError('no-prompted-mask', `the mask being prompted re-prompts annotation ${annotation.id} itself: save it instead`)
+      throw new UserError(
+        'no-prompted-mask',
+        `the mask being prompted re-prompts annotation ${annotation.id} itself: save it instead`,
+      )
     }
     const combined = combineSegmentations(annotation.segmentation, mask.segmentation, op, image.width, image.height)
-    return this.outgoing(project.updateAnnotation(annotationId, { segmentation: combined.segmentation, bbox: combined.bbox, area: combined.area }), true)
+    return this.outgoing(
+      project.updateAnnotation(annotationId, {
+        segmentation: combined.segmentation,
+        bbox: combined.bbox,
+        area: combined.area,
+      }),
+      true,
+    )
   }
 }

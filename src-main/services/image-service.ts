@@ -19,7 +19,8 @@ export class ImageService {
   list(input: { offset: number; limit: number; status?: ImageStatus }): ImagePage {
     const { project } = this.projects.require()
     const images = project.listImages({ status: input.status, offset: input.offset, limit: input.limit })
-    const total = input.status === undefined ? project.counts().images : project.listImages({ status: input.status }).length
+    const total =
+      input.status === undefined ? project.counts().images : project.listImages({ status: input.status }).length
     return { images, total, offset: input.offset }
   }
 
@@ -32,7 +33,9 @@ export class ImageService {
     const image = opened.project.getImage(imageId)
     const preview = image.width !== null && image.height !== null ? previewSize(image.width, image.height) : null
     // A rescan that finds the file changed updates its size and header: a new URL, new pixels.
-    const version = [opened.token, image.size, image.width ?? 0, image.height ?? 0].map((part) => (typeof part === 'number' ? part.toString(36) : part)).join('.')
+    const version = [opened.token, image.size, image.width ?? 0, image.height ?? 0]
+      .map((part) => (typeof part === 'number' ? part.toString(36) : part))
+      .join('.')
     return {
       preview: imageUrl('preview', image.id, version),
       full: imageUrl('image', image.id, version),

@@ -89,7 +89,9 @@ export class ProjectService {
     const project = Project.open(folder, { userDataDir: this.options.projectUserDataDir })
     let scan: ScanSummary
     try {
-      scan = await project.scan({ onProgress: (done, total) => this.options.emit('progress', { task: 'scan', done, total }) })
+      scan = await project.scan({
+        onProgress: (done, total) => this.options.emit('progress', { task: 'scan', done, total }),
+      })
     } catch (err) {
       project.close()
       throw err
@@ -120,7 +122,8 @@ export class ProjectService {
         onProgress: (done, total) => this.options.emit('progress', { task: 'headers', done, total }),
       })
     } catch (err) {
-      if (this.open === opened) console.error(`[project] reading image headers of ${opened.project.folder} failed:`, err)
+      if (this.open === opened)
+        console.error(`[project] reading image headers of ${opened.project.folder} failed:`, err)
     }
   }
 
@@ -139,7 +142,9 @@ export class ProjectService {
 
   /** Prefetch follows the project's image order, missing files left out. */
   private orderEmbeddings(project: Project, scheduler: EmbeddingScheduler): void {
-    scheduler.setOrder(project.listImages({ missing: false }).map((row) => ({ file: project.absolutePath(row), id: row.id })))
+    scheduler.setOrder(
+      project.listImages({ missing: false }).map((row) => ({ file: project.absolutePath(row), id: row.id })),
+    )
   }
 
   private forwardSchedulerEvent(event: SchedulerEvent): void {
@@ -153,7 +158,11 @@ export class ProjectService {
         ...(event.expectedMs !== undefined ? { expectedMs: event.expectedMs } : {}),
       })
     } else if (event.type === 'queue') {
-      this.options.emit('queue', { queued: event.queued, running: event.running, currentImageId: event.current?.id ?? null })
+      this.options.emit('queue', {
+        queued: event.queued,
+        running: event.running,
+        currentImageId: event.current?.id ?? null,
+      })
     }
   }
 
@@ -198,7 +207,9 @@ export class ProjectService {
 
   async rescan(): Promise<ProjectSummary> {
     const opened = this.require()
-    opened.scan = await opened.project.scan({ onProgress: (done, total) => this.options.emit('progress', { task: 'scan', done, total }) })
+    opened.scan = await opened.project.scan({
+      onProgress: (done, total) => this.options.emit('progress', { task: 'scan', done, total }),
+    })
     void this.readHeaders(opened)
     const scheduler = await opened.embeddings.catch(() => null)
     if (scheduler !== null) this.orderEmbeddings(opened.project, scheduler)

@@ -51,7 +51,10 @@ export class RecentProjects {
 
   /** Moves (or adds) the folder to the top. */
   add(folder: string, now = new Date()): void {
-    this.entries = [{ folder, openedAt: now.toISOString() }, ...this.entries.filter((entry) => entry.folder !== folder)].slice(0, MAX_RECENT)
+    this.entries = [
+      { folder, openedAt: now.toISOString() },
+      ...this.entries.filter((entry) => entry.folder !== folder),
+    ].slice(0, MAX_RECENT)
     this.save()
   }
 

@@ -88,19 +88,30 @@ export class SegmentService {
     const t1 = performance.now()
     if (this.projects.opened !== opened) throw new CancelledError('the project was closed during the decode')
     const from = input.reprompt ?? null
-    if (this.prompt === null || this.prompt.imageId !== input.imageId || (from !== null && this.prompt.reprompt !== from)) {
+    if (
+      this.prompt === null ||
+      this.prompt.imageId !== input.imageId ||
+      (from !== null && this.prompt.reprompt !== from)
+    ) {
       let saved
       if (from !== null) {
         const annotation = opened.project.getAnnotation(from)
         if (annotation.imageId !== input.imageId) {
-          throw new UserError('bad-argument', `annotation ${from} belongs to image ${annotation.imageId}, not ${input.imageId}`)
+          throw new UserError(
+            'bad-argument',
+            `annotation ${from} belongs to image ${annotation.imageId}, not ${input.imageId}`,
+          )
         }
         saved = annotation.segmentation
       }
       this.prompt = { imageId: input.imageId, history: engine.prompt(embedding, saved), reprompt: from, shown: null }
     }
     const current = this.prompt
-    const { prompt: decodedPrompt, timings, ...decoded } = await decodePrompt(
+    const {
+      prompt: decodedPrompt,
+      timings,
+      ...decoded
+    } = await decodePrompt(
       engine,
       current.history,
       embedding,
@@ -127,7 +138,10 @@ export class SegmentService {
     await this.decoding.catch(() => {})
     const prompt = this.prompt
     if (prompt === null || prompt.imageId !== imageId || prompt.shown === null) {
-      throw new UserError('no-prompted-mask', `no mask is being prompted on image ${imageId}: decode a prompt on it first`)
+      throw new UserError(
+        'no-prompted-mask',
+        `no mask is being prompted on image ${imageId}: decode a prompt on it first`,
+      )
     }
     this.prompt = null
     return { ...prompt.shown, reprompt: prompt.reprompt }

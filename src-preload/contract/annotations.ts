@@ -91,7 +91,11 @@ export const annotations = {
         (u) => [u.rings, u.prompted, u.revision].filter((v) => v !== undefined).length <= 1,
         'give at most one of rings, prompted and revision',
       )
-      .refine((u) => u.categoryId !== undefined || u.rings !== undefined || u.prompted !== undefined || u.revision !== undefined, 'nothing to change'),
+      .refine(
+        (u) =>
+          u.categoryId !== undefined || u.rings !== undefined || u.prompted !== undefined || u.revision !== undefined,
+        'nothing to change',
+      ),
     result<Annotation>(),
   ),
   delete: method(z.strictObject({ annotationId: id }), result<null>()),

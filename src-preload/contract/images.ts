@@ -81,11 +81,12 @@ export function previewSize(width: number, height: number): { width: number; hei
 
 export const images = {
   list: method(
-    z.strictObject({
-      offset: z.int().min(0).default(0),
-      limit: z.int().min(1).max(MAX_PAGE).default(200),
-      status: imageStatus.optional(),
-    })
+    z
+      .strictObject({
+        offset: z.int().min(0).default(0),
+        limit: z.int().min(1).max(MAX_PAGE).default(200),
+        status: imageStatus.optional(),
+      })
       // No argument: the first page of every image.
       .prefault({}),
     result<ImagePage>(),

@@ -62,11 +62,29 @@ export { channelOf, type ArgsOf, type InputOf, type OutputOf, type ParsedOf, typ
 export { ApiError, ERROR_CODES, unwrap, type ErrorCode, type ErrorPayload, type IpcResult } from './result.ts'
 export { EVENT_NAMES, eventChannel, type EventName, type EventPayloads, type EventsApi } from './events.ts'
 export type { Annotation, StoredAnnotation } from './annotations.ts'
-export type { Bbox, CompressedRle, OutlinePart, PromptBox, PromptPoint, PromptRecord, Ring, Segmentation } from './schemas.ts'
+export type {
+  Bbox,
+  CompressedRle,
+  OutlinePart,
+  PromptBox,
+  PromptPoint,
+  PromptRecord,
+  Ring,
+  Segmentation,
+} from './schemas.ts'
 export { IMAGE_STATUSES, MAX_PROMPT_POINTS } from './limits.ts'
 export type { Category } from './categories.ts'
 export type { ExportSummary, ImportSummary } from './export.ts'
-export { IMAGE_SCHEME, PREVIEW_MAX_SIDE, imageUrl, previewSize, type ImagePage, type ImageStatus, type ProjectImage, type ImageUrls } from './images.ts'
+export {
+  IMAGE_SCHEME,
+  PREVIEW_MAX_SIDE,
+  imageUrl,
+  previewSize,
+  type ImagePage,
+  type ImageStatus,
+  type ProjectImage,
+  type ImageUrls,
+} from './images.ts'
 export type { ModelInfo } from './model.ts'
 export type { ProjectCounts, ProjectSummary, RecentProject, ScanSummary } from './project.ts'
 export type { DecodeResult, EmbeddingSource, EmbeddingState, EmbeddingStatus } from './segment.ts'

@@ -67,7 +67,6 @@ export const segmentation = z.union([
   compressedRle,
 ])
 
-
 // The geometry and prompt types every process uses, inferred from the schemas above (core
 // imports them as types only, which loads no zod).
 
@@ -103,4 +102,7 @@ export const absolutePath = z
   .min(1)
   .max(4096)
   .refine((path) => !path.includes('\0'), 'must not contain NUL')
-  .refine((path) => path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith('\\\\'), 'must be an absolute path')
+  .refine(
+    (path) => path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith('\\\\'),
+    'must be an absolute path',
+  )

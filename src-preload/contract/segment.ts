@@ -11,7 +11,8 @@ import type { Bbox, OutlinePart, Segmentation } from './schemas.ts'
  * Where an image's embedding stands: 'none' when nothing was asked for it yet; the others are
  * the embedding scheduler's job states.
  */
-export type EmbeddingState = 'none' | 'queued' | 'reading' | 'preprocessing' | 'encoding' | 'ready' | 'failed' | 'cancelled'
+export type EmbeddingState =
+  'none' | 'queued' | 'reading' | 'preprocessing' | 'encoding' | 'ready' | 'failed' | 'cancelled'
 
 /** Where an embedding came from: memory, the disk cache or a fresh encoder run. */
 export type EmbeddingSource = 'memory' | 'disk' | 'encoder'

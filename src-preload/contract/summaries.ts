@@ -24,7 +24,8 @@ export function importSummaryLines(result: ImportSummary): SummaryLine[] {
   if (result.skippedImages.length > 0) {
     warn(`skipped ${result.skippedImages.length} image(s) and their ${s.onSkippedImages} annotation(s):`)
     for (const image of result.skippedImages.slice(0, SKIPPED_LISTED)) warn(`  ${image.fileName}: ${image.detail}`)
-    if (result.skippedImages.length > SKIPPED_LISTED) warn(`  ... and ${result.skippedImages.length - SKIPPED_LISTED} more`)
+    if (result.skippedImages.length > SKIPPED_LISTED)
+      warn(`  ... and ${result.skippedImages.length - SKIPPED_LISTED} more`)
   }
   if (s.empty > 0) warn(`skipped ${s.empty} annotation(s) with nothing inside their image`)
   return lines

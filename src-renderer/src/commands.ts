@@ -42,8 +42,19 @@ export function isToolCommand(command: CommandId): command is ToolCommandId {
 /** What the editor commands reach: the editor's parts, narrowed to the calls the table makes. */
 export interface CommandTarget {
   readonly projects: { openDialog(): Promise<void>; rescan(): Promise<void> }
-  readonly images: { step(delta: 1 | -1): Promise<void>; nextUnannotated(): Promise<void>; setStatus(status: ImageStatus): Promise<void> }
-  readonly view: { fit(): void; zoom(factor: number): void; actualSize(): void; toggleAnnotations(): void; toggleHelp(): void; closeHelp(): boolean }
+  readonly images: {
+    step(delta: 1 | -1): Promise<void>
+    nextUnannotated(): Promise<void>
+    setStatus(status: ImageStatus): Promise<void>
+  }
+  readonly view: {
+    fit(): void
+    zoom(factor: number): void
+    actualSize(): void
+    toggleAnnotations(): void
+    toggleHelp(): void
+    closeHelp(): boolean
+  }
   readonly edits: {
     undo(): Promise<void>
     redo(): Promise<void>

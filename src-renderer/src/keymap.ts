@@ -1,6 +1,13 @@
 // Key presses → commands, from the contract's one keymap table (src-preload/contract/keymap.ts,
 // which main's menu also reads): the help overlay lists the same table.
-import { KEYMAP, keysOf, matchesAccelerator, type CommandId, type KeyPress, type KeymapCommand } from '../../src-preload/contract/keymap.ts'
+import {
+  KEYMAP,
+  keysOf,
+  matchesAccelerator,
+  type CommandId,
+  type KeyPress,
+  type KeymapCommand,
+} from '../../src-preload/contract/keymap.ts'
 
 /** Every shortcut: the help overlay lists exactly this. */
 export const ALL_KEYS: readonly KeymapCommand[] = KEYMAP

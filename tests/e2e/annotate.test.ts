@@ -4,7 +4,20 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import { clickImage as clickOn, iouWith, pixelAt, SCENES, screenOf, screenshot, settled as settledOn, showsImage, startAppForSuite, truthOf, waitFor, type E2E } from './harness.ts'
+import {
+  clickImage as clickOn,
+  iouWith,
+  pixelAt,
+  SCENES,
+  screenOf,
+  screenshot,
+  settled as settledOn,
+  showsImage,
+  startAppForSuite,
+  truthOf,
+  waitFor,
+  type E2E,
+} from './harness.ts'
 
 let app: E2E
 let page: Page
@@ -48,7 +61,9 @@ describe('annotation UI in Chromium against the real core', () => {
     await page.getByTestId('open-folder').click()
     await page.getByTestId('workspace').waitFor()
     await expect.poll(() => page.locator('[data-testid="image-list"] li').count()).toBe(2)
-    await page.waitForFunction(() => document.querySelector('[data-testid="canvas"]')?.getAttribute('data-image-src') !== '')
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="canvas"]')?.getAttribute('data-image-src') !== '',
+    )
     await screenshot(page, '02-workspace')
   })
 
@@ -63,7 +78,9 @@ describe('annotation UI in Chromium against the real core', () => {
     const imageId = imageIdOf(first.file)
     await waitFor(() => annotationsOf(imageId).length === 1, 'the saved annotation')
     const [saved] = annotationsOf(imageId)
-    expect(iouWith(saved.segmentation, await truthOf(first, blueRect), first.width, first.height)).toBeGreaterThanOrEqual(0.95)
+    expect(
+      iouWith(saved.segmentation, await truthOf(first, blueRect), first.width, first.height),
+    ).toBeGreaterThanOrEqual(0.95)
     expect(await attr('data-points')).toBe('0')
     expect(await attr('data-tool-path')).toBe('sam.idle')
     await expect.poll(() => page.locator('[data-testid="annotation-list"] li').count()).toBe(1)
@@ -86,11 +103,17 @@ describe('annotation UI in Chromium against the real core', () => {
     expect(await previewArea()).toBe(whole)
     expect(await attr('data-preview-candidate')).toBe(firstCandidate)
     await page.keyboard.press('Tab')
-    await page.waitForFunction((c) => document.querySelector('[data-testid="canvas"]')?.getAttribute('data-preview-candidate') !== c, firstCandidate)
+    await page.waitForFunction(
+      (c) => document.querySelector('[data-testid="canvas"]')?.getAttribute('data-preview-candidate') !== c,
+      firstCandidate,
+    )
     await settled(1)
     expect(await attr('data-preview-candidate')).not.toBe(firstCandidate)
     await page.keyboard.press('Shift+Tab')
-    await page.waitForFunction((c) => document.querySelector('[data-testid="canvas"]')?.getAttribute('data-preview-candidate') === c, firstCandidate)
+    await page.waitForFunction(
+      (c) => document.querySelector('[data-testid="canvas"]')?.getAttribute('data-preview-candidate') === c,
+      firstCandidate,
+    )
     await page.keyboard.press('Escape')
     expect(await attr('data-points')).toBe('0')
     expect(annotationsOf(imageIdOf(first.file))).toHaveLength(1)
@@ -150,12 +173,16 @@ describe('annotation UI in Chromium against the real core', () => {
     const firstSaved = annotationsOf(firstId)
     const ellipse = firstSaved[before]
     expect(ellipse.categoryId).toBe(shape.id)
-    expect(iouWith(ellipse.segmentation, await truthOf(first, greenEllipse), first.width, first.height)).toBeGreaterThanOrEqual(0.95)
+    expect(
+      iouWith(ellipse.segmentation, await truthOf(first, greenEllipse), first.width, first.height),
+    ).toBeGreaterThanOrEqual(0.95)
     const rectOnly = await truthOf(first, { ...dumbbell, svg: '<rect x="420" y="90" width="200" height="120"/>' })
     expect(iouWith(firstSaved[before + 1].segmentation, rectOnly, first.width, first.height)).toBeGreaterThan(0.8)
     const [discSaved] = annotationsOf(secondId)
     expect(discSaved.categoryId).toBe(disc.id)
-    expect(iouWith(discSaved.segmentation, await truthOf(second, second.objects[0]), second.width, second.height)).toBeGreaterThanOrEqual(0.95)
+    expect(
+      iouWith(discSaved.segmentation, await truthOf(second, second.objects[0]), second.width, second.height),
+    ).toBeGreaterThanOrEqual(0.95)
     // Back with the arrow key.
     await page.keyboard.press('ArrowLeft')
     await expect.poll(() => page.getByTestId('image-list').locator('li.current').textContent()).toContain(first.file)
@@ -173,7 +200,9 @@ describe('annotation UI in Chromium against the real core', () => {
     await waitFor(() => annotationsOf(secondId).length === 2, 'the ring')
     const saved = annotationsOf(secondId)[1]
     expect(Array.isArray(saved.segmentation)).toBe(false)
-    expect(iouWith(saved.segmentation, await truthOf(second, ring), second.width, second.height)).toBeGreaterThanOrEqual(0.95)
+    expect(
+      iouWith(saved.segmentation, await truthOf(second, ring), second.width, second.height),
+    ).toBeGreaterThanOrEqual(0.95)
     // Drawn: hiding annotations (H) changes the ring's body on screen, not its hole.
     const pixel = (x: number, y: number) => pixelAt(page, x, y)
     await page.mouse.move(5, 5)
@@ -211,12 +240,18 @@ describe('annotation UI in Chromium against the real core', () => {
     expect(await previewArea()).toBeGreaterThan(rect.area + 0.8 * Math.PI * 80 * 80)
     await screenshot(page, '06c-reprompt')
     await page.keyboard.press('Enter')
-    await waitFor(() => annotationsOf(firstId).find((a) => a.id === rect.id)!.area > rect.area * 1.5, 'the refined annotation')
+    await waitFor(
+      () => annotationsOf(firstId).find((a) => a.id === rect.id)!.area > rect.area * 1.5,
+      'the refined annotation',
+    )
     expect(annotationsOf(firstId)).toHaveLength(count)
     const refined = annotationsOf(firstId).find((a) => a.id === rect.id)!
     expect(refined.prompt!.points).toHaveLength(rect.prompt!.points.length + 1)
     await page.keyboard.press('Control+z')
-    await waitFor(() => annotationsOf(firstId).find((a) => a.id === rect.id)!.area === rect.area, 'the undone refinement')
+    await waitFor(
+      () => annotationsOf(firstId).find((a) => a.id === rect.id)!.area === rect.area,
+      'the undone refinement',
+    )
     await page.keyboard.press('Escape')
   })
 
@@ -233,7 +268,10 @@ describe('annotation UI in Chromium against the real core', () => {
     const decode = app.bridge.calls.filter((call) => call.channel === 'annot:segment.decode').at(-1)
     expect(decode?.arg).not.toHaveProperty('reprompt')
     await page.keyboard.press('+')
-    await waitFor(() => annotationsOf(firstId).find((a) => a.id === rect.id)!.area > rect.area + 0.8 * Math.PI * 80 * 80, 'the added mask')
+    await waitFor(
+      () => annotationsOf(firstId).find((a) => a.id === rect.id)!.area > rect.area + 0.8 * Math.PI * 80 * 80,
+      'the added mask',
+    )
     const grown = annotationsOf(firstId).find((a) => a.id === rect.id)!
     expect(grown.bbox[0] + grown.bbox[2]).toBeGreaterThan(760)
     await page.keyboard.press('Control+z')
@@ -288,7 +326,9 @@ describe('annotation UI in Chromium against the real core', () => {
 
   it('undo and redo persist through the store', async () => {
     const firstId = imageIdOf(first.file)
-    await expect.poll(() => page.locator('[data-testid="annotation-list"] li').count()).toBe(annotationsOf(firstId).length)
+    await expect
+      .poll(() => page.locator('[data-testid="annotation-list"] li').count())
+      .toBe(annotationsOf(firstId).length)
     const count = annotationsOf(firstId).length
     await page.keyboard.press('Control+z')
     await waitFor(() => annotationsOf(firstId).length === count - 1, 'undo')
@@ -328,7 +368,13 @@ describe('annotation UI in Chromium against the real core', () => {
     const count = annotationsOf(firstId).length
     await page.keyboard.press('p')
     expect(await attr('data-tool-path')).toBe('polygon.idle')
-    for (const [x, y] of [[700, 400], [780, 400], [780, 470], [700.5, 400.5]] as const) await clickImage(x, y)
+    for (const [x, y] of [
+      [700, 400],
+      [780, 400],
+      [780, 470],
+      [700.5, 400.5],
+    ] as const)
+      await clickImage(x, y)
     await waitFor(() => annotationsOf(firstId).length === count + 1, 'the hand-drawn polygon')
     const drawn = annotationsOf(firstId).at(-1)!
     expect(drawn.segmentation).toHaveLength(1)
@@ -348,10 +394,12 @@ describe('annotation UI in Chromium against the real core', () => {
     await page.locator('input.rename').fill('box')
     await page.locator('input.rename').press('Enter')
     await waitFor(() => byName('box') !== undefined, 'the rename')
-    await row('box').locator('input[type="color"]').evaluate((input: HTMLInputElement) => {
-      input.value = '#123456'
-      input.dispatchEvent(new Event('change', { bubbles: true }))
-    })
+    await row('box')
+      .locator('input[type="color"]')
+      .evaluate((input: HTMLInputElement) => {
+        input.value = '#123456'
+        input.dispatchEvent(new Event('change', { bubbles: true }))
+      })
     await waitFor(() => byName('box')?.color === '#123456', 'the new colour')
     const before = project.listCategories().map((c) => c.name)
     await row('box').locator('button[title="Move down"]').click()
@@ -376,7 +424,14 @@ describe('annotation UI in Chromium against the real core', () => {
     expect(await page.getByTestId('export-result').textContent()).toContain(app.exportFile)
     const coco = JSON.parse(readFileSync(app.exportFile, 'utf8')) as {
       images: { id: number; file_name: string; width: number; height: number }[]
-      annotations: { id: number; image_id: number; category_id: number; bbox: number[]; area: number; segmentation: unknown }[]
+      annotations: {
+        id: number
+        image_id: number
+        category_id: number
+        bbox: number[]
+        area: number
+        segmentation: unknown
+      }[]
       categories: { id: number; name: string }[]
     }
     const total = annotationsOf(imageIdOf(first.file)).length + annotationsOf(imageIdOf(second.file)).length

@@ -70,7 +70,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const listeners = new Map<string, IpcListener>()
   let pageUrl = ''
   registerIpc({
-    registrar: { handle: (channel, listener) => listeners.set(channel, listener), removeHandler: (channel) => listeners.delete(channel) },
+    registrar: {
+      handle: (channel, listener) => listeners.set(channel, listener),
+      removeHandler: (channel) => listeners.delete(channel),
+    },
     handlers: createHandlers(services),
     isTrustedSender: trustedSender({ webContentsId: () => WEB_CONTENTS_ID, isAppUrl: (url) => url === pageUrl }),
     log: (message, error) => {
@@ -114,14 +117,22 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       return
     }
     if (url.pathname === '/events') {
-      response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
+      response.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      })
       response.write(': connected\n\n')
       clients.add(response)
       request.on('close', () => clients.delete(response))
       return
     }
     if (url.pathname.startsWith('/sam-image/')) {
-      const answer = await handleImageRequest({ url: `${IMAGE_SCHEME}://${url.pathname.slice('/sam-image/'.length)}${url.search}`, method: 'GET' }, services.images, cache)
+      const answer = await handleImageRequest(
+        { url: `${IMAGE_SCHEME}://${url.pathname.slice('/sam-image/'.length)}${url.search}`, method: 'GET' },
+        services.images,
+        cache,
+      )
       response.statusCode = answer.status
       answer.headers.forEach((value, key) => response.setHeader(key, value))
       response.end(Buffer.from(await answer.arrayBuffer()))
@@ -177,8 +188,12 @@ export function installBrowserApi(channels: { domain: string; method: string; ch
   for (const { domain, method, channel } of channels) {
     const facade = (api[domain] ??= {}) as Record<string, (arg?: unknown) => Promise<unknown>>
     facade[method] = async (arg?: unknown) => {
-      const response = await fetch(`/ipc/${encodeURIComponent(channel)}`, { method: 'POST', body: JSON.stringify({ arg }) })
-      if (!response.ok) return { ok: false, error: { code: 'internal', message: `${channel}: HTTP ${response.status}` } }
+      const response = await fetch(`/ipc/${encodeURIComponent(channel)}`, {
+        method: 'POST',
+        body: JSON.stringify({ arg }),
+      })
+      if (!response.ok)
+        return { ok: false, error: { code: 'internal', message: `${channel}: HTTP ${response.status}` } }
       return response.json()
     }
   }
@@ -186,7 +201,10 @@ export function installBrowserApi(channels: { domain: string; method: string; ch
   // Typed by hand: this file is type-checked without the DOM library.
   type Handler = (event: { data: string }) => void
   const page = globalThis as unknown as {
-    EventSource: new (url: string) => { addEventListener(name: string, h: Handler): void; removeEventListener(name: string, h: Handler): void }
+    EventSource: new (url: string) => {
+      addEventListener(name: string, h: Handler): void
+      removeEventListener(name: string, h: Handler): void
+    }
   }
   const source = new page.EventSource('/events')
   api['events'] = Object.freeze({
@@ -199,7 +217,11 @@ export function installBrowserApi(channels: { domain: string; method: string; ch
   Object.defineProperty(globalThis, 'api', { value: Object.freeze(api), writable: false })
 }
 
-export const BROWSER_CHANNELS = INVOKE_CHANNELS.map(({ domain, method, channel }) => ({ domain: domain as string, method, channel: channel as string }))
+export const BROWSER_CHANNELS = INVOKE_CHANNELS.map(({ domain, method, channel }) => ({
+  domain: domain as string,
+  method,
+  channel: channel as string,
+}))
 
 /**
  * tsx (esbuild with keepNames) wraps named functions in `__name(...)`; functions sent to the

@@ -24,10 +24,14 @@ const run = promisify(execFile)
 /** Builds the renderer (vite, the same config electron-vite uses for it) into a private folder. */
 export async function buildRenderer(): Promise<string> {
   const outDir = mkdtempSync(join(tmpdir(), 'sam-e2e-renderer-'))
-  await run(join(ROOT, 'node_modules', '.bin', 'vite'), ['build', '--config', 'vite.renderer.config.ts', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'], {
-    cwd: ROOT,
-    maxBuffer: 16 << 20,
-  })
+  await run(
+    join(ROOT, 'node_modules', '.bin', 'vite'),
+    ['build', '--config', 'vite.renderer.config.ts', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'],
+    {
+      cwd: ROOT,
+      maxBuffer: 16 << 20,
+    },
+  )
   return outDir
 }
 
@@ -56,9 +60,24 @@ export const SCENES: SceneImage[] = [
     width: 800,
     height: 500,
     objects: [
-      { name: 'blue-rect', svg: '<rect x="60" y="60" width="240" height="200"/>', colour: '#2870be', click: [180, 160] },
-      { name: 'dumbbell', svg: '<rect x="420" y="90" width="200" height="120"/><circle cx="690" cy="150" r="80"/>', colour: '#d23c28', click: [480, 150] },
-      { name: 'green-ellipse', svg: '<ellipse cx="220" cy="390" rx="130" ry="70"/>', colour: '#2e8b3a', click: [220, 390] },
+      {
+        name: 'blue-rect',
+        svg: '<rect x="60" y="60" width="240" height="200"/>',
+        colour: '#2870be',
+        click: [180, 160],
+      },
+      {
+        name: 'dumbbell',
+        svg: '<rect x="420" y="90" width="200" height="120"/><circle cx="690" cy="150" r="80"/>',
+        colour: '#d23c28',
+        click: [480, 150],
+      },
+      {
+        name: 'green-ellipse',
+        svg: '<ellipse cx="220" cy="390" rx="130" ry="70"/>',
+        colour: '#2e8b3a',
+        click: [220, 390],
+      },
     ],
   },
   {
@@ -68,12 +87,21 @@ export const SCENES: SceneImage[] = [
     objects: [
       { name: 'purple-disc', svg: '<circle cx="400" cy="250" r="120"/>', colour: '#7a3ea8', click: [400, 250] },
       // A ring: its mask has a hole, so it is saved as compressed RLE.
-      { name: 'orange-ring', svg: '<path fill-rule="evenodd" d="M600 130a80 80 0 1 0 160 0a80 80 0 1 0 -160 0zM645 130a35 35 0 1 0 70 0a35 35 0 1 0 -70 0z"/>', colour: '#e08a1e', click: [620, 130] },
+      {
+        name: 'orange-ring',
+        svg: '<path fill-rule="evenodd" d="M600 130a80 80 0 1 0 160 0a80 80 0 1 0 -160 0zM645 130a35 35 0 1 0 70 0a35 35 0 1 0 -70 0z"/>',
+        colour: '#e08a1e',
+        click: [620, 130],
+      },
     ],
   },
 ]
 
-export async function writeScenes(folder: string, scenes: SceneImage[] = SCENES, background = BACKGROUND): Promise<void> {
+export async function writeScenes(
+  folder: string,
+  scenes: SceneImage[] = SCENES,
+  background = BACKGROUND,
+): Promise<void> {
   for (const scene of scenes) {
     const body = scene.objects.map((o) => `<g fill="${o.colour}" fill-rule="evenodd">${o.svg}</g>`).join('')
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${scene.width}" height="${scene.height}"><rect width="100%" height="100%" fill="${background}"/>${body}</svg>`
@@ -88,7 +116,9 @@ export function truthOf(scene: SceneImage, object: SceneObject): Promise<Uint8Ar
 
 /** IoU of a stored segmentation against a row-major truth mask. */
 export function iouWith(segmentation: Segmentation, truth: Uint8Array, width: number, height: number): number {
-  const rle: Rle = Array.isArray(segmentation) ? rasterizeShape(polygonsToShape(segmentation), width, height) : decodeStoredRle(segmentation)
+  const rle: Rle = Array.isArray(segmentation)
+    ? rasterizeShape(polygonsToShape(segmentation), width, height)
+    : decodeStoredRle(segmentation)
   const mask = rleDecode(rle)
   let both = 0
   let either = 0
@@ -122,7 +152,8 @@ export async function openPage(url: string): Promise<{ browser: Browser; page: P
   const errors: string[] = []
   page.on('pageerror', (err) => errors.push(err.message))
   page.on('console', (message) => {
-    if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico')) errors.push(`${message.text()} (${message.location().url})`)
+    if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico'))
+      errors.push(`${message.text()} (${message.location().url})`)
   })
   await page.addInitScript(KEEP_NAMES_SHIM)
   await page.addInitScript(installBrowserApi, BROWSER_CHANNELS)
@@ -188,7 +219,9 @@ export async function screenOf(page: Page, x: number, y: number): Promise<{ x: n
   const canvas = page.getByTestId('canvas')
   const box = await canvas.boundingBox()
   if (box === null) throw new Error('the canvas is not visible')
-  const [scale, cx, cy] = await Promise.all(['data-scale', 'data-x', 'data-y'].map(async (name) => Number(await canvas.getAttribute(name))))
+  const [scale, cx, cy] = await Promise.all(
+    ['data-scale', 'data-x', 'data-y'].map(async (name) => Number(await canvas.getAttribute(name))),
+  )
   return { x: box.x + x * scale + cx, y: box.y + y * scale + cy }
 }
 
@@ -214,7 +247,12 @@ export async function settled(page: Page, points: number): Promise<void> {
 }
 
 /** A click at image pixel (x, y); Shift held around it when asked. */
-export async function clickImage(page: Page, x: number, y: number, options: { button?: 'left' | 'right'; modifiers?: ('Shift' | 'Control')[] } = {}): Promise<void> {
+export async function clickImage(
+  page: Page,
+  x: number,
+  y: number,
+  options: { button?: 'left' | 'right'; modifiers?: ('Shift' | 'Control')[] } = {},
+): Promise<void> {
   const at = await screenOf(page, x, y)
   await page.mouse.move(at.x, at.y)
   if (options.modifiers?.includes('Shift')) await page.keyboard.down('Shift')
@@ -250,5 +288,9 @@ export async function pixelAt(page: Page, x: number, y: number): Promise<number[
 
 /** Waits until the canvas shows image `imageId` (its URL carries the id, then `?v=`). */
 export async function showsImage(page: Page, imageId: number): Promise<void> {
-  await page.waitForFunction((id) => (document.querySelector('[data-testid="canvas"]')?.getAttribute('data-image-src') ?? '').includes(`/${id}?v=`), imageId)
+  await page.waitForFunction(
+    (id) =>
+      (document.querySelector('[data-testid="canvas"]')?.getAttribute('data-image-src') ?? '').includes(`/${id}?v=`),
+    imageId,
+  )
 }

@@ -47,9 +47,33 @@ function writeCoco(file: string): void {
     ],
     categories: [{ id: 7, name: 'imported-thing' }],
     annotations: [
-      { id: 1, image_id: 1, category_id: 7, segmentation: rect(60, 60, 300, 260), bbox: [60, 60, 240, 200], area: 48000, iscrowd: 0 },
-      { id: 2, image_id: 2, category_id: 7, segmentation: rect(280, 130, 520, 370), bbox: [280, 130, 240, 240], area: 57600, iscrowd: 0 },
-      { id: 3, image_id: 3, category_id: 7, segmentation: rect(10, 10, 50, 50), bbox: [10, 10, 40, 40], area: 1600, iscrowd: 0 },
+      {
+        id: 1,
+        image_id: 1,
+        category_id: 7,
+        segmentation: rect(60, 60, 300, 260),
+        bbox: [60, 60, 240, 200],
+        area: 48000,
+        iscrowd: 0,
+      },
+      {
+        id: 2,
+        image_id: 2,
+        category_id: 7,
+        segmentation: rect(280, 130, 520, 370),
+        bbox: [280, 130, 240, 240],
+        area: 57600,
+        iscrowd: 0,
+      },
+      {
+        id: 3,
+        image_id: 3,
+        category_id: 7,
+        segmentation: rect(10, 10, 50, 50),
+        bbox: [10, 10, 40, 40],
+        area: 1600,
+        iscrowd: 0,
+      },
     ],
   }
   writeFileSync(file, JSON.stringify(coco))
@@ -80,7 +104,13 @@ describe('project commands in Chromium against the real core', () => {
     await page.getByTestId('workspace').waitFor()
     await expect.poll(() => page.locator('[data-testid="image-list"] li').count()).toBe(2)
     // An import matches images by size: wait until main has read both headers.
-    await waitFor(() => project().listImages({}).every((row) => row.width !== null), 'both image headers')
+    await waitFor(
+      () =>
+        project()
+          .listImages({})
+          .every((row) => row.width !== null),
+      'both image headers',
+    )
     expect(app.errors).toEqual([])
   })
 
@@ -91,7 +121,9 @@ describe('project commands in Chromium against the real core', () => {
     const expected = await cliImport(cliCopy(), cocoFile())
     expect(expected[0]).toBe(`imported 2 annotation(s) on 2 image(s) from ${cocoFile()}`)
     expect(expected).toContain('new categories: imported-thing')
-    expect(expected).toContain('  elsewhere/ghost.png: no image with this path (or this unique file name) in the project')
+    expect(expected).toContain(
+      '  elsewhere/ghost.png: no image with this path (or this unique file name) in the project',
+    )
 
     const untinted = await pixelAt(page, ...blueRect.click)
     app.openFile = cocoFile()
@@ -103,10 +135,13 @@ describe('project commands in Chromium against the real core', () => {
     await expect.poll(() => page.getByTestId('categories').textContent()).toContain('imported-thing')
     await expect.poll(() => page.locator('[data-testid="annotation-list"] li').count()).toBe(1)
     await expect.poll(() => page.locator('[data-testid="image-list"] .count').allTextContents()).toEqual(['1', '1'])
-    await expect.poll(() => page.locator('[data-testid="image-list"] .status').evaluateAll((marks) => marks.map((m) => m.getAttribute('title')))).toEqual([
-      'in_progress',
-      'in_progress',
-    ])
+    await expect
+      .poll(() =>
+        page
+          .locator('[data-testid="image-list"] .status')
+          .evaluateAll((marks) => marks.map((m) => m.getAttribute('title'))),
+      )
+      .toEqual(['in_progress', 'in_progress'])
     // Drawn: the imported rectangle covers the blue one, tinted in its category's colour.
     await expect.poll(() => pixelAt(page, ...blueRect.click)).not.toEqual(untinted)
     const rows = project().listImages({})
@@ -142,16 +177,26 @@ describe('project commands in Chromium against the real core', () => {
     await writeScenes(app.folder, [{ ...second, file: '0-new.png' }])
     await page.keyboard.press('F5')
     await expect.poll(() => page.locator('[data-testid="image-list"] li').count()).toBe(3)
-    await expect.poll(() => page.getByTestId('scan-result').textContent()).toBe('Rescanned: 3 image(s) found; 1 added, 0 missing, 0 relinked')
-    expect(await page.locator('[data-testid="image-list"] li .name').allTextContents()).toEqual(['0-new.png', first.file, second.file])
+    await expect
+      .poll(() => page.getByTestId('scan-result').textContent())
+      .toBe('Rescanned: 3 image(s) found; 1 added, 0 missing, 0 relinked')
+    expect(await page.locator('[data-testid="image-list"] li .name').allTextContents()).toEqual([
+      '0-new.png',
+      first.file,
+      second.file,
+    ])
     expect(await page.locator('[data-testid="image-list"] li.current .name').textContent()).toBe(current)
     expect(await page.locator('[data-testid="annotation-list"] li').count()).toBe(1)
     await screenshots('11-rescan')
     // The button does the same; nothing new the second time.
     rmSync(join(app.folder, '0-new.png'))
     await page.getByTestId('rescan').click()
-    await expect.poll(() => page.getByTestId('scan-result').textContent()).toBe('Rescanned: 2 image(s) found; 0 added, 1 missing, 0 relinked')
-    await expect.poll(() => page.locator('[data-testid="image-list"] li.broken .name').allTextContents()).toEqual(['0-new.png'])
+    await expect
+      .poll(() => page.getByTestId('scan-result').textContent())
+      .toBe('Rescanned: 2 image(s) found; 0 added, 1 missing, 0 relinked')
+    await expect
+      .poll(() => page.locator('[data-testid="image-list"] li.broken .name').allTextContents())
+      .toEqual(['0-new.png'])
   })
 
   it('the welcome screen’s × forgets a recent project, on screen and in main', async () => {

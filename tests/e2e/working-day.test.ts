@@ -13,7 +13,21 @@ import type { Browser, Page } from 'playwright-core'
 import { runCli } from '../helpers/cli.ts'
 import { findBrowser } from '../helpers/browser.ts'
 import { startBridge, type Bridge } from './bridge.ts'
-import { BACKGROUND, buildRenderer, clickImage, dragImage, openPage, pixelAt, SCENES, screenshot, settled, showsImage, waitFor, writeScenes, type SceneImage } from './harness.ts'
+import {
+  BACKGROUND,
+  buildRenderer,
+  clickImage,
+  dragImage,
+  openPage,
+  pixelAt,
+  SCENES,
+  screenshot,
+  settled,
+  showsImage,
+  waitFor,
+  writeScenes,
+  type SceneImage,
+} from './harness.ts'
 
 type Key = 'A' | 'B' | 'C'
 
@@ -24,7 +38,12 @@ const SCENES_B: SceneImage[] = [
     width: 800,
     height: 500,
     objects: [
-      { name: 'orange-square', svg: '<rect x="100" y="100" width="200" height="180"/>', colour: '#e07b1e', click: [200, 190] },
+      {
+        name: 'orange-square',
+        svg: '<rect x="100" y="100" width="200" height="180"/>',
+        colour: '#e07b1e',
+        click: [200, 190],
+      },
       { name: 'teal-disc', svg: '<circle cx="560" cy="260" r="110"/>', colour: '#1e9e8c', click: [560, 260] },
     ],
   },
@@ -32,7 +51,14 @@ const SCENES_B: SceneImage[] = [
     file: 'b-second.png',
     width: 800,
     height: 500,
-    objects: [{ name: 'plum-rect', svg: '<rect x="300" y="150" width="220" height="160"/>', colour: '#b0306e', click: [410, 230] }],
+    objects: [
+      {
+        name: 'plum-rect',
+        svg: '<rect x="300" y="150" width="220" height="160"/>',
+        colour: '#b0306e',
+        click: [410, 230],
+      },
+    ],
   },
 ]
 const SCENES_C: SceneImage[] = [
@@ -40,7 +66,14 @@ const SCENES_C: SceneImage[] = [
     file: 'a-first.png',
     width: 800,
     height: 500,
-    objects: [{ name: 'indigo-rect', svg: '<rect x="250" y="120" width="300" height="220"/>', colour: '#444a9c', click: [400, 230] }],
+    objects: [
+      {
+        name: 'indigo-rect',
+        svg: '<rect x="250" y="120" width="300" height="220"/>',
+        colour: '#444a9c',
+        click: [400, 230],
+      },
+    ],
   },
 ]
 const BACKGROUNDS: Record<Key, string> = { A: BACKGROUND, B: '#9ec5e8', C: '#c8e6c9' }
@@ -94,8 +127,14 @@ function readDatabase(key: Key): DatabaseState | null {
             ORDER BY a.id`,
         )
         .all() as AnnotationRow[],
-      statuses: Object.fromEntries((db.prepare('SELECT path, status FROM images ORDER BY path').all() as { path: string; status: string }[]).map((r) => [r.path, r.status])),
-      categories: (db.prepare('SELECT name FROM categories ORDER BY sort_order, id').all() as { name: string }[]).map((r) => r.name),
+      statuses: Object.fromEntries(
+        (db.prepare('SELECT path, status FROM images ORDER BY path').all() as { path: string; status: string }[]).map(
+          (r) => [r.path, r.status],
+        ),
+      ),
+      categories: (db.prepare('SELECT name FROM categories ORDER BY sort_order, id').all() as { name: string }[]).map(
+        (r) => r.name,
+      ),
     }
   } finally {
     db.close()
@@ -109,7 +148,10 @@ const on = (state: DatabaseState, path: string) => state.annotations.filter((a) 
  * until it holds); every other project's database must be exactly as before. Each is checked
  * for integrity too.
  */
-async function checkDatabases(step: string, changed: Partial<Record<Key, (state: DatabaseState) => boolean>> = {}): Promise<void> {
+async function checkDatabases(
+  step: string,
+  changed: Partial<Record<Key, (state: DatabaseState) => boolean>> = {},
+): Promise<void> {
   for (const [key, holds] of Object.entries(changed) as [Key, (state: DatabaseState) => boolean][]) {
     await waitFor(() => {
       const state = readDatabase(key)
@@ -149,7 +191,9 @@ async function showsBackgroundOf(key: Key): Promise<boolean> {
 
 /** Waits for the project's first picture, drawn: its file name, its URL and its pixels. */
 async function showsProject(key: Key, path: string): Promise<void> {
-  await expect.poll(() => page.locator('[data-testid="workspace"] .toolbar strong').textContent({ timeout: 10_000 })).toBe(basename(folders[key]))
+  await expect
+    .poll(() => page.locator('[data-testid="workspace"] .toolbar strong').textContent({ timeout: 10_000 }))
+    .toBe(basename(folders[key]))
   await expect.poll(currentImage).toContain(path)
   await showsImage(page, imageIdOf(path))
   await expect.poll(() => showsBackgroundOf(key), { timeout: 10_000 }).toBe(true)
@@ -164,7 +208,9 @@ async function fittedScale(): Promise<number> {
 
 /** The picture is fitted to the canvas; polled, since a canvas that settles its size refits a moment later. */
 async function isFitted(): Promise<void> {
-  await expect.poll(async () => Math.abs(Number(await attr('data-scale')) - (await fittedScale())), { timeout: 5_000 }).toBeLessThan(1e-3)
+  await expect
+    .poll(async () => Math.abs(Number(await attr('data-scale')) - (await fittedScale())), { timeout: 5_000 })
+    .toBeLessThan(1e-3)
 }
 
 /** Saves the object under `click` with a point and Enter. */
@@ -184,7 +230,11 @@ beforeAll(async () => {
   await findBrowser()
   rendererDir = await buildRenderer()
   work = mkdtempSync(join(tmpdir(), 'sam-e2e-day-'))
-  for (const [key, scenes] of [['A', SCENES], ['B', SCENES_B], ['C', SCENES_C]] as const) {
+  for (const [key, scenes] of [
+    ['A', SCENES],
+    ['B', SCENES_B],
+    ['C', SCENES_C],
+  ] as const) {
     // C is laid out as datasets are: the project is dataset/images, and YOLO goes to dataset/.
     folders[key] = key === 'C' ? join(work, 'C-dataset', 'images') : join(work, key)
     mkdirSync(folders[key], { recursive: true })
@@ -272,7 +322,9 @@ describe('a working day over three projects, the database checked after every st
     // One box around the teal disc, saved; the tool is back to points afterwards.
     await page.keyboard.press('b')
     await dragImage(page, [440, 140], [680, 380])
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="canvas"]')?.getAttribute('data-preview-area') ?? 0) > 0)
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="canvas"]')?.getAttribute('data-preview-area') ?? 0) > 0,
+    )
     expect(await attr('data-tool-path')).toBe('sam.prompting')
     await settled(page, 0)
     await page.keyboard.press('Enter')
@@ -300,7 +352,10 @@ describe('a working day over three projects, the database checked after every st
     saveTo = join(work, 'b-morning.coco.json')
     await page.getByTestId('export-coco').click()
     await page.getByTestId('export-result').waitFor({ timeout: 20_000 })
-    const coco = JSON.parse(readFileSync(saveTo, 'utf8')) as { annotations: { id: number; image_id: number }[]; images: { id: number; file_name: string }[] }
+    const coco = JSON.parse(readFileSync(saveTo, 'utf8')) as {
+      annotations: { id: number; image_id: number }[]
+      images: { id: number; file_name: string }[]
+    }
     const state = readDatabase('B')!
     expect(coco.annotations.map((a) => a.id)).toEqual(state.annotations.map((a) => a.id))
     const fileOf = new Map(coco.images.map((i) => [i.id, i.file_name]))
@@ -327,9 +382,13 @@ describe('a working day over three projects, the database checked after every st
     const [blue] = last.get('A')!.annotations
     await page.getByTestId('annotation-list').locator(`[data-annotation-id="${blue.id}"]`).click()
     await page.keyboard.press('Delete')
-    await checkDatabases('delete the blue rectangle', { A: (s) => !s.annotations.some((a) => a.id === blue.id) && s.annotations.length === 1 })
+    await checkDatabases('delete the blue rectangle', {
+      A: (s) => !s.annotations.some((a) => a.id === blue.id) && s.annotations.length === 1,
+    })
     await page.keyboard.press('Control+z')
-    await checkDatabases('undo the deletion', { A: (s) => s.annotations.length === 2 && s.annotations.some((a) => a.segmentation === blue.segmentation) })
+    await checkDatabases('undo the deletion', {
+      A: (s) => s.annotations.length === 2 && s.annotations.some((a) => a.segmentation === blue.segmentation),
+    })
     await page.keyboard.press('Control+Shift+Z')
     await checkDatabases('redo the deletion', { A: (s) => s.annotations.length === 1 })
     await page.keyboard.press('Control+z')
@@ -359,7 +418,9 @@ describe('a working day over three projects, the database checked after every st
     const pixels = readFileSync(image)
     dialogFolder = join(folders.C, '.sam-annotator')
     await page.getByTestId('export-yolo').click()
-    await expect.poll(() => page.getByTestId('message').textContent({ timeout: 10_000 })).toMatch(/inside the project's data folder.*choose another output folder/)
+    await expect
+      .poll(() => page.getByTestId('message').textContent({ timeout: 10_000 }))
+      .toMatch(/inside the project's data folder.*choose another output folder/)
     expect(existsSync(join(folders.C, '.sam-annotator', 'labels'))).toBe(false)
     await checkDatabases('YOLO into .sam-annotator refused')
 
@@ -369,7 +430,11 @@ describe('a working day over three projects, the database checked after every st
     await expect.poll(() => page.getByTestId('message').textContent({ timeout: 10_000 })).toContain('labels only')
     expect(readFileSync(image).equals(pixels)).toBe(true)
     expect(lstatSync(image).isFile()).toBe(true)
-    expect(readFileSync(join(dataset, 'labels', 'a-first.txt'), 'utf8').trim().split('\n')).toHaveLength(1)
+    expect(
+      readFileSync(join(dataset, 'labels', 'a-first.txt'), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(1)
     expect(readFileSync(join(dataset, 'data.yaml'), 'utf8')).toContain('train: images')
     await checkDatabases('YOLO into dataset/')
   })
@@ -383,7 +448,8 @@ describe('a working day over three projects, the database checked after every st
     saveTo = join(work, 'b-evening.coco.json')
     await page.getByTestId('export-coco').click()
     await page.getByTestId('export-result').waitFor({ timeout: 20_000 })
-    const ids = (file: string) => (JSON.parse(readFileSync(file, 'utf8')) as { annotations: { id: number }[] }).annotations.map((a) => a.id)
+    const ids = (file: string) =>
+      (JSON.parse(readFileSync(file, 'utf8')) as { annotations: { id: number }[] }).annotations.map((a) => a.id)
     expect(ids(saveTo)).toEqual(ids(join(work, 'b-morning.coco.json')))
     await checkDatabases('export B again')
   })
@@ -394,7 +460,10 @@ describe('a working day over three projects, the database checked after every st
     expect(result.code, result.stderr).toBe(0)
     const labels = readdirSync(join(yolo, 'labels')).sort()
     expect(labels).toEqual(['a-first.txt', 'b-second.txt'])
-    const lines = (name: string) => readFileSync(join(yolo, 'labels', name), 'utf8').trim().split('\n').length
+    const lines = (name: string) =>
+      readFileSync(join(yolo, 'labels', name), 'utf8')
+        .trim()
+        .split('\n').length
     const a = readDatabase('A')!
     expect(lines('a-first.txt')).toBe(on(a, aFirst.file).length)
     expect(lines('b-second.txt')).toBe(on(a, aSecond.file).length)

@@ -129,7 +129,8 @@ export const SINGLE_CLICK_SCENES: readonly SceneSpec[] = [
     width: 1000,
     height: 1000,
     background: SAND,
-    target: '<path d="M 500 150 A 350 350 0 1 0 500 850 A 350 350 0 1 0 500 150 Z M 500 300 A 200 200 0 1 1 500 700 A 200 200 0 1 1 500 300 Z"/>',
+    target:
+      '<path d="M 500 150 A 350 350 0 1 0 500 850 A 350 350 0 1 0 500 150 Z M 500 300 A 200 200 0 1 1 500 700 A 200 200 0 1 1 500 300 Z"/>',
     targetColour: BLUE,
     click: [775, 500],
   },

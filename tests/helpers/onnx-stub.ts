@@ -53,7 +53,14 @@ export function buildStubModel(inputs: StubTensor[], outputs: StubTensor[]): Uin
         int64Data: out.shape.map((d) => (typeof d === 'number' ? d : 1)),
       }),
     )
-    nodes.push(onnx.NodeProto.create({ opType: 'Expand', input: [`value_${i}`, `shape_${i}`], output: [out.name], name: `expand_${i}` }))
+    nodes.push(
+      onnx.NodeProto.create({
+        opType: 'Expand',
+        input: [`value_${i}`, `shape_${i}`],
+        output: [out.name],
+        name: `expand_${i}`,
+      }),
+    )
   }
   const graph = onnx.GraphProto.create({
     name: 'stub',

@@ -24,8 +24,21 @@ export function writeFile(root: string, rel: string, data: Buffer | string): str
 export type Format = 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff' | 'avif'
 
 /** A flat w x h image of a colour derived from `seed`, so different seeds give different bytes. */
-export async function imageBytes(format: Format, width = 40, height = 30, seed = 1, orientation?: number): Promise<Buffer> {
-  let img = sharp({ create: { width, height, channels: 3, background: { r: (seed * 37) % 256, g: (seed * 91) % 256, b: (seed * 53) % 256 } } })
+export async function imageBytes(
+  format: Format,
+  width = 40,
+  height = 30,
+  seed = 1,
+  orientation?: number,
+): Promise<Buffer> {
+  let img = sharp({
+    create: {
+      width,
+      height,
+      channels: 3,
+      background: { r: (seed * 37) % 256, g: (seed * 91) % 256, b: (seed * 53) % 256 },
+    },
+  })
   img = img.toFormat(format)
   if (orientation) img = img.withMetadata({ orientation })
   return img.toBuffer()
@@ -36,10 +49,16 @@ export async function noisyJpeg(width: number, height: number, seed = 7): Promis
   const raw = Buffer.alloc(width * height * 3)
   let s = seed
   for (let i = 0; i < raw.length; i++) raw[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24
-  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 95 }).toBuffer()
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 95 })
+    .toBuffer()
 }
 
-export function annotationInput(imageId: number, categoryId: number, overrides: Partial<AnnotationInput> = {}): AnnotationInput {
+export function annotationInput(
+  imageId: number,
+  categoryId: number,
+  overrides: Partial<AnnotationInput> = {},
+): AnnotationInput {
   return {
     imageId,
     categoryId,
@@ -47,7 +66,13 @@ export function annotationInput(imageId: number, categoryId: number, overrides: 
     bbox: [2, 2, 10, 7],
     area: 70,
     score: 0.93,
-    prompt: { points: [{ x: 6, y: 5, label: 1 }, { x: 1, y: 1, label: 0 }], box: null },
+    prompt: {
+      points: [
+        { x: 6, y: 5, label: 1 },
+        { x: 1, y: 1, label: 0 },
+      ],
+      box: null,
+    },
     modelId: 'demo',
     ...overrides,
   }

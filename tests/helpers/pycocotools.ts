@@ -26,12 +26,20 @@ export function frPoly(xy: readonly number[], h: number, w: number): CocoRle {
   const u: number[] = []
   const v: number[] = []
   for (let j = 0; j < k; j++) {
-    let xs = x[j], xe = x[j + 1], ys = y[j], ye = y[j + 1]
-    const dx = Math.abs(xe - xs), dy = Math.abs(ys - ye)
+    let xs = x[j],
+      xe = x[j + 1],
+      ys = y[j],
+      ye = y[j + 1]
+    const dx = Math.abs(xe - xs),
+      dy = Math.abs(ys - ye)
     const flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye)
     if (flip) {
-      let t = xs; xs = xe; xe = t
-      t = ys; ys = ye; ye = t
+      let t = xs
+      xs = xe
+      xe = t
+      t = ys
+      ys = ye
+      ye = t
     }
     const s = dx >= dy ? (ye - ys) / dx : (xe - xs) / dy
     if (dx >= dy) {
@@ -102,21 +110,33 @@ export function merge(rles: readonly CocoRle[], intersect = false): CocoRle {
     }
     const A = cnts
     const out: number[] = []
-    let ca = A[0], cb = B.cnts[0]
-    let v = 0, va = 0, vb = 0
-    let a = 1, b = 1, cc = 0, ct = 1
+    let ca = A[0],
+      cb = B.cnts[0]
+    let v = 0,
+      va = 0,
+      vb = 0
+    let a = 1,
+      b = 1,
+      cc = 0,
+      ct = 1
     while (ct > 0) {
       const c = Math.min(ca, cb)
       cc += c
       ct = 0
       ca -= c
-      if (!ca && a < A.length) { ca = A[a++]; va = va ? 0 : 1 }
+      if (!ca && a < A.length) {
+        ca = A[a++]
+        va = va ? 0 : 1
+      }
       ct += ca
       cb -= c
-      if (!cb && b < B.cnts.length) { cb = B.cnts[b++]; vb = vb ? 0 : 1 }
+      if (!cb && b < B.cnts.length) {
+        cb = B.cnts[b++]
+        vb = vb ? 0 : 1
+      }
       ct += cb
       const vp = v
-      v = intersect ? (va && vb ? 1 : 0) : (va || vb ? 1 : 0)
+      v = intersect ? (va && vb ? 1 : 0) : va || vb ? 1 : 0
       if (v !== vp || ct === 0) {
         out.push(cc)
         cc = 0
@@ -144,13 +164,19 @@ export function toBbox(r: CocoRle): [number, number, number, number] {
   const { h, w } = r
   const m = Math.floor(r.cnts.length / 2) * 2
   if (m === 0) return [0, 0, 0, 0]
-  let xs = w, ys = h, xe = 0, ye = 0, cc = 0
+  let xs = w,
+    ys = h,
+    xe = 0,
+    ye = 0,
+    cc = 0
   for (let j = 0; j < m; j++) {
     const start = cc
     cc += r.cnts[j]
     if (j % 2 === 0 || r.cnts[j] === 0) continue
-    const y0 = start % h, x0 = (start - y0) / h
-    const y1 = (cc - 1) % h, x1 = (cc - 1 - y1) / h
+    const y0 = start % h,
+      x0 = (start - y0) / h
+    const y1 = (cc - 1) % h,
+      x1 = (cc - 1 - y1) / h
     xs = Math.min(xs, x0)
     xe = Math.max(xe, x1)
     if (x0 < x1) {
@@ -166,13 +192,21 @@ export function toBbox(r: CocoRle): [number, number, number, number] {
 
 /** pycocotools rleIou for one detection against one non-crowd ground truth. */
 export function iou(dt: CocoRle, gt: CocoRle): number {
-  const db = toBbox(dt), gb = toBbox(gt)
+  const db = toBbox(dt),
+    gb = toBbox(gt)
   const bw = Math.min(db[2] + db[0], gb[2] + gb[0]) - Math.max(db[0], gb[0])
   const bh = Math.min(db[3] + db[1], gb[3] + gb[1]) - Math.max(db[1], gb[1])
   if (bw <= 0 || bh <= 0) return 0
   if (dt.h !== gt.h || dt.w !== gt.w) return -1
-  let ca = dt.cnts[0], cb = gt.cnts[0]
-  let va = 0, vb = 0, a = 1, b = 1, inter = 0, uni = 0, ct = 1
+  let ca = dt.cnts[0],
+    cb = gt.cnts[0]
+  let va = 0,
+    vb = 0,
+    a = 1,
+    b = 1,
+    inter = 0,
+    uni = 0,
+    ct = 1
   while (ct > 0) {
     const c = Math.min(ca, cb)
     if (va || vb) {
@@ -181,10 +215,16 @@ export function iou(dt: CocoRle, gt: CocoRle): number {
     }
     ct = 0
     ca -= c
-    if (!ca && a < dt.cnts.length) { ca = dt.cnts[a++]; va = va ? 0 : 1 }
+    if (!ca && a < dt.cnts.length) {
+      ca = dt.cnts[a++]
+      va = va ? 0 : 1
+    }
     ct += ca
     cb -= c
-    if (!cb && b < gt.cnts.length) { cb = gt.cnts[b++]; vb = vb ? 0 : 1 }
+    if (!cb && b < gt.cnts.length) {
+      cb = gt.cnts[b++]
+      vb = vb ? 0 : 1
+    }
     ct += cb
   }
   if (inter === 0) uni = 1

@@ -28,7 +28,10 @@ describe('build and type-check', () => {
   it('tsc and svelte-check report no errors', async () => {
     await run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.node.json'], { cwd: ROOT, maxBuffer: 16 << 20 })
     await run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.e2e.json'], { cwd: ROOT, maxBuffer: 16 << 20 })
-    const { stdout } = await run(bin('svelte-check'), ['--tsconfig', './tsconfig.web.json', '--fail-on-warnings'], { cwd: ROOT, maxBuffer: 16 << 20 })
+    const { stdout } = await run(bin('svelte-check'), ['--tsconfig', './tsconfig.web.json', '--fail-on-warnings'], {
+      cwd: ROOT,
+      maxBuffer: 16 << 20,
+    })
     expect(stdout).toMatch(/0 errors and 0 warnings/)
   }, 180_000)
 })

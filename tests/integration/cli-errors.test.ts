@@ -41,7 +41,13 @@ const cli = (...args: string[]) => runCli(args, { cwd: dir })
 /** Runs the CLI as uid "nobody": root reads any file, so only another user meets EACCES. */
 async function cliAsNobody(...args: string[]): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, ...args], { cwd: dir, uid: NOBODY, gid: NOBODY, env: { ...process.env, HOME: dir }, maxBuffer: 64 << 20 })
+    const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, ...args], {
+      cwd: dir,
+      uid: NOBODY,
+      gid: NOBODY,
+      env: { ...process.env, HOME: dir },
+      maxBuffer: 64 << 20,
+    })
     return { code: 0, stdout, stderr }
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string }
@@ -53,10 +59,13 @@ async function cliAsNobody(...args: string[]): Promise<CliResult> {
  * The runner that meets file permissions: the CLI as this user, or as "nobody" when the tests
  * run as root. Skips the test, saying why, when "nobody" cannot run the CLI from this checkout.
  */
-async function permissionRespectingCli(ctx: { skip: (note?: string) => void }): Promise<(...args: string[]) => Promise<CliResult>> {
+async function permissionRespectingCli(ctx: {
+  skip: (note?: string) => void
+}): Promise<(...args: string[]) => Promise<CliResult>> {
   if (process.getuid?.() !== 0) return cli
   const probe = await cliAsNobody('--help')
-  if (probe.code !== 0) ctx.skip(`running as root, and uid ${NOBODY} cannot run the CLI from this checkout: ${errorLine(probe.stderr)}`)
+  if (probe.code !== 0)
+    ctx.skip(`running as root, and uid ${NOBODY} cannot run the CLI from this checkout: ${errorLine(probe.stderr)}`)
   return cliAsNobody
 }
 
@@ -73,15 +82,23 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
 let image = ''
 beforeAll(async () => {
   image = join(dir, 'img.png')
-  await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 200, g: 30, b: 30 } } }).png().toFile(image)
+  await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 200, g: 30, b: 30 } } })
+    .png()
+    .toFile(image)
 })
 
 describe('unreadable images', () => {
   it('a missing file, a folder given as the image', async () => {
-    expectOneLine(await cli('segment', join(dir, 'missing.png'), '--point', '1,1', '--model', DEMO_MODEL), /missing\.png: file not found/)
+    expectOneLine(
+      await cli('segment', join(dir, 'missing.png'), '--point', '1,1', '--model', DEMO_MODEL),
+      /missing\.png: file not found/,
+    )
     const folder = join(dir, 'a-folder')
     mkdirSync(folder)
-    expectOneLine(await cli('segment', folder, '--point', '1,1', '--model', DEMO_MODEL), new RegExp(`${escape(folder)}: not a file \\(it is a folder\\)`))
+    expectOneLine(
+      await cli('segment', folder, '--point', '1,1', '--model', DEMO_MODEL),
+      new RegExp(`${escape(folder)}: not a file \\(it is a folder\\)`),
+    )
   })
 
   it('a file without read permission, and a file in a folder without permission (EACCES)', async (ctx) => {
@@ -93,8 +110,14 @@ describe('unreadable images', () => {
     mkdirSync(locked)
     writeFileSync(join(locked, 'img.png'), readFileSync(image))
     chmodSync(locked, 0o000)
-    expectOneLine(await run('segment', noRead, '--point', '1,1', '--model', DEMO_MODEL), /no-read\.png: permission denied/)
-    expectOneLine(await run('segment', join(locked, 'img.png'), '--point', '1,1', '--model', DEMO_MODEL), /locked\/img\.png: permission denied/)
+    expectOneLine(
+      await run('segment', noRead, '--point', '1,1', '--model', DEMO_MODEL),
+      /no-read\.png: permission denied/,
+    )
+    expectOneLine(
+      await run('segment', join(locked, 'img.png'), '--point', '1,1', '--model', DEMO_MODEL),
+      /locked\/img\.png: permission denied/,
+    )
   })
 })
 
@@ -124,11 +147,31 @@ describe('COCO files', () => {
 
   it('refuses values nested thousands of levels deep, naming the file and the entry', async () => {
     const cases: [string, string, RegExp][] = [
-      ['polygon.json', cocoWith(deep(100_000)), /annotations\[0\] \(id 7\): segmentation polygon value 0 \(\[\[\[\[\.\.\.\]\]\]\]\) is not a finite number/],
-      ['rle-counts.json', cocoWith(`{"size":[30,40],"counts":${deep(20_000, '1')}}`), /annotations\[0\] \(id 7\): segmentation RLE counts value 0 .* is not an integer >= 0/],
-      ['rle-size.json', cocoWith(`{"size":${deep(20_000)},"counts":"x"}`), /annotations\[0\] \(id 7\): segmentation RLE size .* is not \[height, width\]/],
-      ['file-name.json', cocoWith('[]', { fileName: deep(20_000) }), /images\[0\] \(id 1\): file_name .* is missing or empty/],
-      ['category.json', cocoWith('[]', { categoryName: `{"a":${deep(20_000)}}` }), /categories\[0\] \(id 1\): name .* is not a non-empty text/],
+      [
+        'polygon.json',
+        cocoWith(deep(100_000)),
+        /annotations\[0\] \(id 7\): segmentation polygon value 0 \(\[\[\[\[\.\.\.\]\]\]\]\) is not a finite number/,
+      ],
+      [
+        'rle-counts.json',
+        cocoWith(`{"size":[30,40],"counts":${deep(20_000, '1')}}`),
+        /annotations\[0\] \(id 7\): segmentation RLE counts value 0 .* is not an integer >= 0/,
+      ],
+      [
+        'rle-size.json',
+        cocoWith(`{"size":${deep(20_000)},"counts":"x"}`),
+        /annotations\[0\] \(id 7\): segmentation RLE size .* is not \[height, width\]/,
+      ],
+      [
+        'file-name.json',
+        cocoWith('[]', { fileName: deep(20_000) }),
+        /images\[0\] \(id 1\): file_name .* is missing or empty/,
+      ],
+      [
+        'category.json',
+        cocoWith('[]', { categoryName: `{"a":${deep(20_000)}}` }),
+        /categories\[0\] \(id 1\): name .* is not a non-empty text/,
+      ],
     ]
     for (const [name, text, pattern] of cases) {
       const file = join(dir, name)
@@ -141,8 +184,14 @@ describe('COCO files', () => {
   })
 
   it('a folder, a missing file and a file that is not JSON, each named', async () => {
-    expectOneLine(await cli('import', folder, '--coco', dir), new RegExp(`${escape(dir)}: cannot read the COCO file \\(it is a folder, not a file\\)`))
-    expectOneLine(await cli('import', folder, '--coco', join(dir, 'nope.json')), /nope\.json: cannot read the COCO file \(not found\)/)
+    expectOneLine(
+      await cli('import', folder, '--coco', dir),
+      new RegExp(`${escape(dir)}: cannot read the COCO file \\(it is a folder, not a file\\)`),
+    )
+    expectOneLine(
+      await cli('import', folder, '--coco', join(dir, 'nope.json')),
+      /nope\.json: cannot read the COCO file \(not found\)/,
+    )
     writeFileSync(join(dir, 'half.json'), '{"images": [')
     expectOneLine(await cli('import', folder, '--coco', join(dir, 'half.json')), /half\.json: not valid JSON/)
   })
@@ -166,7 +215,10 @@ describe('project databases', () => {
     const before = readFileSync(dbPath)
     const line = new RegExp(`^error: ${escape(dbPath)}: ${pattern.source}`)
     expectOneLine(await cli('open', folder), line)
-    expectOneLine(await cli('annotate', folder, '--image', 'a.png', '--category', 'x', '--point', '1,1', '--model', DEMO_MODEL), line)
+    expectOneLine(
+      await cli('annotate', folder, '--image', 'a.png', '--category', 'x', '--point', '1,1', '--model', DEMO_MODEL),
+      line,
+    )
     expect(readFileSync(dbPath).equals(before)).toBe(true)
   }
 
@@ -175,7 +227,11 @@ describe('project databases', () => {
     const db = new Database(dbPath)
     db.pragma('user_version = -1')
     db.close()
-    await expectRefused(folder, dbPath, /the project database is damaged \(schema version -1 is not one SAM Annotator writes\)/)
+    await expectRefused(
+      folder,
+      dbPath,
+      /the project database is damaged \(schema version -1 is not one SAM Annotator writes\)/,
+    )
   })
 
   it('refuses a database with a table dropped, naming the table', async () => {
@@ -194,7 +250,10 @@ describe('project databases', () => {
     chmodSync(join(folder, '.sam-annotator'), 0o777)
     chmodSync(dbPath, 0o000)
     const before = readFileSync(dbPath)
-    expectOneLine(await run('open', folder), new RegExp(`^error: ${escape(dbPath)}: cannot read the project database \\(permission denied\\)`))
+    expectOneLine(
+      await run('open', folder),
+      new RegExp(`^error: ${escape(dbPath)}: cannot read the project database \\(permission denied\\)`),
+    )
     expect(readFileSync(dbPath).equals(before)).toBe(true)
   })
 
@@ -203,7 +262,10 @@ describe('project databases', () => {
     mkdirSync(join(folder, '.sam-annotator', 'project.sqlite'), { recursive: true })
     writeFileSync(join(folder, 'a.png'), readFileSync(image))
     const dbPath = join(folder, '.sam-annotator', 'project.sqlite')
-    expectOneLine(await cli('open', folder), new RegExp(`^error: ${escape(dbPath)}: the project database is a folder, not a file`))
+    expectOneLine(
+      await cli('open', folder),
+      new RegExp(`^error: ${escape(dbPath)}: the project database is a folder, not a file`),
+    )
   })
 })
 
@@ -211,24 +273,45 @@ describe('long command lines', () => {
   it('refuses thousands of points with the limit, before onnxruntime is loaded', async () => {
     // 3000 points made a 36,000-character command line: onnxruntime crashed with SIGSEGV.
     const many = Array.from({ length: 3000 }, () => ['--point', '5,5']).flat()
-    expectOneLine(await cli('segment', image, ...many, '--model', DEMO_MODEL), new RegExp(`--point: given 3000 times; a prompt takes at most ${MAX_PROMPT_POINTS} points`))
+    expectOneLine(
+      await cli('segment', image, ...many, '--model', DEMO_MODEL),
+      new RegExp(`--point: given 3000 times; a prompt takes at most ${MAX_PROMPT_POINTS} points`),
+    )
     const oneTooMany = Array.from({ length: MAX_PROMPT_POINTS + 1 }, () => ['--point', '5,5']).flat()
-    expectOneLine(await cli('segment', image, ...oneTooMany, '--model', DEMO_MODEL), new RegExp(`given ${MAX_PROMPT_POINTS + 1} times`))
+    expectOneLine(
+      await cli('segment', image, ...oneTooMany, '--model', DEMO_MODEL),
+      new RegExp(`given ${MAX_PROMPT_POINTS + 1} times`),
+    )
     const folder = join(dir, 'annotate-points')
     mkdirSync(folder)
-    expectOneLine(await cli('annotate', folder, '--image', 'a.png', '--category', 'x', ...oneTooMany), /--point: given 65 times/)
+    expectOneLine(
+      await cli('annotate', folder, '--image', 'a.png', '--category', 'x', ...oneTooMany),
+      /--point: given 65 times/,
+    )
   })
 
   it('refuses one over-long argument, naming its option and the limit', async () => {
-    expectOneLine(await cli('segment', image, '--point', '5,5', '--model', 'm'.repeat(40_000)), /^error: --model: 'm{40}\.\.\.' is 40000 characters; an argument may have at most 4096$/)
-    expectOneLine(await cli('segment', image, '--point', '5,5', `--model=${'m'.repeat(5000)}`), /^error: --model: .* is 5008 characters/)
-    expectOneLine(await cli('segment', `${'x'.repeat(5000)}.png`, '--point', '5,5'), /^error: argument 2: 'x{40}\.\.\.' is 5004 characters/)
+    expectOneLine(
+      await cli('segment', image, '--point', '5,5', '--model', 'm'.repeat(40_000)),
+      /^error: --model: 'm{40}\.\.\.' is 40000 characters; an argument may have at most 4096$/,
+    )
+    expectOneLine(
+      await cli('segment', image, '--point', '5,5', `--model=${'m'.repeat(5000)}`),
+      /^error: --model: .* is 5008 characters/,
+    )
+    expectOneLine(
+      await cli('segment', `${'x'.repeat(5000)}.png`, '--point', '5,5'),
+      /^error: argument 2: 'x{40}\.\.\.' is 5004 characters/,
+    )
     expectOneLine(await cli('import', dir, '--coco', `${'c'.repeat(4097)}`), /^error: --coco: .* is 4097 characters/)
   })
 
   it('refuses a command line over its total limit, however it is made up', async () => {
     const flags = Array.from({ length: 3000 }, () => '--json')
-    expectOneLine(await cli('segment', image, '--point', '5,5', ...flags), /^error: the command line has 3004 arguments and \d+ characters; at most 16384 are accepted$/)
+    expectOneLine(
+      await cli('segment', image, '--point', '5,5', ...flags),
+      /^error: the command line has 3004 arguments and \d+ characters; at most 16384 are accepted$/,
+    )
   })
 
   it('onnxruntime itself survives a long command line once the engine module is loaded', async () => {
@@ -245,7 +328,10 @@ describe('long command lines', () => {
     )
     const env = { ...process.env }
     delete env.ORT_DISABLE_TELEMETRY
-    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', script, 'a'.repeat(60_000)], { cwd: ROOT, env })
+    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', script, 'a'.repeat(60_000)], {
+      cwd: ROOT,
+      env,
+    })
     expect(stdout).toBe('opened 60000\n')
   })
 })
@@ -257,7 +343,9 @@ describe('the limits in core', () => {
     expect(decode.safeParse({ imageId: 1, points }).success).toBe(true)
     expect(decode.safeParse({ imageId: 1, points: [...points, points[0]] }).success).toBe(false)
     expect(() => checkPrompt({ points }, 10, 10)).not.toThrow()
-    expect(() => checkPrompt({ points: [...points, points[0]] }, 10, 10)).toThrow(new UserError('bad-point', `65 points: a prompt takes at most ${MAX_PROMPT_POINTS}`))
+    expect(() => checkPrompt({ points: [...points, points[0]] }, 10, 10)).toThrow(
+      new UserError('bad-point', `65 points: a prompt takes at most ${MAX_PROMPT_POINTS}`),
+    )
   })
 
   it('a JSON parser giving up on deep nesting (RangeError) becomes one line naming the file', () => {
@@ -266,7 +354,9 @@ describe('the limits in core', () => {
       throw new RangeError('Maximum call stack size exceeded')
     })
     try {
-      expect(() => parseCocoText('[[[]]]', '/data/deep.json')).toThrow(new UserError('coco-json', '/data/deep.json: the JSON is nested too deeply to read'))
+      expect(() => parseCocoText('[[[]]]', '/data/deep.json')).toThrow(
+        new UserError('coco-json', '/data/deep.json: the JSON is nested too deeply to read'),
+      )
     } finally {
       parse.mockRestore()
     }
@@ -275,13 +365,19 @@ describe('the limits in core', () => {
 
 describe('a file where a folder belongs', () => {
   it('--model FILE and export --yolo FILE say it is a file, not that it does not exist', async () => {
-    expectOneLine(await cli('segment', image, '--point', '1,1', '--model', image), new RegExp(`${escape(image)}: is a file, not a model folder`))
+    expectOneLine(
+      await cli('segment', image, '--point', '1,1', '--model', image),
+      new RegExp(`${escape(image)}: is a file, not a model folder`),
+    )
     const project = join(dir, 'yolo-project')
     mkdirSync(project)
     writeFileSync(join(project, 'a.png'), readFileSync(image))
     const target = join(dir, 'not-a-folder.txt')
     writeFileSync(target, 'keep me')
-    expectOneLine(await cli('export', project, '--yolo', target), new RegExp(`${escape(target)}: is a file, not a folder`))
+    expectOneLine(
+      await cli('export', project, '--yolo', target),
+      new RegExp(`${escape(target)}: is a file, not a folder`),
+    )
     expect(readFileSync(target, 'utf8')).toBe('keep me')
   })
 })

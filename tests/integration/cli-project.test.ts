@@ -21,7 +21,9 @@ beforeAll(async () => {
   for (let y = 120; y < 380; y++) for (let x = 150; x < 450; x++) raw.set([200, 40, 40], (y * w + x) * 3)
   mkdirSync(join(folder, 'set'))
   for (const name of ['img1.png', 'set/img2.png', 'set/img10.png']) {
-    await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toFile(join(folder, name))
+    await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+      .png()
+      .toFile(join(folder, name))
   }
   writeFileSync(join(folder, 'broken.jpg'), 'not an image')
 })
@@ -38,7 +40,19 @@ describe('sam-annotator open / annotate', () => {
   })
 
   it('annotate segments, creates the category and saves one annotation', async () => {
-    const r = await cli('annotate', folder, '--image', 'set/img10.png', '--category', 'red box', '--point', '300,250', '--model', DEMO_MODEL, '--json')
+    const r = await cli(
+      'annotate',
+      folder,
+      '--image',
+      'set/img10.png',
+      '--category',
+      'red box',
+      '--point',
+      '300,250',
+      '--model',
+      DEMO_MODEL,
+      '--json',
+    )
     expect(r.code).toBe(0)
     const out = JSON.parse(r.stdout)
     expect(out.category).toBe('red box')
@@ -49,7 +63,23 @@ describe('sam-annotator open / annotate', () => {
     expect(out.annotation.modelId).toBe('demo')
     expect(out.embedding).toBe('encoder')
     // The second object on the same image reuses the embedding cached on disk.
-    const again = JSON.parse((await cli('annotate', folder, '--image', 'set/img10.png', '--category', 'red box', '--point', '200,200', '--model', DEMO_MODEL, '--json')).stdout)
+    const again = JSON.parse(
+      (
+        await cli(
+          'annotate',
+          folder,
+          '--image',
+          'set/img10.png',
+          '--category',
+          'red box',
+          '--point',
+          '200,200',
+          '--model',
+          DEMO_MODEL,
+          '--json',
+        )
+      ).stdout,
+    )
     expect(again.embedding).toBe('disk')
     expect(again.annotation.area).toBe(out.annotation.area)
 
@@ -74,14 +104,20 @@ describe('sam-annotator open / annotate', () => {
     expect(r.stdout).toMatch(/2 annotations/)
     expect(r.stderr).toMatch(/broken\.jpg/) // the unreadable image is reported, not exported
     const coco = JSON.parse(readFileSync(out, 'utf8'))
-    expect(coco.images.map((i: { file_name: string }) => i.file_name)).toEqual(['img1.png', 'set/img2.png', 'set/img10.png'])
+    expect(coco.images.map((i: { file_name: string }) => i.file_name)).toEqual([
+      'img1.png',
+      'set/img2.png',
+      'set/img10.png',
+    ])
     expect(coco.categories).toEqual([{ id: expect.any(Number), name: 'red box', supercategory: expect.any(String) }])
     expect(coco.annotations).toHaveLength(2)
     expect(coco.annotations[0]).toMatchObject({ iscrowd: 0, image_id: coco.images[2].id })
 
     const yolo = join(folder, 'export', 'yolo')
     expect((await cli('export', folder, '--yolo', yolo)).code).toBe(0)
-    const label = readFileSync(join(yolo, 'labels', 'set', 'img10.txt'), 'utf8').trim().split('\n')
+    const label = readFileSync(join(yolo, 'labels', 'set', 'img10.txt'), 'utf8')
+      .trim()
+      .split('\n')
     expect(label).toHaveLength(2)
     expect(label[0]).toMatch(/^0( 0\.\d+ 0\.\d+){3,}$/)
     expect(readFileSync(join(yolo, 'data.yaml'), 'utf8')).toMatch(/red box/)
@@ -92,7 +128,11 @@ describe('sam-annotator open / annotate', () => {
       copyFileSync(join(folder, 'set', 'img10.png'), join(other, 'set', 'img10.png'))
       const imported = await cli('import', other, '--coco', out, '--json')
       expect(imported.code).toBe(0)
-      expect(JSON.parse(imported.stdout)).toMatchObject({ imported: 2, matchedImages: 1, categoriesCreated: ['red box'] })
+      expect(JSON.parse(imported.stdout)).toMatchObject({
+        imported: 2,
+        matchedImages: 1,
+        categoriesCreated: ['red box'],
+      })
       writeFileSync(join(other, 'bad.json'), JSON.stringify({ images: [], categories: [{ id: 1 }], annotations: [] }))
       const bad = await cli('import', other, '--coco', join(other, 'bad.json'))
       expect(bad.code).toBe(1)
@@ -114,10 +154,19 @@ describe('sam-annotator open / annotate', () => {
 
   it('refuses bad input with one line naming the value', async () => {
     const cases: [string[], RegExp][] = [
-      [['annotate', folder, '--image', 'nope.png', '--category', 'x', '--point', '1,1', '--model', DEMO_MODEL], /nope\.png: not an image of the project/],
-      [['annotate', folder, '--image', 'broken.jpg', '--category', 'x', '--point', '1,1', '--model', DEMO_MODEL], /broken\.jpg/],
+      [
+        ['annotate', folder, '--image', 'nope.png', '--category', 'x', '--point', '1,1', '--model', DEMO_MODEL],
+        /nope\.png: not an image of the project/,
+      ],
+      [
+        ['annotate', folder, '--image', 'broken.jpg', '--category', 'x', '--point', '1,1', '--model', DEMO_MODEL],
+        /broken\.jpg/,
+      ],
       [['annotate', folder, '--image', 'img1.png', '--point', '1,1'], /--category/],
-      [['annotate', folder, '--image', 'img1.png', '--category', 'x', '--point', '900,10', '--model', DEMO_MODEL], /900,10 is outside the 800x500 image/],
+      [
+        ['annotate', folder, '--image', 'img1.png', '--category', 'x', '--point', '900,10', '--model', DEMO_MODEL],
+        /900,10 is outside the 800x500 image/,
+      ],
       [['open', join(folder, 'no-such-dir')], /no-such-dir/],
     ]
     for (const [args, pattern] of cases) {

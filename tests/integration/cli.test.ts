@@ -31,8 +31,12 @@ beforeAll(async () => {
   }
   image = join(dir, 'rect.png')
   ringImage = join(dir, 'ring.png')
-  await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toFile(image)
-  await sharp(ring, { raw: { width: w, height: h, channels: 3 } }).png().toFile(ringImage)
+  await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toFile(image)
+  await sharp(ring, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toFile(ringImage)
 })
 
 describe('sam-annotator CLI', () => {
@@ -65,7 +69,9 @@ describe('sam-annotator CLI', () => {
     expect(r.code).toBe(0)
     const out = JSON.parse(r.stdout)
     expect(out.candidate).toBe(2)
-    const auto = JSON.parse((await cli('segment', ringImage, '--point', '450,150', '--model', DEMO_MODEL, '--json')).stdout)
+    const auto = JSON.parse(
+      (await cli('segment', ringImage, '--point', '450,150', '--model', DEMO_MODEL, '--json')).stdout,
+    )
     expect(auto.segmentation).toMatchObject({ size: [600, 900], counts: expect.any(String) })
     const rle = rleFromString(auto.segmentation)
     expect(rle.counts.reduce((a: number, b: number) => a + b, 0)).toBe(600 * 900)
@@ -103,7 +109,10 @@ describe('sam-annotator CLI', () => {
     for (const [args, pattern] of cases) {
       const r = await cli(...args)
       expect({ args, code: r.code }).toEqual({ args, code: 1 })
-      const lines = r.stderr.trim().split('\n').filter((l) => !/^npm warn/.test(l))
+      const lines = r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !/^npm warn/.test(l))
       expect(lines).toHaveLength(1)
       expect(lines[0]).toMatch(pattern)
       expect(r.stderr).not.toMatch(/\n\s+at /)

@@ -19,7 +19,13 @@ import { segmentationToLowResLogits } from '../../src-main/core/segment/mask-ops
 import { rleDecode, rleEncode, rleFromString, type CompressedRle } from '../../src-main/core/segment/rle.ts'
 import { drawScene, SINGLE_CLICK_SCENES, type Scene, type SceneSpec } from '../helpers/demo-scenes.ts'
 import { referenceMask } from '../helpers/reference-mask.ts'
-import { area as cocoAreaOf, frPolygons, iou as rleIou, toBbox as cocoBboxOf, type CocoRle } from '../helpers/pycocotools.ts'
+import {
+  area as cocoAreaOf,
+  frPolygons,
+  iou as rleIou,
+  toBbox as cocoBboxOf,
+  type CocoRle,
+} from '../helpers/pycocotools.ts'
 
 const DEMO = resolve(import.meta.dirname, '..', '..', 'models', 'demo')
 const dir = mkdtempSync(join(tmpdir(), 'sam-engine-'))
@@ -46,8 +52,18 @@ function rasterised(segmentation: number[][] | CompressedRle, w: number, h: numb
   return maskToCoco(rleDecode(rleFromString(segmentation)), w, h)
 }
 
-function segmentsCross(ax: number, ay: number, bx: number, by: number, cx: number, cy: number, dx: number, dy: number): boolean {
-  const o = (px: number, py: number, qx: number, qy: number, rx: number, ry: number) => (qx - px) * (ry - py) - (qy - py) * (rx - px)
+function segmentsCross(
+  ax: number,
+  ay: number,
+  bx: number,
+  by: number,
+  cx: number,
+  cy: number,
+  dx: number,
+  dy: number,
+): boolean {
+  const o = (px: number, py: number, qx: number, qy: number, rx: number, ry: number) =>
+    (qx - px) * (ry - py) - (qy - py) * (rx - px)
   const d1 = o(cx, cy, dx, dy, ax, ay)
   const d2 = o(cx, cy, dx, dy, bx, by)
   const d3 = o(ax, ay, bx, by, cx, cy)
@@ -62,7 +78,9 @@ function expectValidShape(shape: Shape, w: number, h: number): void {
   const edges: number[][] = []
   for (const r of rings) {
     expect(r.length % 2).toBe(0)
-    expect(new Set(Array.from({ length: r.length / 2 }, (_, i) => `${r[2 * i]},${r[2 * i + 1]}`)).size).toBeGreaterThanOrEqual(3)
+    expect(
+      new Set(Array.from({ length: r.length / 2 }, (_, i) => `${r[2 * i]},${r[2 * i + 1]}`)).size,
+    ).toBeGreaterThanOrEqual(3)
     for (let i = 0; i < r.length; i += 2) {
       expect(r[i]).toBeGreaterThanOrEqual(0)
       expect(r[i]).toBeLessThanOrEqual(w)
@@ -84,7 +102,9 @@ function expectValidShape(shape: Shape, w: number, h: number): void {
 
 async function sceneFile(scene: Scene, name = scene.name): Promise<string> {
   const file = join(dir, `${name.replace(/\W+/g, '-')}.png`)
-  await sharp(scene.rgb, { raw: { width: scene.width, height: scene.height, channels: 3 } }).png().toFile(file)
+  await sharp(scene.rgb, { raw: { width: scene.width, height: scene.height, channels: 3 } })
+    .png()
+    .toFile(file)
   return file
 }
 
@@ -129,7 +149,9 @@ describe.each(['A', 'B'] as const)('engine with decoder variant %s', (variant) =
       const scene = scenes.get(name)!
       const { embedding } = await engine.encode(files.get(name)!)
       expect([embedding.width, embedding.height]).toEqual([scene.width, scene.height])
-      const state = await engine.prompt(embedding).decode({ points: [{ x: scene.click[0] + 0.5, y: scene.click[1] + 0.5, label: 1 }] })
+      const state = await engine
+        .prompt(embedding)
+        .decode({ points: [{ x: scene.click[0] + 0.5, y: scene.click[1] + 0.5, label: 1 }] })
       const result = engine.shapeOf(state, scene.width, scene.height)
       const { width: w, height: h } = scene
 
@@ -144,7 +166,11 @@ describe.each(['A', 'B'] as const)('engine with decoder variant %s', (variant) =
       expect(fidelity, `reference IoU for ${name}`).toBeGreaterThanOrEqual(0.99)
       // Also through pycocotools' polygon fill when the engine exported RLE (holes).
       if (!Array.isArray(result.segmentation)) {
-        const outers = frPolygons(result.shape.parts.map((p) => p.outer), h, w)
+        const outers = frPolygons(
+          result.shape.parts.map((p) => p.outer),
+          h,
+          w,
+        )
         expect(rleIou(outers, maskToCoco(reference, w, h))).toBeLessThan(fidelity)
       }
 
@@ -165,7 +191,9 @@ describe('engine: scenes with more than one part or a hole', () => {
     const scene = scenes.get('ring with a hole')!
     const engine = engines.A
     const { embedding } = await engine.encode(files.get(scene.name)!)
-    const state = await engine.prompt(embedding).decode({ points: [{ x: scene.click[0], y: scene.click[1], label: 1 }] })
+    const state = await engine
+      .prompt(embedding)
+      .decode({ points: [{ x: scene.click[0], y: scene.click[1], label: 1 }] })
     const result = engine.shapeOf(state, scene.width, scene.height)
     expect(result.hasHoles).toBe(true)
     expect(result.shape.parts).toHaveLength(1)
@@ -314,14 +342,21 @@ describe('engine: prompts and refinement', () => {
     expect(runs[0].hasMask).toBe(1)
     expect(runs[0].mask).toEqual(prior)
     // The click adds the green shape to what was saved; without the seed only the shape comes.
-    const plain = await new PromptHistory(new Decoder(spy, model.info.decoderVariant, embedding)).decode({ points: [{ x: 500, y: 500, label: 1 }] })
+    const plain = await new PromptHistory(new Decoder(spy, model.info.decoderVariant, embedding)).decode({
+      points: [{ x: 500, y: 500, label: 1 }],
+    })
     const withSeed = engines.A.shapeOf(refined, 1600, 1000)
     const without = engines.A.shapeOf(plain, 1600, 1000)
     expect(withSeed.area - without.area).toBeGreaterThan(0.9 * 130 * 130)
     expect(withSeed.bbox[0]).toBeLessThan(25)
     expect(without.bbox[0]).toBeGreaterThan(150)
     // Removing the click goes back to the saved mask's state rather than running anything.
-    await session.decode({ points: [{ x: 500, y: 500, label: 1 }, { x: 1250, y: 500, label: 0 }] })
+    await session.decode({
+      points: [
+        { x: 500, y: 500, label: 1 },
+        { x: 1250, y: 500, label: 0 },
+      ],
+    })
     const back = await session.decode({ points: [{ x: 500, y: 500, label: 1 }] })
     expect(back.restored).toBe(true)
     // Engine.prompt(embedding, from) seeds the same way.
@@ -342,8 +377,12 @@ describe('engine: prompts and refinement', () => {
   it('refuses bad prompts with a clear error', async () => {
     const session = engines.A.prompt(embedding)
     await expect(session.decode({ points: [] })).rejects.toThrow(/at least one point or a box/)
-    await expect(session.decode({ points: [{ x: Number.NaN, y: 3, label: 1 }] })).rejects.toThrow(/point 1: coordinates must be finite/)
-    await expect(session.decode({ points: [{ x: 1700, y: 3, label: 1 }] })).rejects.toThrow(/outside the 1600x1000 image/)
+    await expect(session.decode({ points: [{ x: Number.NaN, y: 3, label: 1 }] })).rejects.toThrow(
+      /point 1: coordinates must be finite/,
+    )
+    await expect(session.decode({ points: [{ x: 1700, y: 3, label: 1 }] })).rejects.toThrow(
+      /outside the 1600x1000 image/,
+    )
     await expect(session.decode({ points: [{ x: 10, y: 3, label: 2 as 1 }] })).rejects.toThrow(/label must be 0 or 1/)
     await expect(session.decode({ points: [], box: { x0: 5, y0: 5, x1: 5, y1: 50 } })).rejects.toThrow(/no area/)
     await expect(session.decode({ points: [{ x: 10, y: 3, label: 1 }] }, 5)).rejects.toThrow(/candidate 5/)
@@ -365,7 +404,12 @@ describe('engine: EXIF orientation', () => {
     const scene = await drawScene(spec)
     // Stored rotated 90° counter-clockwise with orientation 6 ("rotate 90° clockwise to display").
     const file = join(dir, 'exif6.jpg')
-    await sharp(await sharp(scene.rgb, { raw: { width: 900, height: 1400, channels: 3 } }).rotate(270).png().toBuffer())
+    await sharp(
+      await sharp(scene.rgb, { raw: { width: 900, height: 1400, channels: 3 } })
+        .rotate(270)
+        .png()
+        .toBuffer(),
+    )
       .jpeg({ quality: 95 })
       .withMetadata({ orientation: 6 })
       .toFile(file)

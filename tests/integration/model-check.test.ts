@@ -27,7 +27,8 @@ function modelDir(parts: { encoder?: Uint8Array | string | null; decoder?: Uint8
   const dir = join(root, `m${n++}`)
   mkdirSync(dir)
   const enc = parts.encoder === undefined ? buildStubModel(copy(ENCODER_INPUTS), copy(ENCODER_OUTPUTS)) : parts.encoder
-  const dec = parts.decoder === undefined ? buildStubModel(copy(DECODER_INPUTS), copy(DECODER_OUTPUTS_A)) : parts.decoder
+  const dec =
+    parts.decoder === undefined ? buildStubModel(copy(DECODER_INPUTS), copy(DECODER_OUTPUTS_A)) : parts.decoder
   if (enc !== null) writeFileSync(join(dir, 'encoder.onnx'), enc)
   if (dec !== null) writeFileSync(join(dir, 'decoder.onnx'), dec)
   return dir
@@ -54,7 +55,11 @@ describe('model check', () => {
     await expectUserError(modelDir({ encoder: null }), /encoder\.onnx/, /missing/)
     await expectUserError(modelDir({ decoder: null }), /decoder\.onnx/, /missing/)
     await expectUserError(modelDir({ encoder: '' }), /encoder\.onnx/, /empty/)
-    await expectUserError(modelDir({ decoder: 'this is not a protobuf at all \u0000\u0001' }), /decoder\.onnx/, /cannot be loaded/)
+    await expectUserError(
+      modelDir({ decoder: 'this is not a protobuf at all \u0000\u0001' }),
+      /decoder\.onnx/,
+      /cannot be loaded/,
+    )
     // A truncated model: the first half of a real one.
     const good = buildStubModel(copy(ENCODER_INPUTS), copy(ENCODER_OUTPUTS))
     await expectUserError(modelDir({ encoder: good.slice(0, good.length >> 1) }), /encoder\.onnx/)
@@ -66,22 +71,38 @@ describe('model check', () => {
     await expectUserError(modelDir({ encoder: buildStubModel(hf, copy(ENCODER_OUTPUTS)) }), /encoder\.onnx/, /'image'/)
     // Wrong fixed dimension (a 512 export).
     const small = copy(ENCODER_INPUTS).map((t) => ({ ...t, shape: [1, 3, 512, 512] }))
-    await expectUserError(modelDir({ encoder: buildStubModel(small, copy(ENCODER_OUTPUTS)) }), /'image'/, /dimension 2 must be 1024/)
+    await expectUserError(
+      modelDir({ encoder: buildStubModel(small, copy(ENCODER_OUTPUTS)) }),
+      /'image'/,
+      /dimension 2 must be 1024/,
+    )
     // Wrong rank on an output.
     const rank = copy(ENCODER_OUTPUTS).map((t) => (t.name === 'image_embed' ? { ...t, shape: [256, 64, 64] } : t))
     await expectUserError(modelDir({ encoder: buildStubModel(copy(ENCODER_INPUTS), rank) }), /'image_embed'/, /rank 3/)
     // int64 point labels, as in some exports.
     const int64 = copy(DECODER_INPUTS).map((t) => (t.name === 'point_labels' ? { ...t, type: 'int64' as const } : t))
-    await expectUserError(modelDir({ decoder: buildStubModel(int64, copy(DECODER_OUTPUTS_A)) }), /decoder\.onnx/, /'point_labels'/, /int64/)
+    await expectUserError(
+      modelDir({ decoder: buildStubModel(int64, copy(DECODER_OUTPUTS_A)) }),
+      /decoder\.onnx/,
+      /'point_labels'/,
+      /int64/,
+    )
     // An extra orig_im_size input (SAM 1 style exports).
     const extra = [...copy(DECODER_INPUTS), { name: 'orig_im_size', shape: [2] }]
     await expectUserError(modelDir({ decoder: buildStubModel(extra, copy(DECODER_OUTPUTS_A)) }), /'orig_im_size'/)
     // Batch not fixed at 1 (a dynamic-batch export).
     const batch = copy(DECODER_INPUTS).map((t) => (t.name === 'image_embed' ? { ...t, shape: ['B', 256, 64, 64] } : t))
-    await expectUserError(modelDir({ decoder: buildStubModel(batch, copy(DECODER_OUTPUTS_A)) }), /'image_embed'/, /dimension 0 must be 1/)
+    await expectUserError(
+      modelDir({ decoder: buildStubModel(batch, copy(DECODER_OUTPUTS_A)) }),
+      /'image_embed'/,
+      /dimension 0 must be 1/,
+    )
     // Missing output.
     const noIou = copy(DECODER_OUTPUTS_B).filter((t) => t.name !== 'iou_predictions')
-    await expectUserError(modelDir({ decoder: buildStubModel(copy(DECODER_INPUTS), noIou) }), /missing output 'iou_predictions'/)
+    await expectUserError(
+      modelDir({ decoder: buildStubModel(copy(DECODER_INPUTS), noIou) }),
+      /missing output 'iou_predictions'/,
+    )
   })
 
   it('refuses a bad config.json with the file named', async () => {

@@ -15,9 +15,20 @@ import { promisify } from 'node:util'
 import { zipSync } from 'fflate'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { UserError } from '../../src-main/core/errors.ts'
-import { downloadPaths, fetchModel, type FetchModelOptions, type InstallRecord } from '../../scripts/models-fetch/fetch.ts'
+import {
+  downloadPaths,
+  fetchModel,
+  type FetchModelOptions,
+  type InstallRecord,
+} from '../../scripts/models-fetch/fetch.ts'
 import { findModel, loadManifest, parseManifest, type ModelManifestEntry } from '../../scripts/models-fetch/manifest.ts'
-import { DECODER_INPUTS, DECODER_OUTPUTS_A, ENCODER_INPUTS, ENCODER_OUTPUTS, type TensorSpec } from '../../src-main/core/segment/model-interface.ts'
+import {
+  DECODER_INPUTS,
+  DECODER_OUTPUTS_A,
+  ENCODER_INPUTS,
+  ENCODER_OUTPUTS,
+  type TensorSpec,
+} from '../../src-main/core/segment/model-interface.ts'
 import { buildStubModel, type StubTensor } from '../helpers/onnx-stub.ts'
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -44,7 +55,10 @@ interface FakeModel {
   files: Record<string, Uint8Array>
 }
 
-function makeArchive(seed: number, opts: { root?: string; extra?: Record<string, Uint8Array>; omit?: string[] } = {}): FakeModel {
+function makeArchive(
+  seed: number,
+  opts: { root?: string; extra?: Record<string, Uint8Array>; omit?: string[] } = {},
+): FakeModel {
   const files: Record<string, Uint8Array> = {
     'encoder.onnx': noise(96 * 1024, seed),
     'decoder.onnx': noise(24 * 1024, seed + 1),
@@ -113,7 +127,15 @@ interface TestServer {
 
 async function startServer(body: Buffer): Promise<TestServer> {
   const seen: SeenRequest[] = []
-  const behaviour: Behaviour = { body, etag: '"v1"', dropAfter: null, dropTimes: 0, hang: false, ignoreRange: false, status: 200 }
+  const behaviour: Behaviour = {
+    body,
+    etag: '"v1"',
+    dropAfter: null,
+    dropTimes: 0,
+    hang: false,
+    ignoreRange: false,
+    status: 200,
+  }
 
   const serveModel = (req: IncomingMessage, res: ServerResponse): void => {
     const b = behaviour.body
@@ -123,10 +145,15 @@ async function startServer(body: Buffer): Promise<TestServer> {
     }
     let start = 0
     let status = 200
-    const headers: Record<string, string | number> = { etag: behaviour.etag, 'accept-ranges': 'bytes', 'content-type': 'application/zip' }
+    const headers: Record<string, string | number> = {
+      etag: behaviour.etag,
+      'accept-ranges': 'bytes',
+      'content-type': 'application/zip',
+    }
     const range = req.headers.range
     const ifRange = req.headers['if-range']
-    const rangeApplies = range !== undefined && !behaviour.ignoreRange && (ifRange === undefined || ifRange === behaviour.etag)
+    const rangeApplies =
+      range !== undefined && !behaviour.ignoreRange && (ifRange === undefined || ifRange === behaviour.etag)
     if (rangeApplies) {
       const m = /^bytes=(\d+)-$/.exec(range)
       if (!m) throw new Error(`test server: unexpected Range ${range}`)
@@ -230,7 +257,13 @@ afterEach(async () => {
 })
 
 function run(overrides: Partial<FetchModelOptions> = {}, entry = entryFor()) {
-  return fetchModel({ manifestEntry: entry, modelsDir, url: `${server!.base}/model.zip`, validate: filesExist, ...overrides })
+  return fetchModel({
+    manifestEntry: entry,
+    modelsDir,
+    url: `${server!.base}/model.zip`,
+    validate: filesExist,
+    ...overrides,
+  })
 }
 
 describe('fetchModel', () => {
@@ -246,7 +279,13 @@ describe('fetchModel', () => {
     expect(result.resumed).toBe(false)
     expect(result.sha256).toBe(model.sha256)
     const record = await expectInstalled(result.dir, model)
-    expect(record).toMatchObject({ modelId: 'fake-sam', url: `${server!.base}/model.zip`, sha256: model.sha256, size: model.zip.length, checksumVerified: false })
+    expect(record).toMatchObject({
+      modelId: 'fake-sam',
+      url: `${server!.base}/model.zip`,
+      sha256: model.sha256,
+      size: model.zip.length,
+      checksumVerified: false,
+    })
     expect(Number.isNaN(Date.parse(record.date))).toBe(false)
     expect(record.files['encoder.onnx'].size).toBe(model.files['encoder.onnx'].length)
     expect((await readdir(result.dir)).sort()).toEqual(['config.json', 'decoder.onnx', 'encoder.onnx', 'install.json'])
@@ -367,7 +406,10 @@ describe('fetchModel', () => {
     const url = `${server!.base}/model.zip`
     await server!.close()
     server = null
-    const err = await expectUserError(fetchModel({ manifestEntry: entryFor(), modelsDir, url, validate: filesExist }), 'download-network')
+    const err = await expectUserError(
+      fetchModel({ manifestEntry: entryFor(), modelsDir, url, validate: filesExist }),
+      'download-network',
+    )
     expect(err.message).toContain(url)
   })
 
@@ -377,7 +419,14 @@ describe('fetchModel', () => {
     server!.behaviour.dropTimes = 1
     await expectUserError(run({ url }), 'download-interrupted')
     const result = await run({ url })
-    expect(server!.seen.map((s) => s.path)).toEqual(['/redirect', '/redirect2', '/model.zip', '/redirect', '/redirect2', '/model.zip'])
+    expect(server!.seen.map((s) => s.path)).toEqual([
+      '/redirect',
+      '/redirect2',
+      '/model.zip',
+      '/redirect',
+      '/redirect2',
+      '/model.zip',
+    ])
     expect(server!.seen.at(-1)!.range).toMatch(/^bytes=[1-9]\d*-$/)
     expect(result.resumed).toBe(true)
     await expectInstalled(result.dir, v1)
@@ -515,7 +564,9 @@ describe('model manifest', () => {
   })
 
   it('names the file and the field on bad input', () => {
-    const good = JSON.parse(JSON.stringify({ models: [{ ...entryFor(), files: { 'a.onnx': { minSize: 1, maxSize: 2, sha256: null } } }] })) as {
+    const good = JSON.parse(
+      JSON.stringify({ models: [{ ...entryFor(), files: { 'a.onnx': { minSize: 1, maxSize: 2, sha256: null } } }] }),
+    ) as {
       models: Record<string, unknown>[]
     }
     expect(() => parseManifest(good, 'm.json')).not.toThrow()
@@ -528,8 +579,14 @@ describe('model manifest', () => {
       [bad((m) => (m.url = 'ftp://x/y')), /^m\.json: models\[0\]\.url /],
       [bad((m) => (m.archiveSha256 = 'ABC')), /^m\.json: models\[0\]\.archiveSha256 /],
       [bad((m) => (m.installDir = '../up')), /^m\.json: models\[0\]\.installDir /],
-      [bad((m) => (m.files = { '../x.onnx': { minSize: 1, maxSize: 2, sha256: null } })), /^m\.json: models\[0\]\.files /],
-      [bad((m) => (m.files = { 'a.onnx': { minSize: 5, maxSize: 2, sha256: null } })), /^m\.json: models\[0\]\.files\["a\.onnx"\]\.maxSize /],
+      [
+        bad((m) => (m.files = { '../x.onnx': { minSize: 1, maxSize: 2, sha256: null } })),
+        /^m\.json: models\[0\]\.files /,
+      ],
+      [
+        bad((m) => (m.files = { 'a.onnx': { minSize: 5, maxSize: 2, sha256: null } })),
+        /^m\.json: models\[0\]\.files\["a\.onnx"\]\.maxSize /,
+      ],
       [bad((m) => delete m.name), /^m\.json: models\[0\]\.name /],
       [bad((m) => (m.archive = 'tar')), /^m\.json: models\[0\]\.archive /],
       [{ models: [] }, /^m\.json: "models" is empty/],
@@ -545,7 +602,9 @@ describe('model manifest', () => {
       expect(caught, String(re)).toBeInstanceOf(UserError)
       expect((caught as Error).message).toMatch(re)
     }
-    expect(() => findModel(parseManifest(good, 'm.json'), 'nope', 'm.json')).toThrow(/m\.json: no model with id "nope" \(known: fake-sam\)/)
+    expect(() => findModel(parseManifest(good, 'm.json'), 'nope', 'm.json')).toThrow(
+      /m\.json: no model with id "nope" \(known: fake-sam\)/,
+    )
   })
 })
 

@@ -67,7 +67,10 @@ function hugePng(w: number, h: number): Buffer {
 
 describe('preprocess', () => {
   it('produces exactly the normalised NCHW tensor of the contract', async () => {
-    const file = await write('flat.png', sharp({ create: { width: 1024, height: 1024, channels: 3, background: { r: 10, g: 200, b: 30 } } }).png())
+    const file = await write(
+      'flat.png',
+      sharp({ create: { width: 1024, height: 1024, channels: 3, background: { r: 10, g: 200, b: 30 } } }).png(),
+    )
     const { tensor, width, height } = await preprocessImage(file)
     expect([width, height]).toEqual([1024, 1024])
     expect(tensor.length).toBe(3 * PLANE)
@@ -80,7 +83,10 @@ describe('preprocess', () => {
   })
 
   it('stretches (does not pad) a non-square image to 1024x1024', async () => {
-    const file = await write('wide.png', sharp(markerRaw(600, 200), { raw: { width: 600, height: 200, channels: 3 } }).png())
+    const file = await write(
+      'wide.png',
+      sharp(markerRaw(600, 200), { raw: { width: 600, height: 200, channels: 3 } }).png(),
+    )
     const { tensor, width, height } = await preprocessImage(file)
     expect([width, height]).toEqual([600, 200])
     // The red quarter covers the top-left quarter of the model input, not a letterboxed part.
@@ -92,7 +98,12 @@ describe('preprocess', () => {
   it('applies EXIF orientation: sizes and pixels are in the oriented frame', async () => {
     // Stored 300x200 with the red block top-left; orientation 6 means "rotate 90° clockwise to
     // display", so the viewer sees 200x300 with the block top-right.
-    const file = await write('exif6.jpg', sharp(markerRaw(300, 200), { raw: { width: 300, height: 200, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }))
+    const file = await write(
+      'exif6.jpg',
+      sharp(markerRaw(300, 200), { raw: { width: 300, height: 200, channels: 3 } })
+        .jpeg()
+        .withMetadata({ orientation: 6 }),
+    )
     const header = await readImageHeader(file)
     expect(header.orientation).toBe(6)
     expect([header.width, header.height]).toEqual([200, 300])
@@ -120,10 +131,15 @@ describe('preprocess', () => {
     // Alpha 0 everywhere: dropping alpha keeps the RGB underneath (as PIL's convert('RGB')).
     const rgba = Buffer.alloc(256 * 256 * 4)
     for (let i = 0; i < 256 * 256; i++) rgba.set([200, 50, 60, 0], i * 4)
-    const ta = (await preprocessImage(await write('rgba.png', sharp(rgba, { raw: { width: 256, height: 256, channels: 4 } }).png()))).tensor
+    const ta = (
+      await preprocessImage(
+        await write('rgba.png', sharp(rgba, { raw: { width: 256, height: 256, channels: 4 } }).png()),
+      )
+    ).tensor
     expect(rgbAt(ta, 500, 500)).toEqual([200, 50, 60])
 
-    const palette = (await preprocessImage(await write('palette.png', base().png({ palette: true, colours: 8 })))).tensor
+    const palette = (await preprocessImage(await write('palette.png', base().png({ palette: true, colours: 8 }))))
+      .tensor
     expect(rgbAt(palette, 100, 100)[0]).toBeGreaterThan(200)
 
     const cmykFile = await write('cmyk.jpg', base().toColourspace('cmyk').jpeg())
@@ -156,7 +172,9 @@ describe('preprocess', () => {
     const w = 37 // odd width: rows are padded to 4 bytes
     const h = 23
     const raw = markerRaw(w, h)
-    const ref = (await preprocessImage(await write('bmp-ref.png', sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png()))).tensor
+    const ref = (
+      await preprocessImage(await write('bmp-ref.png', sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png()))
+    ).tensor
     const header = (bpp: number, compression: number, height: number, extra: Buffer, paletteCount = 0): Buffer => {
       const b = Buffer.alloc(54)
       b.write('BM', 0, 'ascii')
@@ -173,7 +191,11 @@ describe('preprocess', () => {
       b.writeUInt32LE(paletteCount, 46)
       return Buffer.concat([b, extra])
     }
-    const rows = (bpp: number, topDown: boolean, pixel: (x: number, y: number, out: Buffer, at: number) => void): Buffer => {
+    const rows = (
+      bpp: number,
+      topDown: boolean,
+      pixel: (x: number, y: number, out: Buffer, at: number) => void,
+    ): Buffer => {
       const stride = Math.ceil((w * bpp) / 32) * 4
       const data = Buffer.alloc(stride * h)
       for (let y = 0; y < h; y++) {
@@ -183,15 +205,28 @@ describe('preprocess', () => {
       return data
     }
     const px = (x: number, y: number) => raw.subarray((y * w + x) * 3, (y * w + x) * 3 + 3)
-    const bmp24 = Buffer.concat([header(24, 0, h, Buffer.alloc(0)), rows(24, false, (x, y, out, at) => out.set([px(x, y)[2], px(x, y)[1], px(x, y)[0]], at))])
+    const bmp24 = Buffer.concat([
+      header(24, 0, h, Buffer.alloc(0)),
+      rows(24, false, (x, y, out, at) => out.set([px(x, y)[2], px(x, y)[1], px(x, y)[0]], at)),
+    ])
     const palette = Buffer.from([128, 128, 128, 0, 20, 20, 230, 0]) // BGRX: grey, red
-    const bmp8 = Buffer.concat([header(8, 0, h, palette, 2), rows(8, false, (x, y, out, at) => (out[at] = px(x, y)[0] === 230 ? 1 : 0))])
+    const bmp8 = Buffer.concat([
+      header(8, 0, h, palette, 2),
+      rows(8, false, (x, y, out, at) => (out[at] = px(x, y)[0] === 230 ? 1 : 0)),
+    ])
     const masks = Buffer.alloc(12)
     masks.writeUInt32LE(0x000000ff, 0) // red in the low byte: not the default order
     masks.writeUInt32LE(0x0000ff00, 4)
     masks.writeUInt32LE(0x00ff0000, 8)
-    const bmp32 = Buffer.concat([header(32, 3, -h, masks), rows(32, true, (x, y, out, at) => out.writeUInt32LE(px(x, y)[0] | (px(x, y)[1] << 8) | (px(x, y)[2] << 16), at))])
-    for (const [name, bytes] of [['a24.bmp', bmp24], ['a8.bmp', bmp8], ['a32.bmp', bmp32]] as const) {
+    const bmp32 = Buffer.concat([
+      header(32, 3, -h, masks),
+      rows(32, true, (x, y, out, at) => out.writeUInt32LE(px(x, y)[0] | (px(x, y)[1] << 8) | (px(x, y)[2] << 16), at)),
+    ])
+    for (const [name, bytes] of [
+      ['a24.bmp', bmp24],
+      ['a8.bmp', bmp8],
+      ['a32.bmp', bmp32],
+    ] as const) {
       const file = join(dir, name)
       writeFileSync(file, bytes)
       const header = await readImageHeader(file)
@@ -226,13 +261,19 @@ describe('preprocess', () => {
 
   it('gives a clear error naming the file for missing, empty, non-image and truncated files', async () => {
     await expect(preprocessImage(join(dir, 'missing.png'))).rejects.toThrow(/missing\.png: file not found/)
-    await expect(preprocessImage(join(dir, 'missing-folder', 'a.png'))).rejects.toThrow(/missing-folder\/a\.png: file not found/)
-    await expect(preprocessImage(dir)).rejects.toThrow(new UserError('image-unreadable', `${dir}: not a file (it is a folder)`))
+    await expect(preprocessImage(join(dir, 'missing-folder', 'a.png'))).rejects.toThrow(
+      /missing-folder\/a\.png: file not found/,
+    )
+    await expect(preprocessImage(dir)).rejects.toThrow(
+      new UserError('image-unreadable', `${dir}: not a file (it is a folder)`),
+    )
     writeFileSync(join(dir, 'empty.jpg'), '')
     await expect(preprocessImage(join(dir, 'empty.jpg'))).rejects.toThrow(/empty\.jpg: empty file/)
     writeFileSync(join(dir, 'text.jpg'), 'hello, I am not an image\n')
     await expect(preprocessImage(join(dir, 'text.jpg'))).rejects.toThrow(/text\.jpg: .*(format|read)/)
-    const jpeg = readFileSync(await write('full.jpg', sharp(markerRaw(640, 480), { raw: { width: 640, height: 480, channels: 3 } }).jpeg()))
+    const jpeg = readFileSync(
+      await write('full.jpg', sharp(markerRaw(640, 480), { raw: { width: 640, height: 480, channels: 3 } }).jpeg()),
+    )
     writeFileSync(join(dir, 'truncated.jpg'), jpeg.subarray(0, jpeg.length >> 1))
     const err = await preprocessImage(join(dir, 'truncated.jpg')).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(UserError)

@@ -18,7 +18,12 @@ import {
   MODEL_SIZE,
   type TensorSpec,
 } from '../../src-main/core/segment/model-interface.ts'
-import { buildDemoDecoder, buildDemoEncoder, demoConfigJson, type DecoderVariant } from '../../scripts/demo-model/index.ts'
+import {
+  buildDemoDecoder,
+  buildDemoEncoder,
+  demoConfigJson,
+  type DecoderVariant,
+} from '../../scripts/demo-model/index.ts'
 import {
   BLUE,
   GREY,
@@ -130,7 +135,9 @@ async function decode(
 
 /** The chosen candidate's 256x256 logits, as the app feeds them back (clamped). */
 function chosenLogits(d: Decoded): Float32Array {
-  return d.lowRes.slice(d.best * PLANE, (d.best + 1) * PLANE).map((v) => Math.max(-MASK_LOGIT_CLAMP, Math.min(MASK_LOGIT_CLAMP, v)))
+  return d.lowRes
+    .slice(d.best * PLANE, (d.best + 1) * PLANE)
+    .map((v) => Math.max(-MASK_LOGIT_CLAMP, Math.min(MASK_LOGIT_CLAMP, v)))
 }
 
 function bestMask(d: Decoded, scene: Pick<Scene, 'width' | 'height'>): Uint8Array {
@@ -190,7 +197,10 @@ describe('generated files', () => {
     }
   })
 
-  const expectInterface = (actual: readonly ort.InferenceSession.ValueMetadata[], expected: readonly TensorSpec[]): void => {
+  const expectInterface = (
+    actual: readonly ort.InferenceSession.ValueMetadata[],
+    expected: readonly TensorSpec[],
+  ): void => {
     expect(actual.map((m) => m.name)).toEqual(expected.map((t) => t.name))
     for (const [i, spec] of expected.entries()) {
       const meta = actual[i]
@@ -255,7 +265,9 @@ describe('the slowest scenes', () => {
         const first = await decode('A', scene, embedding, points)
         const again = await decode('A', scene, embedding, points)
         timings.decoder.push({ what: `${name} A, ${points.length} point(s)`, ms: Math.min(first.ms, again.ms) })
-        expect(iou(bestMask(first, scene), scene.truth), `${name}, ${points.length} point(s)`).toBeGreaterThanOrEqual(0.95)
+        expect(iou(bestMask(first, scene), scene.truth), `${name}, ${points.length} point(s)`).toBeGreaterThanOrEqual(
+          0.95,
+        )
         expect(Buffer.compare(Buffer.from(first.lowRes.buffer), Buffer.from(again.lowRes.buffer))).toBe(0)
       }
     }
@@ -388,13 +400,16 @@ describe('prompts that edit the region', () => {
       circleTruth = await drawTruth(scene.width, scene.height, circle)
     })
 
-    it.each(['A', 'B'] as const)('variant %s: a negative click removes the circle and keeps the rectangle', async (variant) => {
-      const both = bestMask(await decode(variant, scene, embedding, [positive]), scene)
-      expect(iou(both, scene.truth)).toBeGreaterThanOrEqual(0.95)
-      const cut = bestMask(await decode(variant, scene, embedding, [positive, negative]), scene)
-      expect(covered(cut, rectTruth)).toBeGreaterThanOrEqual(0.98)
-      expect(covered(cut, circleTruth)).toBeLessThanOrEqual(0.05)
-    })
+    it.each(['A', 'B'] as const)(
+      'variant %s: a negative click removes the circle and keeps the rectangle',
+      async (variant) => {
+        const both = bestMask(await decode(variant, scene, embedding, [positive]), scene)
+        expect(iou(both, scene.truth)).toBeGreaterThanOrEqual(0.95)
+        const cut = bestMask(await decode(variant, scene, embedding, [positive, negative]), scene)
+        expect(covered(cut, rectTruth)).toBeGreaterThanOrEqual(0.98)
+        expect(covered(cut, circleTruth)).toBeLessThanOrEqual(0.05)
+      },
+    )
 
     it('the previous mask is a prior: kept when has_mask_input = 1, except where a negative flood reaches', async () => {
       // Previous decode: the rectangle alone (cut off by a negative click on the circle).

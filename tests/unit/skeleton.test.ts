@@ -39,8 +39,7 @@ function importsUnder(dir: string): SourceImport[] {
 const NODE_BUILTINS = new Set(builtinModules)
 const isNodeBuiltin = (specifier: string): boolean =>
   specifier.startsWith('node:') || NODE_BUILTINS.has(specifier.split('/')[0] ?? '')
-const isPackage = (specifier: string, name: string): boolean =>
-  specifier === name || specifier.startsWith(`${name}/`)
+const isPackage = (specifier: string, name: string): boolean => specifier === name || specifier.startsWith(`${name}/`)
 
 describe('import scanner', () => {
   // The boundary checks below are only as good as this scanner, so prove it sees each form.
@@ -61,7 +60,8 @@ describe('import scanner', () => {
       'node:fs',
       'svelte/internal',
     ])
-    const component = '<script lang="ts">\n  import { ipcRenderer } from "electron"\n</script>\n<p>{"import x from \'y\'"}</p>'
+    const component =
+      '<script lang="ts">\n  import { ipcRenderer } from "electron"\n</script>\n<p>{"import x from \'y\'"}</p>'
     expect(importsOf(component, 'App.svelte')).toEqual(['electron'])
   })
 })
@@ -134,7 +134,9 @@ describe('process boundaries', () => {
     expect(bad).toEqual([])
     for (const file of sourceFiles('src-preload/contract')) {
       // DOM or Node globals would tie the contract to one runtime just as an import would.
-      const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '')
+      const code = readFileSync(file, 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/\/\/.*$/gm, '')
       expect(code, file).not.toMatch(/\b(window|document|process|Buffer|require)\s*[.(]/)
     }
   })
@@ -218,7 +220,7 @@ describe('electron-builder.yml', () => {
     ['linux', ['AppImage', 'deb'], 'linux'],
     ['win', ['nsis'], 'win32'],
     ['mac', ['dmg'], 'darwin'],
-  ] as const)('%s: targets %j and drops the other OSes\' onnxruntime binaries', (name, targets, ortOs) => {
+  ] as const)("%s: targets %j and drops the other OSes' onnxruntime binaries", (name, targets, ortOs) => {
     const platform = section(name)
     expect(list(platform['target'])).toEqual([...targets])
     const files = list(platform['files'])
@@ -230,7 +232,7 @@ describe('electron-builder.yml', () => {
     expect(excludedOses.sort()).toEqual(['darwin', 'linux', 'win32'].filter((os) => os !== ortOs))
   })
 
-  it('ships only the target CPU\'s onnxruntime binaries', () => {
+  it("ships only the target CPU's onnxruntime binaries", () => {
     expect(list(config['files'])).toContain('!**/node_modules/onnxruntime-node/bin/napi-v6/*/!(${arch})/**')
   })
 })

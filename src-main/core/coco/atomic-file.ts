@@ -21,11 +21,13 @@ function tempName(target: string): string {
 /** Maps file-system failures to a UserError that names the file; anything else passes through. */
 export function fileError(file: string, what: string, err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException)?.code
-  if (code === 'ENOSPC') return new UserError('disk-full', `${file}: the disk is full; nothing was written`, { cause: err })
+  if (code === 'ENOSPC')
+    return new UserError('disk-full', `${file}: the disk is full; nothing was written`, { cause: err })
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
     return new UserError('write-denied', `${file}: cannot ${what} (permission denied)`, { cause: err })
   }
-  if (code === 'ENOENT' || code === 'ENOTDIR') return new UserError('write-folder', `${file}: cannot ${what} (the folder does not exist)`, { cause: err })
+  if (code === 'ENOENT' || code === 'ENOTDIR')
+    return new UserError('write-folder', `${file}: cannot ${what} (the folder does not exist)`, { cause: err })
   if (code === 'EISDIR') return new UserError('write-folder', `${file}: is a folder, not a file`, { cause: err })
   return err
 }

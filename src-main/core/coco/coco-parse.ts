@@ -61,11 +61,13 @@ function show(value: unknown): string {
 
 function preview(value: unknown, depth: number): string {
   if (typeof value === 'string') return JSON.stringify(value.length > SHOW_CHARS ? value.slice(0, SHOW_CHARS) : value)
-  if (value === null || typeof value === 'number' || typeof value === 'boolean') return JSON.stringify(value) ?? String(value)
+  if (value === null || typeof value === 'number' || typeof value === 'boolean')
+    return JSON.stringify(value) ?? String(value)
   if (Array.isArray(value)) {
     if (depth >= SHOW_DEPTH) return value.length === 0 ? '[]' : '[...]'
     let out = '['
-    for (let i = 0; i < value.length && out.length <= SHOW_CHARS; i++) out += (i > 0 ? ',' : '') + preview(value[i], depth + 1)
+    for (let i = 0; i < value.length && out.length <= SHOW_CHARS; i++)
+      out += (i > 0 ? ',' : '') + preview(value[i], depth + 1)
     return out.length > SHOW_CHARS ? out : `${out}]`
   }
   if (typeof value === 'object') {
@@ -103,8 +105,11 @@ export function parseCocoText(text: string, file: string): CocoDocument {
   } catch (err) {
     // V8's parser is iterative today, but engines that recurse give up on deep nesting with a
     // RangeError, which says nothing about the file: name what is wrong with it instead.
-    if (err instanceof RangeError) throw new UserError('coco-json', `${file}: the JSON is nested too deeply to read`, { cause: err })
-    throw new UserError('coco-json', `${file}: not valid JSON (${(err as Error).message.split('\n')[0]})`, { cause: err })
+    if (err instanceof RangeError)
+      throw new UserError('coco-json', `${file}: the JSON is nested too deeply to read`, { cause: err })
+    throw new UserError('coco-json', `${file}: not valid JSON (${(err as Error).message.split('\n')[0]})`, {
+      cause: err,
+    })
   }
   return parseCoco(data, file)
 }
@@ -113,7 +118,8 @@ export function parseCoco(data: unknown, file: string): CocoDocument {
   const fail = (where: string, what: string): UserError => new UserError('coco-invalid', `${file}: ${where}: ${what}`)
   if (!isObject(data)) throw new UserError('coco-invalid', `${file}: not a COCO file (the top level is not an object)`)
   for (const key of ['images', 'categories', 'annotations'] as const) {
-    if (data[key] === undefined) throw fail(key, 'missing (a COCO instance file has images, categories and annotations)')
+    if (data[key] === undefined)
+      throw fail(key, 'missing (a COCO instance file has images, categories and annotations)')
     if (!Array.isArray(data[key])) throw fail(key, `is ${show(data[key])}, not a list`)
   }
 
@@ -125,7 +131,8 @@ export function parseCoco(data: unknown, file: string): CocoDocument {
     if (!isId(raw.id)) throw fail(where, `id ${show(raw.id)} is not an integer`)
     const at = `${where} (id ${raw.id})`
     if (imageById.has(raw.id)) throw fail(at, `id ${raw.id} is also used by images[${imageById.get(raw.id)?.index}]`)
-    if (typeof raw.file_name !== 'string' || raw.file_name.trim() === '') throw fail(at, `file_name ${show(raw.file_name)} is missing or empty`)
+    if (typeof raw.file_name !== 'string' || raw.file_name.trim() === '')
+      throw fail(at, `file_name ${show(raw.file_name)} is missing or empty`)
     const width = raw.width ?? null
     const height = raw.height ?? null
     if (width !== null && !isSize(width)) throw fail(at, `width ${show(width)} is not a positive integer`)
@@ -148,12 +155,20 @@ export function parseCoco(data: unknown, file: string): CocoDocument {
     if (!isObject(raw)) throw fail(where, `${show(raw)} is not an object`)
     if (!isId(raw.id)) throw fail(where, `id ${show(raw.id)} is not an integer`)
     const at = `${where} (id ${raw.id})`
-    if (categoryById.has(raw.id)) throw fail(at, `id ${raw.id} is also used by categories[${categoryById.get(raw.id)?.index}]`)
+    if (categoryById.has(raw.id))
+      throw fail(at, `id ${raw.id} is also used by categories[${categoryById.get(raw.id)?.index}]`)
     if (raw.name === undefined || raw.name === null) throw fail(at, 'name missing')
-    if (typeof raw.name !== 'string' || raw.name.trim() === '') throw fail(at, `name ${show(raw.name)} is not a non-empty text`)
+    if (typeof raw.name !== 'string' || raw.name.trim() === '')
+      throw fail(at, `name ${show(raw.name)} is not a non-empty text`)
     const sc = raw.supercategory
-    if (sc !== undefined && sc !== null && typeof sc !== 'string') throw fail(at, `supercategory ${show(sc)} is not text`)
-    const entry: CocoCategoryEntry = { index, id: raw.id, name: raw.name.trim(), supercategory: typeof sc === 'string' && sc.trim() !== '' ? sc.trim() : null }
+    if (sc !== undefined && sc !== null && typeof sc !== 'string')
+      throw fail(at, `supercategory ${show(sc)} is not text`)
+    const entry: CocoCategoryEntry = {
+      index,
+      id: raw.id,
+      name: raw.name.trim(),
+      supercategory: typeof sc === 'string' && sc.trim() !== '' ? sc.trim() : null,
+    }
     categories.push(entry)
     categoryById.set(entry.id, entry)
   })
@@ -184,7 +199,11 @@ export function parseCoco(data: unknown, file: string): CocoDocument {
   return { images, categories, annotations }
 }
 
-function parseGeometry(raw: Record<string, unknown>, image: CocoImageEntry, fail: (what: string) => UserError): CocoGeometry {
+function parseGeometry(
+  raw: Record<string, unknown>,
+  image: CocoImageEntry,
+  fail: (what: string) => UserError,
+): CocoGeometry {
   const seg = raw.segmentation
   const noSegmentation = seg === undefined || seg === null || (Array.isArray(seg) && seg.length === 0)
   if (noSegmentation) {
@@ -202,8 +221,10 @@ function parseGeometry(raw: Record<string, unknown>, image: CocoImageEntry, fail
       if (!Array.isArray(ring)) throw fail(`${name} ${show(ring)} is not a list of numbers`)
       const bad = ring.findIndex((v) => !isFiniteNumber(v))
       if (bad >= 0) throw fail(`${name} value ${bad} (${show(ring[bad])}) is not a finite number`)
-      if (ring.length % 2 !== 0) throw fail(`${name} has an odd count of numbers (${ring.length}); it must be x, y pairs`)
-      if (ring.length < 6) throw fail(`${name} has ${ring.length / 2} point${ring.length === 2 ? '' : 's'}; a polygon needs at least 3`)
+      if (ring.length % 2 !== 0)
+        throw fail(`${name} has an odd count of numbers (${ring.length}); it must be x, y pairs`)
+      if (ring.length < 6)
+        throw fail(`${name} has ${ring.length / 2} point${ring.length === 2 ? '' : 's'}; a polygon needs at least 3`)
       polygons.push(ring as number[])
     })
     return { kind: 'polygons', polygons }
@@ -215,7 +236,9 @@ function parseGeometry(raw: Record<string, unknown>, image: CocoImageEntry, fail
   }
   const [h, w] = size as [number, number]
   if ((image.height !== null && image.height !== h) || (image.width !== null && image.width !== w)) {
-    throw fail(`segmentation RLE size [${h}, ${w}] does not match its image ([height, width] = [${image.height}, ${image.width}])`)
+    throw fail(
+      `segmentation RLE size [${h}, ${w}] does not match its image ([height, width] = [${image.height}, ${image.width}])`,
+    )
   }
   const counts = seg.counts
   let rle: Rle

@@ -82,7 +82,13 @@ function formatCoordinate(v: number): string {
   return `${n < 0 ? '-' : ''}${whole}${frac % 10 === 0 ? `.${frac / 10}` : frac < 10 ? `.0${frac}` : `.${frac}`}`
 }
 
-function annotationEntry(id: number, imageId: number, categoryId: number, geometry: ExportGeometry, storedJson?: string): string {
+function annotationEntry(
+  id: number,
+  imageId: number,
+  categoryId: number,
+  geometry: ExportGeometry,
+  storedJson?: string,
+): string {
   let seg: string
   if (geometry.verbatim && storedJson !== undefined) {
     // Unchanged polygons: the stored text is already the JSON to write (a third of the export's
@@ -104,10 +110,15 @@ function annotationEntry(id: number, imageId: number, categoryId: number, geomet
   return `{"id":${id},"image_id":${imageId},"category_id":${categoryId},"segmentation":${seg},"area":${geometry.area},"bbox":[${x},${y},${w},${h}],"iscrowd":0}`
 }
 
-export async function exportCoco(source: ExportSource, outFile: string, options: CocoExportOptions = {}): Promise<CocoExportResult> {
+export async function exportCoco(
+  source: ExportSource,
+  outFile: string,
+  options: CocoExportOptions = {},
+): Promise<CocoExportResult> {
   const started = performance.now()
   const mode = options.segmentation ?? 'auto'
-  if (!MODES.includes(mode)) throw new UserError('invalid-value', `segmentation ${JSON.stringify(mode)} is not one of ${MODES.join(', ')}`)
+  if (!MODES.includes(mode))
+    throw new UserError('invalid-value', `segmentation ${JSON.stringify(mode)} is not one of ${MODES.join(', ')}`)
 
   const result: CocoExportResult = {
     file: outFile,
@@ -123,7 +134,8 @@ export async function exportCoco(source: ExportSource, outFile: string, options:
     durationMs: 0,
   }
   const images = source.listImages()
-  if (source.folder !== undefined) new WriteGuard({ folder: source.folder, dbPath: source.dbPath, images }).check(outFile, 'file')
+  if (source.folder !== undefined)
+    new WriteGuard({ folder: source.folder, dbPath: source.dbPath, images }).check(outFile, 'file')
   const total = source.counts?.().annotations ?? 0
   options.onProgress?.(0, total)
 
@@ -188,7 +200,10 @@ export async function exportCoco(source: ExportSource, outFile: string, options:
         result.skippedAnnotations.sizeMismatch++
         continue
       }
-      const stored = annotation.area !== undefined && annotation.bbox !== undefined ? { area: annotation.area, bbox: annotation.bbox } : undefined
+      const stored =
+        annotation.area !== undefined && annotation.bbox !== undefined
+          ? { area: annotation.area, bbox: annotation.bbox }
+          : undefined
       const geometry = exportGeometry(seg, size.width, size.height, mode, stored)
       if (geometry === null) {
         result.skippedAnnotations.empty++
@@ -198,7 +213,13 @@ export async function exportCoco(source: ExportSource, outFile: string, options:
         result.annotationsWithHolesDropped++
         result.holesDropped += geometry.droppedHoles
       }
-      const entry = annotationEntry(annotation.id, annotation.imageId, annotation.categoryId, geometry, annotation.segmentationJson)
+      const entry = annotationEntry(
+        annotation.id,
+        annotation.imageId,
+        annotation.categoryId,
+        geometry,
+        annotation.segmentationJson,
+      )
       result.annotations++
       if (writer.write(first ? `\n${entry}` : `,\n${entry}`)) await writer.flush()
       first = false

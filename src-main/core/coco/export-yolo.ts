@@ -21,7 +21,16 @@
 // project) exported to `dataset`, where `images/` already is the image folder. Then the images
 // are left where they are and only labels/ and data.yaml are written (`imagesInPlace`).
 
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readlinkSync, statSync, symlinkSync, unlinkSync } from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+} from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { UserError } from '../errors.ts'
 import { fileError, writeFileAtomicSync } from './atomic-file.ts'
@@ -99,7 +108,11 @@ function placeImage(from: string, to: string, mode: 'link' | 'copy'): boolean {
   return true
 }
 
-export async function exportYolo(source: ExportSource, outDir: string, options: YoloExportOptions): Promise<YoloExportResult> {
+export async function exportYolo(
+  source: ExportSource,
+  outDir: string,
+  options: YoloExportOptions,
+): Promise<YoloExportResult> {
   const started = performance.now()
   const root = resolve(outDir)
   const imagesMode = options.images ?? 'link'
@@ -127,7 +140,11 @@ export async function exportYolo(source: ExportSource, outDir: string, options: 
       if (result.skippedImagePaths.length < SKIPPED_PATHS_SHOWN) result.skippedImagePaths.push(image.path)
       return false
     }
-    if (!safeRelative(image.path)) throw new UserError('invalid-value', `image path ${JSON.stringify(image.path)} is not a relative path inside the project`)
+    if (!safeRelative(image.path))
+      throw new UserError(
+        'invalid-value',
+        `image path ${JSON.stringify(image.path)} is not a relative path inside the project`,
+      )
     return true
   })
   // The images linked from imagesFolder are the ones to protect; a Project's database as well.
@@ -169,7 +186,8 @@ export async function exportYolo(source: ExportSource, outDir: string, options: 
       result.skippedAnnotations++
       continue
     }
-    const w = image.width as number, h = image.height as number
+    const w = image.width as number,
+      h = image.height as number
     const seg = annotation.segmentation
     if (!Array.isArray(seg) && (seg.size[0] !== h || seg.size[1] !== w)) {
       result.skippedAnnotations++
@@ -213,7 +231,8 @@ export async function exportYolo(source: ExportSource, outDir: string, options: 
       if (!result.imagesInPlace) {
         const imageLink = imageLinkOf(image)
         ensureDir(dirname(imageLink))
-        if (placeImage(join(options.imagesFolder, ...image.path.split('/')), imageLink, imagesMode)) result.copiedImages++
+        if (placeImage(join(options.imagesFolder, ...image.path.split('/')), imageLink, imagesMode))
+          result.copiedImages++
       }
     } catch (err) {
       throw fileError(labelFile, 'write', err)

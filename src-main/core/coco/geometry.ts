@@ -29,7 +29,6 @@ export interface ExportGeometry {
   verbatim?: boolean
 }
 
-
 function round2(v: number): number {
   return Math.round(v * 100) / 100
 }
@@ -89,9 +88,19 @@ function plausible(stored: StoredMeasures | undefined, width: number, height: nu
   const [x, y, w, h] = stored.bbox
   const area = stored.area
   return (
-    Number.isInteger(area) && area > 0 &&
-    Number.isInteger(x) && Number.isInteger(y) && Number.isInteger(w) && Number.isInteger(h) &&
-    x >= 0 && y >= 0 && w > 0 && h > 0 && x + w <= width && y + h <= height && area <= w * h
+    Number.isInteger(area) &&
+    area > 0 &&
+    Number.isInteger(x) &&
+    Number.isInteger(y) &&
+    Number.isInteger(w) &&
+    Number.isInteger(h) &&
+    x >= 0 &&
+    y >= 0 &&
+    w > 0 &&
+    h > 0 &&
+    x + w <= width &&
+    y + h <= height &&
+    area <= w * h
   )
 }
 
@@ -130,7 +139,13 @@ export function exportGeometry(
     }
     if (polygons.length === 0) return null
     if (mode !== 'rle' && unchanged && plausible(stored, width, height)) {
-      return { segmentation: polygons, area: stored.area, bbox: [stored.bbox[0], stored.bbox[1], stored.bbox[2], stored.bbox[3]], droppedHoles: 0, verbatim: true }
+      return {
+        segmentation: polygons,
+        area: stored.area,
+        bbox: [stored.bbox[0], stored.bbox[1], stored.bbox[2], stored.bbox[3]],
+        droppedHoles: 0,
+        verbatim: true,
+      }
     }
     const rle = rasterizeShape(polygonsToShape(polygons), width, height)
     const { area, bbox } = fromRle(rle)
@@ -138,12 +153,19 @@ export function exportGeometry(
     return { segmentation: mode === 'rle' ? rleToString(rle) : polygons, area, bbox, droppedHoles: 0 }
   }
   if (seg.size[0] !== height || seg.size[1] !== width) {
-    throw new RangeError(`RLE size [${seg.size.join(', ')}] does not match the image ([height, width] = [${height}, ${width}])`)
+    throw new RangeError(
+      `RLE size [${seg.size.join(', ')}] does not match the image ([height, width] = [${height}, ${width}])`,
+    )
   }
   if (mode !== 'polygon') {
     const segmentation: CompressedRle = { size: [height, width], counts: seg.counts }
     if (plausible(stored, width, height)) {
-      return { segmentation, area: stored.area, bbox: [stored.bbox[0], stored.bbox[1], stored.bbox[2], stored.bbox[3]], droppedHoles: 0 }
+      return {
+        segmentation,
+        area: stored.area,
+        bbox: [stored.bbox[0], stored.bbox[1], stored.bbox[2], stored.bbox[3]],
+        droppedHoles: 0,
+      }
     }
     const { area, bbox } = fromRle(decodeStoredRle(seg))
     if (area === 0) return null
@@ -166,7 +188,11 @@ export function exportGeometry(
  * Outer rings of a stored segmentation, for formats that only know simple polygons (YOLO):
  * clamped and cleaned like COCO polygons; RLE is traced. Holes are returned as a count.
  */
-export function outerPolygons(seg: Segmentation, width: number, height: number): { polygons: Ring[]; droppedHoles: number } {
+export function outerPolygons(
+  seg: Segmentation,
+  width: number,
+  height: number,
+): { polygons: Ring[]; droppedHoles: number } {
   if (Array.isArray(seg)) {
     const polygons: Ring[] = []
     for (const ring of seg) {
@@ -177,7 +203,9 @@ export function outerPolygons(seg: Segmentation, width: number, height: number):
   }
   const rle = decodeStoredRle(seg)
   if (rle.size[0] !== height || rle.size[1] !== width) {
-    throw new RangeError(`RLE size [${rle.size.join(', ')}] does not match the image ([height, width] = [${height}, ${width}])`)
+    throw new RangeError(
+      `RLE size [${rle.size.join(', ')}] does not match the image ([height, width] = [${height}, ${width}])`,
+    )
   }
   const shape = rleToShape(rle)
   const polygons: Ring[] = []

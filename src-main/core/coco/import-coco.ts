@@ -93,7 +93,18 @@ function prepare(geometry: CocoGeometry, width: number, height: number): Prepare
   }
   const rings =
     geometry.kind === 'bbox'
-      ? [[geometry.bbox[0], geometry.bbox[1], geometry.bbox[0] + geometry.bbox[2], geometry.bbox[1], geometry.bbox[0] + geometry.bbox[2], geometry.bbox[1] + geometry.bbox[3], geometry.bbox[0], geometry.bbox[1] + geometry.bbox[3]]]
+      ? [
+          [
+            geometry.bbox[0],
+            geometry.bbox[1],
+            geometry.bbox[0] + geometry.bbox[2],
+            geometry.bbox[1],
+            geometry.bbox[0] + geometry.bbox[2],
+            geometry.bbox[1] + geometry.bbox[3],
+            geometry.bbox[0],
+            geometry.bbox[1] + geometry.bbox[3],
+          ],
+        ]
       : geometry.polygons
   const polygons: number[][] = []
   for (const ring of rings) {
@@ -122,7 +133,11 @@ function readFailure(err: unknown): string {
   return code ?? (err as Error)?.message ?? String(err)
 }
 
-export async function importCoco(project: ImportTarget, file: string, options: CocoImportOptions = {}): Promise<CocoImportResult> {
+export async function importCoco(
+  project: ImportTarget,
+  file: string,
+  options: CocoImportOptions = {},
+): Promise<CocoImportResult> {
   const started = performance.now()
   let text: string
   try {
@@ -160,14 +175,25 @@ export async function importCoco(project: ImportTarget, file: string, options: C
     const rel = entry.fileName.replace(/^\.\//, '')
     const image = byPath.get(rel) ?? byBase.get(basename(rel)) ?? null
     if (!image) {
-      result.skippedImages.push({ fileName: entry.fileName, reason: 'not-in-project', detail: 'no image with this path (or this unique file name) in the project' })
+      result.skippedImages.push({
+        fileName: entry.fileName,
+        reason: 'not-in-project',
+        detail: 'no image with this path (or this unique file name) in the project',
+      })
       continue
     }
     if (image.width === null || image.height === null) {
-      result.skippedImages.push({ fileName: entry.fileName, reason: 'size-unknown', detail: `${image.path}: ${image.error ?? 'size not read yet'}` })
+      result.skippedImages.push({
+        fileName: entry.fileName,
+        reason: 'size-unknown',
+        detail: `${image.path}: ${image.error ?? 'size not read yet'}`,
+      })
       continue
     }
-    if ((entry.width !== null && entry.width !== image.width) || (entry.height !== null && entry.height !== image.height)) {
+    if (
+      (entry.width !== null && entry.width !== image.width) ||
+      (entry.height !== null && entry.height !== image.height)
+    ) {
       result.skippedImages.push({
         fileName: entry.fileName,
         reason: 'size-differs',
@@ -202,7 +228,10 @@ export async function importCoco(project: ImportTarget, file: string, options: C
         try {
           category = project.createCategory({ name: c.name, supercategory: c.supercategory })
         } catch (err) {
-          if (err instanceof UserError) throw new UserError(err.code, `${file}: categories[${c.index}] (id ${c.id}): ${err.message}`, { cause: err })
+          if (err instanceof UserError)
+            throw new UserError(err.code, `${file}: categories[${c.index}] (id ${c.id}): ${err.message}`, {
+              cause: err,
+            })
           throw err
         }
         known.set(nameKey(c.name), category)
@@ -234,7 +263,8 @@ export async function importCoco(project: ImportTarget, file: string, options: C
       try {
         project.saveAnnotation({ imageId: image.id, categoryId, ...prepared, score: null, prompt: null, modelId })
       } catch (err) {
-        if (err instanceof UserError) throw new UserError(err.code, `${file}: ${entryName(a)}: ${err.message}`, { cause: err })
+        if (err instanceof UserError)
+          throw new UserError(err.code, `${file}: ${entryName(a)}: ${err.message}`, { cause: err })
         throw err
       }
       keys.add(key)

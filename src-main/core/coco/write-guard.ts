@@ -99,7 +99,8 @@ export class WriteGuard {
     if (this.dataFolderKey !== null) {
       if (entry === this.dataFolderKey) return `is the project's data folder ${this.dataFolder}`
       const prefix = this.dataFolderKey.endsWith(sep) ? this.dataFolderKey : this.dataFolderKey + sep
-      if (entry.startsWith(prefix)) return `is inside the project's data folder ${this.dataFolder} (database and embedding cache)`
+      if (entry.startsWith(prefix))
+        return `is inside the project's data folder ${this.dataFolder} (database and embedding cache)`
     }
     const image = this.images.get(entry)
     if (image !== undefined) return `would replace the project image ${image}`
@@ -109,7 +110,8 @@ export class WriteGuard {
   /** Throws a UserError naming `target` when it is protected; `choose` says what to pick instead. */
   check(target: string, choose: 'file' | 'folder'): void {
     const why = this.protectedBy(target)
-    if (why !== null) throw new UserError('file-protected', `${resolve(target)}: ${why}; choose another output ${choose}`)
+    if (why !== null)
+      throw new UserError('file-protected', `${resolve(target)}: ${why}; choose another output ${choose}`)
   }
 
   /** True when `dir` (links followed) is the image folder itself. */

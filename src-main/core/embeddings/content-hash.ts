@@ -32,8 +32,13 @@ function parseLine(line: string): LogLine | null {
   try {
     const v = JSON.parse(line) as Partial<LogLine>
     if (
-      typeof v.path === 'string' && typeof v.hash === 'string' && /^[0-9a-f]{64}$/.test(v.hash) &&
-      typeof v.size === 'number' && typeof v.mtimeMs === 'number' && typeof v.ctimeMs === 'number' && typeof v.ino === 'number'
+      typeof v.path === 'string' &&
+      typeof v.hash === 'string' &&
+      /^[0-9a-f]{64}$/.test(v.hash) &&
+      typeof v.size === 'number' &&
+      typeof v.mtimeMs === 'number' &&
+      typeof v.ctimeMs === 'number' &&
+      typeof v.ino === 'number'
     ) {
       return { path: v.path, size: v.size, mtimeMs: v.mtimeMs, ctimeMs: v.ctimeMs, ino: v.ino, hash: v.hash }
     }
@@ -71,7 +76,13 @@ export class ContentHasher {
       throw new UserError('image-missing', `${file}: file not found`, { cause: err })
     }
     const known = this.known.get(file)
-    if (known && known.size === st.size && known.mtimeMs === st.mtimeMs && known.ctimeMs === st.ctimeMs && known.ino === st.ino) {
+    if (
+      known &&
+      known.size === st.size &&
+      known.mtimeMs === st.mtimeMs &&
+      known.ctimeMs === st.ctimeMs &&
+      known.ino === st.ino
+    ) {
       return known.hash
     }
     const key = `${file}\n${st.size}\n${st.mtimeMs}\n${st.ctimeMs}\n${st.ino}`
@@ -95,7 +106,12 @@ export class ContentHasher {
     // A file rewritten while we read it would pair old bytes with a new identity; then do not
     // remember, so the next lookup hashes again.
     const after = await stat(file).catch(() => null)
-    if (after && after.size === identity.size && after.mtimeMs === identity.mtimeMs && after.ctimeMs === identity.ctimeMs) {
+    if (
+      after &&
+      after.size === identity.size &&
+      after.mtimeMs === identity.mtimeMs &&
+      after.ctimeMs === identity.ctimeMs
+    ) {
       const entry = { ...identity, hash }
       this.known.set(file, entry)
       this.remember({ path: file, ...entry })

@@ -41,8 +41,7 @@ export interface DiskEntry {
 }
 
 export type DiskCacheEvent =
-  | { type: 'corrupt'; file: string; reason: string }
-  | { type: 'evicted'; file: string; bytes: number }
+  { type: 'corrupt'; file: string; reason: string } | { type: 'evicted'; file: string; bytes: number }
 
 /**
  * The whole file in one read call: fs.readFile reads in 512 KB pieces, each a round trip
@@ -66,7 +65,10 @@ async function readWhole(file: string, scratch: Buffer | null): Promise<Buffer> 
 }
 
 export function entryName(key: EntryKey): string {
-  return createHash('sha256').update(`${key.contentHash}\n${key.modelKey}\n${key.preprocess}`).digest('hex').slice(0, 40) + ENTRY_SUFFIX
+  return (
+    createHash('sha256').update(`${key.contentHash}\n${key.modelKey}\n${key.preprocess}`).digest('hex').slice(0, 40) +
+    ENTRY_SUFFIX
+  )
 }
 
 function readConfiguredBound(dir: string): number | null {
@@ -105,7 +107,8 @@ export class DiskCache {
 
   /** Changes the bound; `persist` saves it for every later user of this cache folder. */
   setMaxBytes(bytes: number, options: { persist?: boolean } = {}): void {
-    if (!Number.isFinite(bytes) || bytes < 0) throw new UserError('invalid-value', `cache size ${bytes}: expected a number of bytes >= 0`)
+    if (!Number.isFinite(bytes) || bytes < 0)
+      throw new UserError('invalid-value', `cache size ${bytes}: expected a number of bytes >= 0`)
     this.bound = bytes
     if (options.persist) {
       mkdirSync(this.dir, { recursive: true })
@@ -213,7 +216,12 @@ export class DiskCache {
     } catch (err) {
       await unlink(temp).catch(() => {})
       const code = (err as NodeJS.ErrnoException).code
-      const why = code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'permission denied' : (err as Error).message
+      const why =
+        code === 'ENOSPC'
+          ? 'the disk is full'
+          : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+            ? 'permission denied'
+            : (err as Error).message
       throw new UserError('cache-write', `${file}: cannot write the embedding cache entry (${why})`, { cause: err })
     }
     const index = await this.entries()
@@ -237,8 +245,10 @@ export class DiskCache {
       names.map(async (name) => {
         const st = await stat(join(this.dir, name)).catch(() => null)
         if (!st?.isFile()) return
-        if (name.endsWith(ENTRY_SUFFIX) && !name.startsWith('.')) index.set(name, { name, bytes: st.size, usedMs: st.mtimeMs })
-        else if (name.endsWith('.tmp') && now - st.mtimeMs > STALE_TEMP_MS) await unlink(join(this.dir, name)).catch(() => {})
+        if (name.endsWith(ENTRY_SUFFIX) && !name.startsWith('.'))
+          index.set(name, { name, bytes: st.size, usedMs: st.mtimeMs })
+        else if (name.endsWith('.tmp') && now - st.mtimeMs > STALE_TEMP_MS)
+          await unlink(join(this.dir, name)).catch(() => {})
       }),
     )
     this.index = index

@@ -33,7 +33,11 @@ export async function modelKeyOf(info: { id: string; dir: string }, hasher: Cont
 }
 
 /** The engine as an ImageEncoder; hashing the weights is remembered by `hasher`. */
-export async function engineEncoder(engine: Engine, hasher: ContentHasher, options: { maxPixels?: number } = {}): Promise<ImageEncoder> {
+export async function engineEncoder(
+  engine: Engine,
+  hasher: ContentHasher,
+  options: { maxPixels?: number } = {},
+): Promise<ImageEncoder> {
   const maxPixels = options.maxPixels ?? MAX_IMAGE_PIXELS
   return {
     modelId: engine.info.id,

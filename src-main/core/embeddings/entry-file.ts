@@ -97,9 +97,11 @@ export async function encodeEntry(key: EntryKey, embedding: Embedding, dtype: St
 }
 
 function parseHeader(buf: Buffer): EntryHeader {
-  if (buf.length < PREFIX || !buf.subarray(0, 8).equals(MAGIC)) throw new CorruptEntryError('not an embedding entry (bad magic)')
+  if (buf.length < PREFIX || !buf.subarray(0, 8).equals(MAGIC))
+    throw new CorruptEntryError('not an embedding entry (bad magic)')
   const length = buf.readUInt32LE(8)
-  if (length % 4 !== 0 || PREFIX + length > buf.length) throw new CorruptEntryError(`header length ${length} does not fit the file`)
+  if (length % 4 !== 0 || PREFIX + length > buf.length)
+    throw new CorruptEntryError(`header length ${length} does not fit the file`)
   let parsed: unknown
   try {
     parsed = JSON.parse(buf.toString('utf8', PREFIX, PREFIX + length))
@@ -109,12 +111,19 @@ function parseHeader(buf: Buffer): EntryHeader {
   const h = parsed as Partial<EntryHeader>
   const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0
   if (
-    typeof parsed !== 'object' || parsed === null ||
+    typeof parsed !== 'object' ||
+    parsed === null ||
     h.format !== 1 ||
-    typeof h.contentHash !== 'string' || typeof h.modelKey !== 'string' || typeof h.modelId !== 'string' ||
-    !Number.isInteger(h.preprocess) || !isCount(h.width) || !isCount(h.height) ||
+    typeof h.contentHash !== 'string' ||
+    typeof h.modelKey !== 'string' ||
+    typeof h.modelId !== 'string' ||
+    !Number.isInteger(h.preprocess) ||
+    !isCount(h.width) ||
+    !isCount(h.height) ||
     (h.dtype !== 'float16' && h.dtype !== 'float32') ||
-    !Array.isArray(h.lengths) || h.lengths.length !== 3 || !h.lengths.every(isCount)
+    !Array.isArray(h.lengths) ||
+    h.lengths.length !== 3 ||
+    !h.lengths.every(isCount)
   ) {
     throw new CorruptEntryError('header fields are missing or malformed')
   }
@@ -131,8 +140,13 @@ export async function decodeEntry(bufIn: Buffer, key: EntryKey): Promise<Embeddi
   const header = parseHeader(bufIn)
   const headerLength = bufIn.readUInt32LE(8)
   const size = PREFIX + headerLength + header.lengths.reduce((n, l) => n + l * bytesPer(header.dtype), 0)
-  if (bufIn.length !== size) throw new CorruptEntryError(`file has ${bufIn.length} bytes, its header says ${size} (truncated or extended)`)
-  if (header.contentHash !== key.contentHash || header.modelKey !== key.modelKey || header.preprocess !== key.preprocess) {
+  if (bufIn.length !== size)
+    throw new CorruptEntryError(`file has ${bufIn.length} bytes, its header says ${size} (truncated or extended)`)
+  if (
+    header.contentHash !== key.contentHash ||
+    header.modelKey !== key.modelKey ||
+    header.preprocess !== key.preprocess
+  ) {
     // Only trusted after the checksum: a damaged header must be reported as damage, not a miss.
     await checkDigest(bufIn)
     return null
@@ -176,5 +190,7 @@ async function checkDigest(buf: Buffer): Promise<void> {
 
 /** Bytes an entry of this embedding will take on disk (header excluded: under 1 KB). */
 export function payloadBytes(embedding: Embedding, dtype: StorageType): number {
-  return (embedding.imageEmbed.length + embedding.highResFeats0.length + embedding.highResFeats1.length) * bytesPer(dtype)
+  return (
+    (embedding.imageEmbed.length + embedding.highResFeats0.length + embedding.highResFeats1.length) * bytesPer(dtype)
+  )
 }

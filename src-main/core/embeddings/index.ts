@@ -3,8 +3,21 @@
 
 export { PREPROCESS_VERSION, engineEncoder, modelKeyOf, type ImageEncoder } from './encoder.ts'
 export { EmbeddingCache, EMBEDDINGS_DIR, embeddingsDirOf, type EmbeddingCacheOptions } from './cache.ts'
-export { MemoryCache, embeddingBytes, DEFAULT_MEMORY_BYTES, DEFAULT_MEMORY_ENTRIES, type MemoryCacheOptions } from './memory-cache.ts'
-export { DiskCache, DEFAULT_DISK_BYTES, entryName, type DiskCacheEvent, type DiskCacheOptions, type DiskEntry } from './disk-cache.ts'
+export {
+  MemoryCache,
+  embeddingBytes,
+  DEFAULT_MEMORY_BYTES,
+  DEFAULT_MEMORY_ENTRIES,
+  type MemoryCacheOptions,
+} from './memory-cache.ts'
+export {
+  DiskCache,
+  DEFAULT_DISK_BYTES,
+  entryName,
+  type DiskCacheEvent,
+  type DiskCacheOptions,
+  type DiskEntry,
+} from './disk-cache.ts'
 export { CorruptEntryError, type EntryKey, type StorageType } from './entry-file.ts'
 export { ContentHasher } from './content-hash.ts'
 export { toFloat16, fromFloat16 } from './float16.ts'
@@ -18,7 +31,13 @@ export {
   type SchedulerEvent,
   type SchedulerOptions,
 } from './scheduler.ts'
-export { precomputeEmbeddings, type PrecomputeImage, type PrecomputeOptions, type PrecomputeProgress, type PrecomputeSummary } from './precompute.ts'
+export {
+  precomputeEmbeddings,
+  type PrecomputeImage,
+  type PrecomputeOptions,
+  type PrecomputeProgress,
+  type PrecomputeSummary,
+} from './precompute.ts'
 export {
   openEmbeddings,
   openProjectEmbeddings,

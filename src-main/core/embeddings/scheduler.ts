@@ -217,7 +217,11 @@ export class EmbeddingScheduler {
           const total = performance.now() - start
           const [p0, p1] = job.preprocessSpan
           const preprocess = outcome.source === 'encoder' ? Math.max(0, p1 - Math.max(p0, start)) : 0
-          resolveResult({ embedding: outcome.embedding, source: outcome.source, timings: { preprocess, encode: total - preprocess } })
+          resolveResult({
+            embedding: outcome.embedding,
+            source: outcome.source,
+            timings: { preprocess, encode: total - preprocess },
+          })
         },
         (err: Error) => {
           if (settled) return

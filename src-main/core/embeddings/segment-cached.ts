@@ -9,21 +9,35 @@ import type { Engine, PolygonOptions, SegmentResult } from '../segment/engine.ts
 import type { PromptRecord } from '../../../src-preload/contract/schemas.ts'
 import { EMBEDDINGS_DIR, EmbeddingCache, embeddingsDirOf, type EmbeddingCacheOptions } from './cache.ts'
 import { engineEncoder } from './encoder.ts'
-import { EmbeddingScheduler, type EmbeddingResult, type EmbeddingSource, type ImageRef, type SchedulerOptions } from './scheduler.ts'
+import {
+  EmbeddingScheduler,
+  type EmbeddingResult,
+  type EmbeddingSource,
+  type ImageRef,
+  type SchedulerOptions,
+} from './scheduler.ts'
 
 export interface OpenEmbeddingsOptions extends EmbeddingCacheOptions, SchedulerOptions {
   maxPixels?: number
 }
 
 /** A scheduler over the cache in `dir` for the engine's model (hashes the encoder weights once; remembered). */
-export async function openEmbeddings(engine: Engine, dir: string, options: OpenEmbeddingsOptions = {}): Promise<EmbeddingScheduler> {
+export async function openEmbeddings(
+  engine: Engine,
+  dir: string,
+  options: OpenEmbeddingsOptions = {},
+): Promise<EmbeddingScheduler> {
   const cache = new EmbeddingCache(dir, options)
   const encoder = await engineEncoder(engine, cache.hasher, { maxPixels: options.maxPixels })
   return new EmbeddingScheduler(cache, encoder, options)
 }
 
 /** openEmbeddings for a project: the cache beside its database. */
-export function openProjectEmbeddings(engine: Engine, project: { dbPath: string }, options: OpenEmbeddingsOptions = {}): Promise<EmbeddingScheduler> {
+export function openProjectEmbeddings(
+  engine: Engine,
+  project: { dbPath: string },
+  options: OpenEmbeddingsOptions = {},
+): Promise<EmbeddingScheduler> {
   return openEmbeddings(engine, embeddingsDirOf(project), options)
 }
 
@@ -50,7 +64,11 @@ export function embeddingsDirForImage(file: string, userDataDir = defaultUserDat
 }
 
 /** The embedding of one image file, and where it came from (memory, disk or the encoder). */
-export function getEmbedding(embeddings: EmbeddingScheduler, image: string | ImageRef, options: { signal?: AbortSignal } = {}): Promise<EmbeddingResult> {
+export function getEmbedding(
+  embeddings: EmbeddingScheduler,
+  image: string | ImageRef,
+  options: { signal?: AbortSignal } = {},
+): Promise<EmbeddingResult> {
   return embeddings.get(typeof image === 'string' ? { file: image } : image, options)
 }
 

@@ -37,9 +37,24 @@ function toAnnotation(r: AnnotationRecord): StoredAnnotation {
   }
 }
 
-type GeometryRecord = Pick<AnnotationRecord, 'id' | 'image_id' | 'category_id' | 'segmentation' | 'bbox_x' | 'bbox_y' | 'bbox_w' | 'bbox_h' | 'area'>
+type GeometryRecord = Pick<
+  AnnotationRecord,
+  'id' | 'image_id' | 'category_id' | 'segmentation' | 'bbox_x' | 'bbox_y' | 'bbox_w' | 'bbox_h' | 'area'
+>
 
-type Values = [number, number, string, number, number, number, number, number, number | null, string | null, string | null]
+type Values = [
+  number,
+  number,
+  string,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number | null,
+  string | null,
+  string | null,
+]
 
 function values(a: AnnotationInput): Values {
   return [
@@ -57,7 +72,8 @@ function values(a: AnnotationInput): Values {
   ]
 }
 
-const COLUMNS = 'id, image_id, category_id, segmentation, bbox_x, bbox_y, bbox_w, bbox_h, area, score, prompt, model_id, created_at, updated_at'
+const COLUMNS =
+  'id, image_id, category_id, segmentation, bbox_x, bbox_y, bbox_w, bbox_h, area, score, prompt, model_id, created_at, updated_at'
 
 export class AnnotationsRepository {
   private readonly insertStmt: Statement<[...Values, string, string]>
@@ -72,9 +88,11 @@ export class AnnotationsRepository {
   private readonly perCategoryStmt: Statement<[], { name: string; count: number }>
 
   constructor(db: Database) {
-    this.insertStmt = db.prepare(`INSERT INTO annotations (image_id, category_id, segmentation, bbox_x, bbox_y, bbox_w, bbox_h,
+    this.insertStmt =
+      db.prepare(`INSERT INTO annotations (image_id, category_id, segmentation, bbox_x, bbox_y, bbox_w, bbox_h,
       area, score, prompt, model_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-    this.updateStmt = db.prepare(`UPDATE annotations SET image_id = ?, category_id = ?, segmentation = ?, bbox_x = ?, bbox_y = ?,
+    this.updateStmt =
+      db.prepare(`UPDATE annotations SET image_id = ?, category_id = ?, segmentation = ?, bbox_x = ?, bbox_y = ?,
       bbox_w = ?, bbox_h = ?, area = ?, score = ?, prompt = ?, model_id = ?, updated_at = ? WHERE id = ?`)
     this.deleteStmt = db.prepare('DELETE FROM annotations WHERE id = ?')
     this.deleteByCategoryStmt = db.prepare('DELETE FROM annotations WHERE category_id = ?')

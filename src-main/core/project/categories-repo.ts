@@ -33,7 +33,9 @@ export class CategoriesRepository {
     this.listStmt = db.prepare(`${cols} ORDER BY sort_order, id`)
     this.byId = db.prepare(`${cols} WHERE id = ?`)
     this.byKey = db.prepare(`${cols} WHERE name_key = ?`)
-    this.insertStmt = db.prepare('INSERT INTO categories (name, name_key, color, sort_order, supercategory) VALUES (?, ?, ?, ?, ?)')
+    this.insertStmt = db.prepare(
+      'INSERT INTO categories (name, name_key, color, sort_order, supercategory) VALUES (?, ?, ?, ?, ?)',
+    )
     this.renameStmt = db.prepare('UPDATE categories SET name = ?, name_key = ? WHERE id = ?')
     this.recolorStmt = db.prepare('UPDATE categories SET color = ? WHERE id = ?')
     this.orderStmt = db.prepare('UPDATE categories SET sort_order = ? WHERE id = ?')

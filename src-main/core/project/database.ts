@@ -13,7 +13,19 @@
 
 import Database from 'better-sqlite3'
 import { createHash, randomBytes } from 'node:crypto'
-import { closeSync, existsSync, linkSync, mkdirSync, openSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { UserError } from '../errors.ts'
@@ -58,7 +70,9 @@ function canWriteIn(dir: string): boolean {
     return true
   } catch (err) {
     if (isPermissionError(err)) return false
-    throw new UserError('project-folder', `${dir}: cannot prepare the project folder (${(err as Error).message})`, { cause: err })
+    throw new UserError('project-folder', `${dir}: cannot prepare the project folder (${(err as Error).message})`, {
+      cause: err,
+    })
   }
 }
 
@@ -88,14 +102,20 @@ export function locateDatabase(folder: string, userDataDir: string): DatabaseLoc
   const notice = `The folder ${folder} is read-only, so this project is stored in ${inUserData}.`
   if (existsSync(inFolder)) {
     if (!canWriteIn(projectDir)) {
-      throw new UserError('project-read-only', `${inFolder}: the project database is in a folder that cannot be written; copy the image folder somewhere writable`)
+      throw new UserError(
+        'project-read-only',
+        `${inFolder}: the project database is in a folder that cannot be written; copy the image folder somewhere writable`,
+      )
     }
     return { dbPath: inFolder, location: 'folder', notice: null }
   }
   if (existsSync(inUserData)) return { dbPath: inUserData, location: 'user-data', notice }
   if (canWriteIn(projectDir)) return { dbPath: inFolder, location: 'folder', notice: null }
   if (!canWriteIn(fallbackDir)) {
-    throw new UserError('project-read-only', `${folder} is read-only and ${fallbackDir} cannot be written either: nowhere to keep the project`)
+    throw new UserError(
+      'project-read-only',
+      `${folder} is read-only and ${fallbackDir} cannot be written either: nowhere to keep the project`,
+    )
   }
   return { dbPath: inUserData, location: 'user-data', notice }
 }
@@ -103,7 +123,12 @@ export function locateDatabase(folder: string, userDataDir: string): DatabaseLoc
 /** A file-system failure on the database file, as one line naming it. */
 function fileFailure(file: string, doing: string, err: unknown): UserError {
   const code = (err as NodeJS.ErrnoException)?.code
-  const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder, not a file' : (code ?? (err as Error)?.message ?? String(err))
+  const why =
+    code === 'EACCES' || code === 'EPERM'
+      ? 'permission denied'
+      : code === 'EISDIR'
+        ? 'it is a folder, not a file'
+        : (code ?? (err as Error)?.message ?? String(err))
   return new UserError('project-open', `${file}: cannot ${doing} the project database (${why})`, { cause: err })
 }
 
@@ -118,10 +143,14 @@ export function sqliteFailure(file: string, err: unknown, damaged: (why: string)
   const code = (err as { code?: unknown })?.code
   if (typeof code !== 'string') return err
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new UserError('project-busy', `${file}: the project is busy in another window or process; try again`, { cause: err })
+    return new UserError('project-busy', `${file}: the project is busy in another window or process; try again`, {
+      cause: err,
+    })
   }
-  if (code.startsWith('SQLITE_READONLY')) return new UserError('project-read-only', `${file}: the project database cannot be written`, { cause: err })
-  if (code === 'SQLITE_FULL') return new UserError('disk-full', `${file}: the disk is full; the change was not saved`, { cause: err })
+  if (code.startsWith('SQLITE_READONLY'))
+    return new UserError('project-read-only', `${file}: the project database cannot be written`, { cause: err })
+  if (code === 'SQLITE_FULL')
+    return new UserError('disk-full', `${file}: the disk is full; the change was not saved`, { cause: err })
   // openDatabase checks the schema, so later this means another program changed it meanwhile.
   const message = (err as Error)?.message ?? ''
   if (code === 'SQLITE_ERROR' && /^no such (table|column)/.test(message)) return damaged(`incomplete: ${message}`)
@@ -133,14 +162,23 @@ function setupFailure(file: string, err: unknown): unknown {
   const mapped = sqliteFailure(file, err, (why) => corrupt(file, why, err))
   if (mapped !== err) return mapped
   const code = (err as { code?: unknown })?.code
-  if (typeof code === 'string' && (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_IOERR') || code === 'SQLITE_PERM')) {
-    return new UserError('project-open', `${file}: cannot open the project database (${(err as Error).message})`, { cause: err })
+  if (
+    typeof code === 'string' &&
+    (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_IOERR') || code === 'SQLITE_PERM')
+  ) {
+    return new UserError('project-open', `${file}: cannot open the project database (${(err as Error).message})`, {
+      cause: err,
+    })
   }
   return err
 }
 
 function corrupt(file: string, why: string, cause?: unknown): UserError {
-  return new UserError('project-corrupt', `${file}: the project database is damaged (${why}); it was left untouched — restore it from a backup or move it away to start a new project`, { cause })
+  return new UserError(
+    'project-corrupt',
+    `${file}: the project database is damaged (${why}); it was left untouched — restore it from a backup or move it away to start a new project`,
+    { cause },
+  )
 }
 
 /** True when SQLite reports a damaged or foreign file. */
@@ -177,7 +215,8 @@ function checkFileHeader(file: string): void {
   // With un-checkpointed WAL frames the main file may legitimately lag behind its header;
   // SQLite recovers from the WAL, and the checks after opening catch the rest.
   if (walHasFrames) return
-  if (size % pageSize !== 0) throw corrupt(file, `size ${size} is not a whole number of ${pageSize}-byte pages: the file was truncated`)
+  if (size % pageSize !== 0)
+    throw corrupt(file, `size ${size} is not a whole number of ${pageSize}-byte pages: the file was truncated`)
   const pages = header.readUInt32BE(28)
   const sizeValid = pages > 0 && header.readUInt32BE(24) === header.readUInt32BE(92)
   if (sizeValid && pages * pageSize > size) {
@@ -187,7 +226,11 @@ function checkFileHeader(file: string): void {
 
 function applyPragmas(db: Database.Database, synchronous: Synchronous): void {
   const mode = db.pragma('journal_mode = WAL', { simple: true })
-  if (mode !== 'wal') throw new UserError('project-wal', `${db.name}: cannot use write-ahead logging here (journal mode stays ${String(mode)}); is the folder on a network drive?`)
+  if (mode !== 'wal')
+    throw new UserError(
+      'project-wal',
+      `${db.name}: cannot use write-ahead logging here (journal mode stays ${String(mode)}); is the folder on a network drive?`,
+    )
   db.pragma('foreign_keys = ON')
   db.pragma(`synchronous = ${synchronous}`)
 }
@@ -212,7 +255,9 @@ type SchemaShape = Map<string, Set<string>>
 
 function schemaShape(db: Database.Database): SchemaShape {
   const rows = db
-    .prepare("SELECT m.name AS tbl, p.name AS col FROM sqlite_schema AS m JOIN pragma_table_info(m.name) AS p WHERE m.type = 'table' AND m.name NOT GLOB 'sqlite_*'")
+    .prepare(
+      "SELECT m.name AS tbl, p.name AS col FROM sqlite_schema AS m JOIN pragma_table_info(m.name) AS p WHERE m.type = 'table' AND m.name NOT GLOB 'sqlite_*'",
+    )
     .all() as { tbl: string; col: string }[]
   const shape: SchemaShape = new Map()
   for (const { tbl, col } of rows) {
@@ -256,14 +301,18 @@ function checkSchema(db: Database.Database, file: string, version: number): void
     // A 0-byte file is an empty database that migrations initialise; tables without a version
     // mean another program's SQLite file, which migrating would write our tables into.
     if (actual.size > 0) {
-      throw new UserError('project-foreign', `${file}: not a SAM Annotator project database (it has tables ${[...actual.keys()].slice(0, 5).join(', ')} but no schema version); it was left untouched — move it away to start a new project`)
+      throw new UserError(
+        'project-foreign',
+        `${file}: not a SAM Annotator project database (it has tables ${[...actual.keys()].slice(0, 5).join(', ')} but no schema version); it was left untouched — move it away to start a new project`,
+      )
     }
     return
   }
   for (const [table, columns] of expectedShape(version)) {
     const present = actual.get(table)
     if (!present) throw corrupt(file, `incomplete: table ${table} is missing`)
-    for (const column of columns) if (!present.has(column)) throw corrupt(file, `incomplete: column ${column} of table ${table} is missing`)
+    for (const column of columns)
+      if (!present.has(column)) throw corrupt(file, `incomplete: column ${column} of table ${table} is missing`)
   }
 }
 
@@ -310,8 +359,16 @@ export function openDatabase(file: string, folder: string, synchronous: Synchron
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fileFailure(file, 'open', err)
     kind = 'absent'
   }
-  if (kind === 'folder') throw new UserError('project-open', `${file}: the project database is a folder, not a file; move it away to start a new project`)
-  if (kind === 'other') throw new UserError('project-open', `${file}: the project database is not a regular file; move it away to start a new project`)
+  if (kind === 'folder')
+    throw new UserError(
+      'project-open',
+      `${file}: the project database is a folder, not a file; move it away to start a new project`,
+    )
+  if (kind === 'other')
+    throw new UserError(
+      'project-open',
+      `${file}: the project database is not a regular file; move it away to start a new project`,
+    )
   const created = kind === 'absent'
   if (created) {
     try {
@@ -319,7 +376,9 @@ export function openDatabase(file: string, folder: string, synchronous: Synchron
     } catch (err) {
       const code = (err as NodeJS.ErrnoException)?.code
       // Linking or renaming it into place fails with an errno code; SQLite's start with SQLITE_.
-      throw !(err instanceof UserError) && typeof code === 'string' && code.startsWith('E') ? fileFailure(file, 'create', err) : setupFailure(file, err)
+      throw !(err instanceof UserError) && typeof code === 'string' && code.startsWith('E')
+        ? fileFailure(file, 'create', err)
+        : setupFailure(file, err)
     }
   }
   checkFileHeader(file)
@@ -328,7 +387,9 @@ export function openDatabase(file: string, folder: string, synchronous: Synchron
     db = connect(file, { timeout: BUSY_TIMEOUT_MS, fileMustExist: true })
   } catch (err) {
     if (isCorruptionError(err)) throw corrupt(file, (err as Error).message, err)
-    throw new UserError('project-open', `${file}: cannot open the project database (${(err as Error).message})`, { cause: err })
+    throw new UserError('project-open', `${file}: cannot open the project database (${(err as Error).message})`, {
+      cause: err,
+    })
   }
   try {
     // Read-only checks first: nothing below writes until the file is known to be ours and sound.
@@ -336,11 +397,15 @@ export function openDatabase(file: string, folder: string, synchronous: Synchron
     const check = db.pragma('quick_check(1)', { simple: true })
     if (check !== 'ok') throw corrupt(file, String(check))
     if (version > SCHEMA_VERSION) {
-      throw new UserError('project-too-new', `${file}: this project was written by a newer version of SAM Annotator (schema ${version}; this version knows up to ${SCHEMA_VERSION}); update the app to open it`)
+      throw new UserError(
+        'project-too-new',
+        `${file}: this project was written by a newer version of SAM Annotator (schema ${version}; this version knows up to ${SCHEMA_VERSION}); update the app to open it`,
+      )
     }
     // user_version is any 32-bit integer; ours are 0 (empty) to SCHEMA_VERSION. A negative
     // one would look "older" and make migrate() re-run the first migration over the tables.
-    if (!Number.isSafeInteger(version) || version < 0) throw corrupt(file, `schema version ${version} is not one SAM Annotator writes`)
+    if (!Number.isSafeInteger(version) || version < 0)
+      throw corrupt(file, `schema version ${version} is not one SAM Annotator writes`)
     checkSchema(db, file, version)
     applyPragmas(db, synchronous)
     const { from } = migrate(db)

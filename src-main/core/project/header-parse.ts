@@ -95,7 +95,12 @@ function parseWebp(buf: Buffer): ParsedHeader | null {
   const chunk = buf.toString('latin1', 12, 16)
   if (chunk === 'VP8 ') {
     if (buf[23] !== 0x9d || buf[24] !== 0x01 || buf[25] !== 0x2a) return null
-    return { format: 'webp', width: buf.readUInt16LE(26) & 0x3fff, height: buf.readUInt16LE(28) & 0x3fff, orientation: 1 }
+    return {
+      format: 'webp',
+      width: buf.readUInt16LE(26) & 0x3fff,
+      height: buf.readUInt16LE(28) & 0x3fff,
+      orientation: 1,
+    }
   }
   if (chunk === 'VP8L') {
     if (buf[20] !== 0x2f) return null
@@ -114,9 +119,11 @@ function parseWebp(buf: Buffer): ParsedHeader | null {
 export function parseImageHeader(head: Buffer): ParsedHeader | null {
   try {
     if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return parseJpeg(head)
-    if (head.length >= 8 && head.readUInt32BE(0) === 0x89504e47 && head.readUInt32BE(4) === 0x0d0a1a0a) return parsePng(head)
+    if (head.length >= 8 && head.readUInt32BE(0) === 0x89504e47 && head.readUInt32BE(4) === 0x0d0a1a0a)
+      return parsePng(head)
     if (head.length >= 6 && /^GIF8[79]a$/.test(head.toString('latin1', 0, 6))) return parseGif(head)
-    if (head.length >= 12 && head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 12) === 'WEBP') return parseWebp(head)
+    if (head.length >= 12 && head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 12) === 'WEBP')
+      return parseWebp(head)
   } catch {
     // a read past the end of a malformed block: not sure, so not ours to answer
   }

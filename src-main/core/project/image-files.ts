@@ -23,7 +23,17 @@ import { isUserError } from '../errors.ts'
 import { MAX_IMAGE_PIXELS, readImageHeader } from '../segment/preprocess.ts'
 import { orientedSize, parseImageHeader } from './header-parse.ts'
 
-export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.bmp', '.gif', '.avif'])
+export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.webp',
+  '.tif',
+  '.tiff',
+  '.bmp',
+  '.gif',
+  '.avif',
+])
 export const FINGERPRINT_BLOCK = 64 * 1024
 
 export interface FoundFile {
@@ -45,7 +55,11 @@ export function isImageFileName(name: string): boolean {
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length)
   let next = 0
   const worker = async () => {
@@ -176,7 +190,11 @@ function withoutPath(message: string, file: string): string {
  * Oriented width and height from the header (EXIF orientation 5-8 swaps them), or the reason
  * the image cannot be used. Never throws for a bad image: the error is data.
  */
-export async function readHeader(file: string, sample: FileSample, maxPixels = MAX_IMAGE_PIXELS): Promise<HeaderResult> {
+export async function readHeader(
+  file: string,
+  sample: FileSample,
+  maxPixels = MAX_IMAGE_PIXELS,
+): Promise<HeaderResult> {
   if (sample.size === 0) return { width: null, height: null, error: 'empty file (0 bytes)' }
   let width: number
   let height: number
@@ -185,7 +203,11 @@ export async function readHeader(file: string, sample: FileSample, maxPixels = M
     ;({ width, height } = orientedSize(parsed))
     if (width * height > maxPixels) {
       // Same wording as the shared reader, so the list and the engine say the same thing.
-      return { width: null, height: null, error: `${width}x${height} is ${((width * height) / 1e6).toFixed(0)} MP, more than the ${(maxPixels / 1e6).toFixed(0)} MP this app accepts` }
+      return {
+        width: null,
+        height: null,
+        error: `${width}x${height} is ${((width * height) / 1e6).toFixed(0)} MP, more than the ${(maxPixels / 1e6).toFixed(0)} MP this app accepts`,
+      }
     }
   } else {
     try {
@@ -201,7 +223,11 @@ export async function readHeader(file: string, sample: FileSample, maxPixels = M
     try {
       await sharp(file, { failOn: 'truncated', limitInputPixels: maxPixels }).raw().toBuffer()
     } catch (err) {
-      return { width, height, error: `truncated or damaged image data (${((err as Error).message ?? '').split('\n')[0]})` }
+      return {
+        width,
+        height,
+        error: `truncated or damaged image data (${((err as Error).message ?? '').split('\n')[0]})`,
+      }
     }
   }
   return { width, height, error: null }

@@ -74,7 +74,9 @@ export class ImagesRepository {
     this.byId = db.prepare(`${SELECT_ROW} WHERE i.id = ?`)
     this.byPath = db.prepare(`${SELECT_ROW} WHERE i.path = ?`)
     this.setStatusStmt = db.prepare('UPDATE images SET status = ? WHERE id = ?')
-    this.insertStmt = db.prepare('INSERT INTO images (path, size, mtime_ms, fingerprint, added_at) VALUES (?, ?, ?, ?, ?)')
+    this.insertStmt = db.prepare(
+      'INSERT INTO images (path, size, mtime_ms, fingerprint, added_at) VALUES (?, ?, ?, ?, ?)',
+    )
     // A re-linked row keeps its id, status and annotations; its header is read again only
     // when it had none (a fingerprint match means the same bytes, hence the same header).
     this.relinkStmt = db.prepare(`UPDATE images SET path = ?, size = ?, mtime_ms = ?, missing = 0,
@@ -127,7 +129,15 @@ export class ImagesRepository {
   allForScan(): StoredImage[] {
     const rows = this.db
       .prepare('SELECT id, path, size, mtime_ms, fingerprint, missing, header_read FROM images')
-      .all() as { id: number; path: string; size: number; mtime_ms: number; fingerprint: string | null; missing: number; header_read: number }[]
+      .all() as {
+      id: number
+      path: string
+      size: number
+      mtime_ms: number
+      fingerprint: string | null
+      missing: number
+      header_read: number
+    }[]
     return rows.map((r) => ({
       id: r.id,
       path: r.path,
@@ -140,7 +150,9 @@ export class ImagesRepository {
   }
 
   insert(image: NewImage, addedAt: string): number {
-    return Number(this.insertStmt.run(image.path, image.size, image.mtimeMs, image.fingerprint, addedAt).lastInsertRowid)
+    return Number(
+      this.insertStmt.run(image.path, image.size, image.mtimeMs, image.fingerprint, addedAt).lastInsertRowid,
+    )
   }
 
   relink(id: number, image: NewImage): void {
@@ -174,17 +186,32 @@ export class ImagesRepository {
   }
 
   countPending(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM images WHERE header_read = 0 AND missing = 0').get() as { n: number }).n
+    return (
+      this.db.prepare('SELECT count(*) AS n FROM images WHERE header_read = 0 AND missing = 0').get() as { n: number }
+    ).n
   }
 
-  saveHeader(image: PendingImage, header: { width: number | null; height: number | null; fingerprint: string; size: number; error: string | null }): void {
-    this.headerStmt.run(header.width, header.height, header.fingerprint, header.size, header.error, image.id, image.path)
+  saveHeader(
+    image: PendingImage,
+    header: { width: number | null; height: number | null; fingerprint: string; size: number; error: string | null },
+  ): void {
+    this.headerStmt.run(
+      header.width,
+      header.height,
+      header.fingerprint,
+      header.size,
+      header.error,
+      image.id,
+      image.path,
+    )
   }
 
   counts(): { images: number; missing: number; unreadable: number } {
     return this.db
-      .prepare(`SELECT count(*) AS images, coalesce(sum(missing), 0) AS missing,
-        coalesce(sum(error IS NOT NULL AND missing = 0), 0) AS unreadable FROM images`)
+      .prepare(
+        `SELECT count(*) AS images, coalesce(sum(missing), 0) AS missing,
+        coalesce(sum(error IS NOT NULL AND missing = 0), 0) AS unreadable FROM images`,
+      )
       .get() as { images: number; missing: number; unreadable: number }
   }
 }

@@ -4,7 +4,9 @@
 import type { Database } from 'better-sqlite3'
 
 export function writeMeta(db: Database, entries: Record<string, string>): void {
-  const upsert = db.prepare('INSERT INTO project_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+  const upsert = db.prepare(
+    'INSERT INTO project_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  )
   db.transaction(() => {
     for (const [key, value] of Object.entries(entries)) upsert.run(key, value)
   })()

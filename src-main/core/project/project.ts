@@ -11,11 +11,28 @@ import { basename, join } from 'node:path'
 import { UserError } from '../errors.ts'
 import { AnnotationsRepository } from './annotations-repo.ts'
 import { CategoriesRepository } from './categories-repo.ts'
-import { defaultUserDataDir, locateDatabase, openDatabase, resolveFolder, sqliteFailure, type Synchronous } from './database.ts'
+import {
+  defaultUserDataDir,
+  locateDatabase,
+  openDatabase,
+  resolveFolder,
+  sqliteFailure,
+  type Synchronous,
+} from './database.ts'
 import { findImageFiles, mapLimit, naturalCompare, readHeader, sampleFile, type FoundFile } from './image-files.ts'
 import { ImagesRepository, type StoredImage } from './images-repo.ts'
 import { readMeta } from './meta-repo.ts'
-import type { StoredAnnotation, AnnotationGeometry, AnnotationInput, AnnotationPatch, Category, ProjectImage, ImageStatus, ProjectCounts, ScanSummary } from './types.ts'
+import type {
+  StoredAnnotation,
+  AnnotationGeometry,
+  AnnotationInput,
+  AnnotationPatch,
+  Category,
+  ProjectImage,
+  ImageStatus,
+  ProjectCounts,
+  ScanSummary,
+} from './types.ts'
 import {
   checkAnnotationInput,
   checkColor,
@@ -42,8 +59,26 @@ export interface ReadHeadersOptions {
 
 /** Distinct colours for new categories, cycled in creation order (Tableau 10 plus 10 lighter). */
 const PALETTE = [
-  '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
-  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf',
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
 ]
 
 const PATCH_KEYS = new Set(['imageId', 'categoryId', 'segmentation', 'bbox', 'area', 'score', 'prompt', 'modelId'])
@@ -86,7 +121,8 @@ function planScan(stored: StoredImage[], found: FoundFile[], fingerprints: Reado
       if (fp) byFingerprint.set(fp, [...(byFingerprint.get(fp) ?? []), file])
     }
     for (const image of vanished) {
-      const candidates = (image.fingerprint ? byFingerprint.get(image.fingerprint) : undefined)?.filter((f) => !taken.has(f.path)) ?? []
+      const candidates =
+        (image.fingerprint ? byFingerprint.get(image.fingerprint) : undefined)?.filter((f) => !taken.has(f.path)) ?? []
       const name = basename(image.path)
       const pick = candidates.find((f) => basename(f.path) === name) ?? candidates[0]
       if (pick) {
@@ -100,20 +136,30 @@ function planScan(stored: StoredImage[], found: FoundFile[], fingerprints: Reado
       const candidates = image.fingerprint ? [] : fresh.filter((f) => !taken.has(f.path) && same(f))
       if (candidates.length === 1 && unmatched.filter((u) => !u.fingerprint && same(u)).length === 1) {
         taken.add(candidates[0].path)
-        plan.relinks.push({ id: image.id, file: candidates[0], fingerprint: fingerprints.get(candidates[0].path) ?? null })
+        plan.relinks.push({
+          id: image.id,
+          file: candidates[0],
+          fingerprint: fingerprints.get(candidates[0].path) ?? null,
+        })
       } else stillMissing.push(image)
     }
     unmatched.length = 0
     unmatched.push(...stillMissing)
   } else unmatched.push(...vanished)
   plan.markMissing = unmatched.filter((s) => !s.missing).map((s) => s.id)
-  plan.inserts = fresh.filter((f) => !taken.has(f.path)).map((file) => ({ file, fingerprint: fingerprints.get(file.path) ?? null }))
+  plan.inserts = fresh
+    .filter((f) => !taken.has(f.path))
+    .map((file) => ({ file, fingerprint: fingerprints.get(file.path) ?? null }))
   return plan
 }
 
 /** Maps SQLite failures the user can act on to UserErrors naming the database file. */
 function translateFailure(dbPath: string, err: unknown): unknown {
-  return sqliteFailure(dbPath, err, (why) => new UserError('project-corrupt', `${dbPath}: the project database is damaged (${why})`, { cause: err }))
+  return sqliteFailure(
+    dbPath,
+    err,
+    (why) => new UserError('project-corrupt', `${dbPath}: the project database is damaged (${why})`, { cause: err }),
+  )
 }
 
 export class Project {
@@ -130,7 +176,14 @@ export class Project {
   private readonly categories: CategoriesRepository
   private readonly annotations: AnnotationsRepository
 
-  private constructor(folder: string, dbPath: string, location: 'folder' | 'user-data', notice: string | null, db: Database, migratedFrom: number) {
+  private constructor(
+    folder: string,
+    dbPath: string,
+    location: 'folder' | 'user-data',
+    notice: string | null,
+    db: Database,
+    migratedFrom: number,
+  ) {
     this.folder = folder
     this.dbPath = dbPath
     this.location = location
@@ -227,7 +280,8 @@ export class Project {
     const foundPaths = new Set(found.map((f) => f.path))
     const knownPaths = new Set(snapshot.map((s) => s.path))
     const vanishedSizes = new Set(snapshot.filter((s) => !foundPaths.has(s.path)).map((s) => s.size))
-    const suspects = vanishedSizes.size > 0 ? found.filter((f) => !knownPaths.has(f.path) && vanishedSizes.has(f.size)) : []
+    const suspects =
+      vanishedSizes.size > 0 ? found.filter((f) => !knownPaths.has(f.path) && vanishedSizes.has(f.size)) : []
     const fingerprints = new Map<string, string>()
     await mapLimit(suspects, 8, async (file) => {
       try {
@@ -243,11 +297,20 @@ export class Project {
       const p = planScan(this.images.allForScan(), found, fingerprints)
       for (const image of p.returned) this.images.setMissing(image.id, false)
       for (const { image, file } of p.changed) this.images.markChanged(image.id, file.size, file.mtimeMs)
-      for (const r of p.relinks) this.images.relink(r.id, { path: r.file.path, size: r.file.size, mtimeMs: r.file.mtimeMs, fingerprint: r.fingerprint })
+      for (const r of p.relinks)
+        this.images.relink(r.id, {
+          path: r.file.path,
+          size: r.file.size,
+          mtimeMs: r.file.mtimeMs,
+          fingerprint: r.fingerprint,
+        })
       for (const id of p.markMissing) this.images.setMissing(id, true)
       for (const { file, fingerprint } of p.inserts) this.images.insert({ ...file, fingerprint }, now)
       const rows = this.images.allForScan().sort((a, b) => naturalCompare(a.path, b.path))
-      this.images.setOrder(rows.map((r) => r.id), this.images.sortIndexes())
+      this.images.setOrder(
+        rows.map((r) => r.id),
+        this.images.sortIndexes(),
+      )
       return p
     })
     options.onProgress?.(found.length, found.length)
@@ -286,7 +349,16 @@ export class Project {
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code
           if (code === 'ENOENT') return null // gone since the scan: the next scan marks it missing
-          return { image, header: { width: null, height: null, fingerprint: '', size: 0, error: `cannot read file (${code ?? (err as Error).message})` } }
+          return {
+            image,
+            header: {
+              width: null,
+              height: null,
+              fingerprint: '',
+              size: 0,
+              error: `cannot read file (${code ?? (err as Error).message})`,
+            },
+          }
         }
         const header = await readHeader(file, sample)
         return { image, header: { ...header, fingerprint: sample.fingerprint, size: sample.size } }
@@ -300,12 +372,16 @@ export class Project {
     return done
   }
 
-  listImages(options: { status?: ImageStatus; missing?: boolean; offset?: number; limit?: number } = {}): ProjectImage[] {
+  listImages(
+    options: { status?: ImageStatus; missing?: boolean; offset?: number; limit?: number } = {},
+  ): ProjectImage[] {
     const status = options.status === undefined ? undefined : checkStatus(options.status)
     const offset = options.offset ?? 0
     const limit = options.limit ?? -1
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new UserError('invalid-value', `offset ${offset} is not an integer >= 0`)
-    if (!Number.isSafeInteger(limit) || limit < -1) throw new UserError('invalid-value', `limit ${limit} is not an integer >= 0`)
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      throw new UserError('invalid-value', `offset ${offset} is not an integer >= 0`)
+    if (!Number.isSafeInteger(limit) || limit < -1)
+      throw new UserError('invalid-value', `limit ${limit} is not an integer >= 0`)
     return this.read(() => this.images.list({ status, missing: options.missing, offset, limit }))
   }
 
@@ -344,7 +420,11 @@ export class Project {
     return this.write(() => {
       const key = nameKey(name)
       const existing = this.categories.getByKey(key)
-      if (existing) throw new UserError('category-exists', `a category named "${existing.name}" already exists (names are compared ignoring case)`)
+      if (existing)
+        throw new UserError(
+          'category-exists',
+          `a category named "${existing.name}" already exists (names are compared ignoring case)`,
+        )
       const chosen = color ?? PALETTE[this.categories.list().length % PALETTE.length]
       return this.categories.get(this.categories.insert(name, key, chosen, supercategory)) as Category
     })
@@ -362,7 +442,11 @@ export class Project {
       const category = this.requireCategory(id)
       const key = nameKey(checked)
       const clash = this.categories.getByKey(key)
-      if (clash && clash.id !== category.id) throw new UserError('category-exists', `a category named "${clash.name}" already exists (names are compared ignoring case)`)
+      if (clash && clash.id !== category.id)
+        throw new UserError(
+          'category-exists',
+          `a category named "${clash.name}" already exists (names are compared ignoring case)`,
+        )
       this.categories.rename(category.id, checked, key)
       return this.categories.get(category.id) as Category
     })
@@ -391,7 +475,11 @@ export class Project {
         seen.add(id)
       }
       const absent = current.filter((c) => !seen.has(c.id))
-      if (absent.length > 0) throw new UserError('invalid-value', `the new order leaves out categor${absent.length > 1 ? 'ies' : 'y'} ${absent.map((c) => `"${c.name}"`).join(', ')}`)
+      if (absent.length > 0)
+        throw new UserError(
+          'invalid-value',
+          `the new order leaves out categor${absent.length > 1 ? 'ies' : 'y'} ${absent.map((c) => `"${c.name}"`).join(', ')}`,
+        )
       ids.forEach((id, order) => this.categories.setOrder(id, order))
       return this.categories.list()
     })
@@ -403,7 +491,10 @@ export class Project {
       const category = this.requireCategory(id)
       const used = this.categories.usage(category.id)
       if (used > 0 && !options.force) {
-        throw new UserError('category-in-use', `category "${category.name}" is used by ${used} annotation${used === 1 ? '' : 's'}; delete or move them first, or force the deletion`)
+        throw new UserError(
+          'category-in-use',
+          `category "${category.name}" is used by ${used} annotation${used === 1 ? '' : 's'}; delete or move them first, or force the deletion`,
+        )
       }
       if (used > 0) this.annotations.deleteByCategory(category.id)
       this.categories.delete(category.id)
@@ -420,8 +511,16 @@ export class Project {
     const image = this.requireImage(input.imageId)
     this.requireCategory(input.categoryId)
     const seg = input.segmentation
-    if (!Array.isArray(seg) && image.width !== null && image.height !== null && (seg.size[0] !== image.height || seg.size[1] !== image.width)) {
-      throw new UserError('annotation-segmentation', `segmentation RLE size [${seg.size.join(', ')}] does not match image ${image.path} ([height, width] = [${image.height}, ${image.width}])`)
+    if (
+      !Array.isArray(seg) &&
+      image.width !== null &&
+      image.height !== null &&
+      (seg.size[0] !== image.height || seg.size[1] !== image.width)
+    ) {
+      throw new UserError(
+        'annotation-segmentation',
+        `segmentation RLE size [${seg.size.join(', ')}] does not match image ${image.path} ([height, width] = [${image.height}, ${image.width}])`,
+      )
     }
   }
 
@@ -436,9 +535,14 @@ export class Project {
   }
 
   updateAnnotation(id: number, patch: AnnotationPatch): StoredAnnotation {
-    if (patch === null || typeof patch !== 'object') throw new UserError('annotation', `annotation change ${String(patch)} is not an object`)
+    if (patch === null || typeof patch !== 'object')
+      throw new UserError('annotation', `annotation change ${String(patch)} is not an object`)
     const unknown = Object.keys(patch).filter((k) => !PATCH_KEYS.has(k))
-    if (unknown.length > 0) throw new UserError('annotation', `annotation field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} cannot be changed`)
+    if (unknown.length > 0)
+      throw new UserError(
+        'annotation',
+        `annotation field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} cannot be changed`,
+      )
     return this.write(() => {
       const existing = this.requireAnnotation(id)
       const merged = checkAnnotationInput({ ...existing, ...patch })

@@ -21,7 +21,10 @@ export type AnnotationInput = Omit<StoredAnnotation, 'id' | 'createdAt' | 'updat
 export type AnnotationPatch = Partial<AnnotationInput>
 
 /** The part of an annotation an export writes. */
-export type AnnotationGeometry = Pick<StoredAnnotation, 'id' | 'imageId' | 'categoryId' | 'segmentation' | 'bbox' | 'area'> & {
+export type AnnotationGeometry = Pick<
+  StoredAnnotation,
+  'id' | 'imageId' | 'categoryId' | 'segmentation' | 'bbox' | 'area'
+> & {
   /** The segmentation's JSON text as stored (exports write it verbatim when unchanged). */
   segmentationJson: string
 }

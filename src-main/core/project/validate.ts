@@ -3,7 +3,13 @@
 // refused with a UserError that names it (the schema's CHECK constraints are the second line).
 
 import { UserError, type UserErrorCode } from '../errors.ts'
-import { IMAGE_STATUSES, type AnnotationInput, type ImageStatus, type PromptRecord, type Segmentation } from './types.ts'
+import {
+  IMAGE_STATUSES,
+  type AnnotationInput,
+  type ImageStatus,
+  type PromptRecord,
+  type Segmentation,
+} from './types.ts'
 
 function bad(code: UserErrorCode, message: string): UserError {
   return new UserError(code, message)
@@ -24,12 +30,14 @@ export function isFiniteNumber(v: unknown): v is number {
 }
 
 export function checkId(kind: 'image' | 'category' | 'annotation', id: unknown): number {
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0) throw bad(`${kind}-id`, `${kind} id ${show(id)} is not a positive integer`)
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0)
+    throw bad(`${kind}-id`, `${kind} id ${show(id)} is not a positive integer`)
   return id
 }
 
 export function checkStatus(status: unknown): ImageStatus {
-  if (!IMAGE_STATUSES.includes(status as ImageStatus)) throw bad('image-status', `image status ${show(status)} is not one of ${IMAGE_STATUSES.join(', ')}`)
+  if (!IMAGE_STATUSES.includes(status as ImageStatus))
+    throw bad('image-status', `image status ${show(status)} is not one of ${IMAGE_STATUSES.join(', ')}`)
   return status as ImageStatus
 }
 
@@ -49,7 +57,8 @@ export function nameKey(name: string): string {
 
 /** Accepts '#rrggbb' (any case), stores lower case. */
 export function checkColor(color: unknown): string {
-  if (typeof color !== 'string' || !/^#[0-9a-fA-F]{6}$/.test(color)) throw bad('category-color', `colour ${show(color)} is not of the form #rrggbb`)
+  if (typeof color !== 'string' || !/^#[0-9a-fA-F]{6}$/.test(color))
+    throw bad('category-color', `colour ${show(color)} is not of the form #rrggbb`)
   return color.toLowerCase()
 }
 
@@ -67,22 +76,36 @@ export function checkSegmentation(seg: unknown): Segmentation {
   if (Array.isArray(seg)) {
     if (seg.length === 0) throw bad('annotation-segmentation', 'segmentation has no polygon')
     seg.forEach((ring: unknown, i) => {
-      if (!Array.isArray(ring)) throw bad('annotation-segmentation', `segmentation polygon ${i} ${show(ring)} is not a list of numbers`)
+      if (!Array.isArray(ring))
+        throw bad('annotation-segmentation', `segmentation polygon ${i} ${show(ring)} is not a list of numbers`)
       if (ring.length < 6 || ring.length % 2 !== 0) {
-        throw bad('annotation-segmentation', `segmentation polygon ${i} has ${ring.length} numbers; a polygon needs an even count of at least 6 (3 points)`)
+        throw bad(
+          'annotation-segmentation',
+          `segmentation polygon ${i} has ${ring.length} numbers; a polygon needs an even count of at least 6 (3 points)`,
+        )
       }
       const j = ring.findIndex((v) => !isFiniteNumber(v))
-      if (j >= 0) throw bad('annotation-segmentation', `segmentation polygon ${i} value ${j} (${show(ring[j])}) is not a finite number`)
+      if (j >= 0)
+        throw bad(
+          'annotation-segmentation',
+          `segmentation polygon ${i} value ${j} (${show(ring[j])}) is not a finite number`,
+        )
     })
     return seg as number[][]
   }
   if (seg !== null && typeof seg === 'object') {
     const { size, counts } = seg as { size?: unknown; counts?: unknown }
     if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isSafeInteger(v) && (v as number) > 0)) {
-      throw bad('annotation-segmentation', `segmentation RLE size ${show(size)} is not [height, width] in positive integers`)
+      throw bad(
+        'annotation-segmentation',
+        `segmentation RLE size ${show(size)} is not [height, width] in positive integers`,
+      )
     }
     if (typeof counts !== 'string' || !RLE_COUNTS.test(counts)) {
-      throw bad('annotation-segmentation', `segmentation RLE counts ${show(counts)} is not a COCO compressed RLE string`)
+      throw bad(
+        'annotation-segmentation',
+        `segmentation RLE counts ${show(counts)} is not a COCO compressed RLE string`,
+      )
     }
     return { size: [size[0] as number, size[1] as number], counts }
   }

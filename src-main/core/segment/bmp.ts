@@ -63,7 +63,8 @@ export function readBmpHeader(buf: Buffer, what = '<image buffer>'): BmpHeader {
     fail(what, `compressed BMP (compression ${compression}) is not supported; save it as PNG`)
   }
   if (width <= 0 || rawHeight === 0) fail(what, `BMP has no size (${width}x${rawHeight})`)
-  if (![1, 4, 8, 16, 24, 32].includes(bitsPerPixel)) fail(what, `BMP with ${bitsPerPixel} bits per pixel is not supported`)
+  if (![1, 4, 8, 16, 24, 32].includes(bitsPerPixel))
+    fail(what, `BMP with ${bitsPerPixel} bits per pixel is not supported`)
   return {
     width,
     height: Math.abs(rawHeight),
@@ -91,7 +92,8 @@ export function decodeBmp(buf: Buffer, what = '<image buffer>'): { data: Buffer;
   const h = readBmpHeader(buf, what)
   const { width, height, bitsPerPixel: bpp } = h
   const stride = Math.ceil((width * bpp) / 32) * 4
-  if (h.dataOffset + stride * height > buf.length) fail(what, 'truncated BMP: the pixel data is shorter than its header says')
+  if (h.dataOffset + stride * height > buf.length)
+    fail(what, 'truncated BMP: the pixel data is shorter than its header says')
   const out = Buffer.alloc(width * height * 3)
 
   let palette: Uint8Array | null = null

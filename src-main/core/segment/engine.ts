@@ -77,7 +77,10 @@ export class Engine {
       highResFeats0: new Float32Array(32 * 256 * 256),
       highResFeats1: new Float32Array(64 * 128 * 128),
     }
-    await new Decoder(this.model.decoder, this.info.decoderVariant, zeros).run({ points: [{ x: 512, y: 512, label: 1 }] }, null)
+    await new Decoder(this.model.decoder, this.info.decoderVariant, zeros).run(
+      { points: [{ x: 512, y: 512, label: 1 }] },
+      null,
+    )
   }
 
   /** Runs the encoder on an already prepared tensor. */
@@ -116,7 +119,10 @@ export class Engine {
    */
   prompt(embedding: Embedding, reprompt?: Segmentation): PromptHistory {
     if (embedding.modelId !== this.info.id) {
-      throw new UserError('embedding-model', `embedding was computed by model '${embedding.modelId}', not the loaded '${this.info.id}'`)
+      throw new UserError(
+        'embedding-model',
+        `embedding was computed by model '${embedding.modelId}', not the loaded '${this.info.id}'`,
+      )
     }
     const session = new PromptHistory(new Decoder(this.model.decoder, this.info.decoderVariant, embedding))
     if (reprompt) session.startFrom(segmentationToLowResLogits(reprompt, embedding.width, embedding.height))

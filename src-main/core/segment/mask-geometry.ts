@@ -82,7 +82,10 @@ export function ringContains(ring: Ring, x: number, y: number): boolean {
   let inside = false
   const n = ring.length
   for (let i = 0, j = n - 2; i < n; j = i, i += 2) {
-    const xi = ring[i], yi = ring[i + 1], xj = ring[j], yj = ring[j + 1]
+    const xi = ring[i],
+      yi = ring[i + 1],
+      xj = ring[j],
+      yj = ring[j + 1]
     if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside
   }
   return inside
@@ -91,7 +94,10 @@ export function ringContains(ring: Ring, x: number, y: number): boolean {
 // Segments of each marching-squares case, as [from, to] over the cell's edges, directed so
 // that the inside (field > 0) is on the right when walking on screen (y down): outer rings
 // come out clockwise on screen, holes counter-clockwise. Corners: TL=1, TR=2, BR=4, BL=8.
-const T = 0, R = 1, B = 2, L = 3
+const T = 0,
+  R = 1,
+  B = 2,
+  L = 3
 const CASES: readonly (readonly number[])[] = [
   [], // 0
   [T, L], // 1 TL
@@ -176,7 +182,10 @@ export function traceZeroLevel(
   height: number,
 ): Ring[] {
   checkGrid(logits, gridW, gridH, width, height)
-  let bx0 = gridW, bx1 = -1, by0 = gridH, by1 = -1
+  let bx0 = gridW,
+    bx1 = -1,
+    by0 = gridH,
+    by1 = -1
   for (let j = 0; j < gridH; j++) {
     const row = j * gridW
     for (let i = 0; i < gridW; i++) {
@@ -208,7 +217,10 @@ export function traceZeroLevel(
   for (let l = 0; l < ny - 1; l++) {
     for (let k = 0; k < nx - 1; k++) {
       const c = l * nx + k
-      const a = values[c], b = values[c + 1], cc = values[c + nx + 1], d = values[c + nx]
+      const a = values[c],
+        b = values[c + 1],
+        cc = values[c + nx + 1],
+        d = values[c + nx]
       const kase = (a > 0 ? 1 : 0) | (b > 0 ? 2 : 0) | (cc > 0 ? 4 : 0) | (d > 0 ? 8 : 0)
       if (kase === 0 || kase === 15) continue
       let segs = CASES[kase]
@@ -249,7 +261,8 @@ export function traceZeroLevel(
     while (next[e] >= 0) {
       const to = next[e]
       next[e] = -1
-      const px = edgeX(e), py = edgeY(e)
+      const px = edgeX(e),
+        py = edgeY(e)
       pushPoint(ring, px, py)
       refineInCell(ring, cellOf[e], px, py, edgeX(to), edgeY(to), values, ax, ay, nx)
       e = to
@@ -299,17 +312,26 @@ function refineInCell(
 ): void {
   const k = cell % nx
   const l = (cell - k) / nx
-  const X0 = ax.pos[k], X1 = ax.pos[k + 1], Y0 = ay.pos[l], Y1 = ay.pos[l + 1]
-  const cw = X1 - X0, ch = Y1 - Y0
+  const X0 = ax.pos[k],
+    X1 = ax.pos[k + 1],
+    Y0 = ay.pos[l],
+    Y1 = ay.pos[l + 1]
+  const cw = X1 - X0,
+    ch = Y1 - Y0
   if (!(cw > 0 && ch > 0)) return
-  const a = values[cell], b = values[cell + 1], c = values[cell + nx + 1], d = values[cell + nx]
+  const a = values[cell],
+    b = values[cell + 1],
+    c = values[cell + nx + 1],
+    d = values[cell + nx]
   if (!(Number.isFinite(a) && Number.isFinite(b) && Number.isFinite(c) && Number.isFinite(d))) return
   const e = a - b + c - d
   // A (near-)planar cell has a straight 0-level: the chord is exact.
   if (Math.abs(e) <= 1e-9 * (Math.abs(a) + Math.abs(b) + Math.abs(c) + Math.abs(d))) return
   // In pixels relative to the cell's corner: f = a + pX + qY + rXY, i.e. the hyperbola
   // (X - X*)(Y - Y*) = kappa with asymptotes X* = -q/r, Y* = -p/r.
-  const p = (b - a) / cw, q = (d - a) / ch, r = e / (cw * ch)
+  const p = (b - a) / cw,
+    q = (d - a) / ch,
+    r = e / (cw * ch)
   const kappa = (p * q - a * r) / (r * r)
   if (kappa === 0 || !Number.isFinite(kappa)) return
   const curve: CellCurve = { cx: X0 - q / r, cy: Y0 - p / r, kappa }
@@ -327,16 +349,19 @@ interface CellCurve {
 // the chord: -kappa / s^2 = dy / dx for s = x - cx) while that point is more than
 // CURVE_TOLERANCE away. Both ends lie on one branch, which is monotone and convex.
 function subdivide(ring: Ring, f: CellCurve, px: number, py: number, qx: number, qy: number, depth: number): void {
-  const dx = qx - px, dy = qy - py
+  const dx = qx - px,
+    dy = qy - py
   const len = Math.hypot(dx, dy)
   if (len < 2 * CURVE_TOLERANCE || depth >= MAX_CURVE_DEPTH || dx === 0 || dy === 0) return
   const t = (-f.kappa * dx) / dy
   if (!(t > 0)) return
-  const sp = px - f.cx, sq = qx - f.cx
+  const sp = px - f.cx,
+    sq = qx - f.cx
   if (sp === 0 || Math.sign(sp) !== Math.sign(sq)) return
   const s = Math.sign(sp) * Math.sqrt(t)
   if (!(s > Math.min(sp, sq) && s < Math.max(sp, sq))) return
-  const mx = f.cx + s, my = f.cy + f.kappa / s
+  const mx = f.cx + s,
+    my = f.cy + f.kappa / s
   const deviation = Math.abs(dx * (my - py) - dy * (mx - px)) / len
   if (deviation <= CURVE_TOLERANCE) return
   subdivide(ring, f, px, py, mx, my, depth + 1)
@@ -374,7 +399,8 @@ export function logitsToShape(
   const tolerance = options.tolerance ?? 1
   const minArea = options.minArea ?? DEFAULT_MIN_AREA
   const maxAreaError = options.maxAreaError ?? DEFAULT_MAX_AREA_ERROR
-  if (!(maxAreaError >= 0 && Number.isFinite(maxAreaError))) throw new RangeError(`maxAreaError must be >= 0, got ${maxAreaError}`)
+  if (!(maxAreaError >= 0 && Number.isFinite(maxAreaError)))
+    throw new RangeError(`maxAreaError must be >= 0, got ${maxAreaError}`)
   if (!(tolerance >= 0 && Number.isFinite(tolerance))) throw new RangeError(`tolerance must be >= 0, got ${tolerance}`)
   if (!(minArea >= 0 && Number.isFinite(minArea))) throw new RangeError(`minArea must be >= 0, got ${minArea}`)
 
@@ -393,7 +419,8 @@ export function logitsToShape(
   outers.sort((p, q) => p.area - q.area)
   const keptHoles: RingInfo[] = []
   for (const hole of holes) {
-    const hx = hole.raw[0], hy = hole.raw[1]
+    const hx = hole.raw[0],
+      hy = hole.raw[1]
     for (let o = 0; o < outers.length; o++) {
       if (outers[o].area > -hole.area && ringContains(outers[o].raw, hx, hy)) {
         hole.owner = o
@@ -448,8 +475,10 @@ function simplifyIndices(ring: Ring, tolerance: number): number[] {
   const n = ring.length >> 1
   if (tolerance <= 0 || n <= 3) return Array.from({ length: n }, (_, i) => i)
   const farthest = (from: number): number => {
-    let best = from, bestD = -1
-    const fx = ring[2 * from], fy = ring[2 * from + 1]
+    let best = from,
+      bestD = -1
+    const fx = ring[2 * from],
+      fy = ring[2 * from + 1]
     for (let i = 0; i < n; i++) {
       const d = (ring[2 * i] - fx) ** 2 + (ring[2 * i + 1] - fy) ** 2
       if (d > bestD) {
@@ -461,7 +490,8 @@ function simplifyIndices(ring: Ring, tolerance: number): number[] {
   }
   const i1 = farthest(0)
   const i2 = farthest(i1)
-  const a = Math.min(i1, i2), b = Math.max(i1, i2)
+  const a = Math.min(i1, i2),
+    b = Math.max(i1, i2)
   if (a === b) return Array.from({ length: n }, (_, i) => i)
   const pt = (i: number): IndexedPoint => ({ x: ring[2 * i], y: ring[2 * i + 1], i })
   const first: IndexedPoint[] = []
@@ -490,10 +520,12 @@ function simplificationError(ring: Ring, kept: number[]): number {
     const steps = (to - from + n) % n
     if (steps <= 1) continue
     let s = 0
-    let px = ring[2 * from], py = ring[2 * from + 1]
+    let px = ring[2 * from],
+      py = ring[2 * from + 1]
     for (let t = 1; t <= steps; t++) {
       const i = (from + t) % n
-      const x = ring[2 * i], y = ring[2 * i + 1]
+      const x = ring[2 * i],
+        y = ring[2 * i + 1]
       s += px * y - x * py
       px = x
       py = y
@@ -504,7 +536,12 @@ function simplificationError(ring: Ring, kept: number[]): number {
   return total
 }
 
-function simplifyRing(ring: Ring, tolerance: number, width: number, height: number): { ring: Ring; error: number } | null {
+function simplifyRing(
+  ring: Ring,
+  tolerance: number,
+  width: number,
+  height: number,
+): { ring: Ring; error: number } | null {
   const kept = simplifyIndices(ring, tolerance)
   const out: Ring = []
   for (const i of kept) {
@@ -557,8 +594,14 @@ function onSegment(ax: number, ay: number, bx: number, by: number, cx: number, c
 
 /** Whether closed segments AB and CD share any point. */
 export function segmentsIntersect(
-  ax: number, ay: number, bx: number, by: number,
-  cx: number, cy: number, dx: number, dy: number,
+  ax: number,
+  ay: number,
+  bx: number,
+  by: number,
+  cx: number,
+  cy: number,
+  dx: number,
+  dy: number,
 ): boolean {
   const o1 = orient(ax, ay, bx, by, cx, cy)
   const o2 = orient(ax, ay, bx, by, dx, dy)
@@ -600,16 +643,24 @@ export function crossingRings(rings: Ring[]): Set<number> {
     const p = order[oi]
     const rp = rings[segRing[p]]
     const np = rp.length >> 1
-    const ip = segIndex[p], jp = (ip + 1) % np
-    const ax = rp[2 * ip], ay = rp[2 * ip + 1], bx = rp[2 * jp], by = rp[2 * jp + 1]
+    const ip = segIndex[p],
+      jp = (ip + 1) % np
+    const ax = rp[2 * ip],
+      ay = rp[2 * ip + 1],
+      bx = rp[2 * jp],
+      by = rp[2 * jp + 1]
     const maxX = Math.max(ax, bx)
     for (let oj = oi + 1; oj < total; oj++) {
       const q = order[oj]
       if (minX[q] > maxX) break
       const rq = rings[segRing[q]]
       const nq = rq.length >> 1
-      const iq = segIndex[q], jq = (iq + 1) % nq
-      const cx = rq[2 * iq], cy = rq[2 * iq + 1], dx = rq[2 * jq], dy = rq[2 * jq + 1]
+      const iq = segIndex[q],
+        jq = (iq + 1) % nq
+      const cx = rq[2 * iq],
+        cy = rq[2 * iq + 1],
+        dx = rq[2 * jq],
+        dy = rq[2 * jq + 1]
       if (Math.max(ay, by) < Math.min(cy, dy) || Math.max(cy, dy) < Math.min(ay, by)) continue
       if (segRing[p] === segRing[q] && (jp === iq || jq === ip)) {
         // Neighbours share a vertex; they are only wrong if they fold back onto each other.

@@ -20,7 +20,10 @@ const PRIOR_LOGIT = 16
 export function segmentationToRle(seg: Segmentation, width: number, height: number): Rle {
   if (Array.isArray(seg)) return rasterizeShape({ parts: seg.map((outer) => ({ outer, holes: [] })) }, width, height)
   if (seg.size[0] !== height || seg.size[1] !== width) {
-    throw new UserError('segmentation-size', `RLE of size ${seg.size[1]}x${seg.size[0]} does not match the ${width}x${height} image`)
+    throw new UserError(
+      'segmentation-size',
+      `RLE of size ${seg.size[1]}x${seg.size[0]} does not match the ${width}x${height} image`,
+    )
   }
   return rleFromString(seg)
 }
@@ -33,21 +36,25 @@ export function rleToShape(rle: Rle, tolerance = RLE_OUTLINE_TOLERANCE): Shape {
   const [height, width] = rle.size
   const [bx, by, bw, bh] = rleToBbox(rle)
   if (bw === 0 || bh === 0) return { parts: [] }
-  const x0 = Math.max(0, bx - 1), y0 = Math.max(0, by - 1)
-  const x1 = Math.min(width, bx + bw + 1), y1 = Math.min(height, by + bh + 1)
-  const cw = x1 - x0, ch = y1 - y0
+  const x0 = Math.max(0, bx - 1),
+    y0 = Math.max(0, by - 1)
+  const x1 = Math.min(width, bx + bw + 1),
+    y1 = Math.min(height, by + bh + 1)
+  const cw = x1 - x0,
+    ch = y1 - y0
   const field = new Float32Array(cw * ch).fill(-1)
   // Walk the runs (column-major) and mark the foreground pixels that fall in the crop.
   let pos = 0
   for (let j = 0; j < rle.counts.length; j++) {
     const c = rle.counts[j]
     if (j & 1) {
-      for (let k = pos; k < pos + c; ) {
+      for (let k = pos; k < pos + c;) {
         const x = Math.floor(k / height)
         const yStart = k - x * height
         const yEnd = Math.min(height, yStart + (pos + c - k))
         if (x >= x0 && x < x1) {
-          const from = Math.max(yStart, y0), to = Math.min(yEnd, y1)
+          const from = Math.max(yStart, y0),
+            to = Math.min(yEnd, y1)
           for (let y = from; y < to; y++) field[(y - y0) * cw + (x - x0)] = 1
         }
         k += yEnd - yStart
@@ -90,7 +97,13 @@ export function combineRle(a: Rle, b: Rle, op: 'add' | 'subtract'): Rle {
   const fa = flips(a)
   const fb = flips(b)
   const counts: number[] = []
-  let ia = 0, ib = 0, inA = false, inB = false, pos = 0, value = false, run = 0
+  let ia = 0,
+    ib = 0,
+    inA = false,
+    inB = false,
+    pos = 0,
+    value = false,
+    run = 0
   while (pos < total) {
     const next = Math.min(fa[ia] ?? total, fb[ib] ?? total)
     const inside = op === 'add' ? inA || inB : inA && !inB
@@ -124,9 +137,21 @@ export function rleToSegmentation(rle: Rle): CocoSegmentation {
  * Adds `other` to `base`, or cuts it away: for "fix a missed part" and "cut an overlap" without
  * redrawing. Throws a UserError when nothing would be left.
  */
-export function combineSegmentations(base: Segmentation, other: Segmentation, op: 'add' | 'subtract', width: number, height: number): CocoSegmentation {
-  const result = rleToSegmentation(combineRle(segmentationToRle(base, width, height), segmentationToRle(other, width, height), op))
-  if (result.area === 0) throw new UserError('empty-result', `${op === 'subtract' ? 'subtracting' : 'adding'} the mask leaves nothing of the annotation`)
+export function combineSegmentations(
+  base: Segmentation,
+  other: Segmentation,
+  op: 'add' | 'subtract',
+  width: number,
+  height: number,
+): CocoSegmentation {
+  const result = rleToSegmentation(
+    combineRle(segmentationToRle(base, width, height), segmentationToRle(other, width, height), op),
+  )
+  if (result.area === 0)
+    throw new UserError(
+      'empty-result',
+      `${op === 'subtract' ? 'subtracting' : 'adding'} the mask leaves nothing of the annotation`,
+    )
   return result
 }
 
@@ -162,8 +187,12 @@ export function segmentationToLowResLogits(seg: Segmentation, width: number, hei
   for (let y = 0; y < height; y++) perCellY[cellOfY[y]]++
   // On images narrower or shorter than 256 px some cells hold no pixel centre: they take the
   // value of the cell holding the pixel under their own centre.
-  const sourceX = Int32Array.from({ length: n }, (_, c) => (perCellX[c] > 0 ? c : cellOfX[Math.min(width - 1, Math.floor(((c + 0.5) * width) / n))]))
-  const sourceY = Int32Array.from({ length: n }, (_, c) => (perCellY[c] > 0 ? c : cellOfY[Math.min(height - 1, Math.floor(((c + 0.5) * height) / n))]))
+  const sourceX = Int32Array.from({ length: n }, (_, c) =>
+    perCellX[c] > 0 ? c : cellOfX[Math.min(width - 1, Math.floor(((c + 0.5) * width) / n))],
+  )
+  const sourceY = Int32Array.from({ length: n }, (_, c) =>
+    perCellY[c] > 0 ? c : cellOfY[Math.min(height - 1, Math.floor(((c + 0.5) * height) / n))],
+  )
   const logits = new Float32Array(n * n)
   for (let cy = 0; cy < n; cy++) {
     for (let cx = 0; cx < n; cx++) {

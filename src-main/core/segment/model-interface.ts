@@ -20,9 +20,7 @@ export const MASK_LOGIT_CLAMP = 32
 export const PIXEL_MEAN = [0.485, 0.456, 0.406] as const
 export const PIXEL_STD = [0.229, 0.224, 0.225] as const
 
-export const ENCODER_INPUTS: readonly TensorSpec[] = [
-  { name: 'image', type: 'float32', shape: [1, 3, 1024, 1024] },
-]
+export const ENCODER_INPUTS: readonly TensorSpec[] = [{ name: 'image', type: 'float32', shape: [1, 3, 1024, 1024] }]
 
 export const ENCODER_OUTPUTS: readonly TensorSpec[] = [
   { name: 'high_res_feats_0', type: 'float32', shape: [1, 32, 256, 256] },

@@ -124,7 +124,10 @@ function requireFile(dir: string, name: string): string {
   const file = join(dir, name)
   if (!existsSync(dir)) throw new UserError('model-missing', `${dir}: model folder not found`)
   if (!statSync(dir).isDirectory()) {
-    throw new UserError('model-missing', `${dir}: is a file, not a model folder (a model folder holds ${ENCODER_FILE} and ${DECODER_FILE})`)
+    throw new UserError(
+      'model-missing',
+      `${dir}: is a file, not a model folder (a model folder holds ${ENCODER_FILE} and ${DECODER_FILE})`,
+    )
   }
   if (!existsSync(file)) {
     throw new UserError('model-missing', `${file}: missing (a model folder holds ${ENCODER_FILE} and ${DECODER_FILE})`)
@@ -158,7 +161,8 @@ function checkValues(
         `${file}: missing ${kind} '${spec.name}' (expected ${want}); it has ${actual.map((m) => `'${m.name}'`).join(', ') || 'none'}`,
       )
     }
-    if (!meta.isTensor) throw new UserError('model-interface', `${file}: ${kind} '${spec.name}' is not a tensor (expected ${want})`)
+    if (!meta.isTensor)
+      throw new UserError('model-interface', `${file}: ${kind} '${spec.name}' is not a tensor (expected ${want})`)
     if (meta.type !== spec.type) {
       throw new UserError('model-interface', `${file}: ${kind} '${spec.name}' has type ${meta.type}, expected ${want}`)
     }
@@ -190,7 +194,10 @@ function checkValues(
 }
 
 /** Which decoder export this is, from its outputs (see the model interface: A has low_res_masks). */
-export function detectDecoderVariant(file: string, outputs: readonly ort.InferenceSession.ValueMetadata[]): DecoderVariant {
+export function detectDecoderVariant(
+  file: string,
+  outputs: readonly ort.InferenceSession.ValueMetadata[],
+): DecoderVariant {
   const names = outputs.map((o) => o.name)
   if (names.includes('low_res_masks')) {
     checkValues(file, 'output', outputs, DECODER_OUTPUTS_A)
@@ -241,7 +248,13 @@ function providerUnavailableReason(provider: ProviderName): string | null {
   if (provider === 'cuda' && !known.bundled) {
     // onnxruntime-node ships the CUDA provider as an optional download next to its binding.
     const require = createRequire(import.meta.url)
-    const bindingDir = join(dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch)
+    const bindingDir = join(
+      dirname(require.resolve('onnxruntime-node/package.json')),
+      'bin',
+      'napi-v6',
+      process.platform,
+      process.arch,
+    )
     if (!existsSync(join(bindingDir, 'libonnxruntime_providers_cuda.so'))) {
       return 'cuda: provider libraries not installed (npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12; see README)'
     }
@@ -263,7 +276,11 @@ export async function checkModelFolder(dir: string): Promise<{
   const model = await loadModel(dir, { providers: ['cpu'], threads: 1 })
   try {
     const describe = (m: readonly ort.InferenceSession.ValueMetadata[]): TensorDescription[] =>
-      m.map((v) => (v.isTensor ? { name: v.name, type: v.type, shape: [...v.shape] } : { name: v.name, type: 'non-tensor', shape: [] }))
+      m.map((v) =>
+        v.isTensor
+          ? { name: v.name, type: v.type, shape: [...v.shape] }
+          : { name: v.name, type: 'non-tensor', shape: [] },
+      )
     return {
       id: model.info.id,
       demo: model.info.demo,
@@ -286,10 +303,7 @@ export interface TensorDescription {
  * Loads and checks the encoder and decoder of `dir`. The encoder runs on the first provider
  * that works (tried in order, each failure recorded with its reason); the decoder on CPU.
  */
-export async function loadModel(
-  dirArg: string,
-  options: LoadModelOptions = {},
-): Promise<LoadedModel> {
+export async function loadModel(dirArg: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const dir = resolve(dirArg)
   const encoderFile = requireFile(dir, ENCODER_FILE)
   const decoderFile = requireFile(dir, DECODER_FILE)

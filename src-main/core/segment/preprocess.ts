@@ -58,11 +58,18 @@ function sharpError(input: string | Buffer, err: unknown): UserError {
 function fileError(file: string, err: unknown): UserError {
   const code = (err as NodeJS.ErrnoException)?.code
   if (code === 'ENOENT') return new UserError('image-missing', `${file}: file not found`, { cause: err })
-  if (code === 'ENOTDIR') return new UserError('image-missing', `${file}: file not found (a folder on the path is a file)`, { cause: err })
-  if (code === 'EACCES' || code === 'EPERM') return new UserError('image-unreadable', `${file}: permission denied (cannot read the file)`, { cause: err })
-  if (code === 'EISDIR') return new UserError('image-unreadable', `${file}: not a file (it is a folder)`, { cause: err })
+  if (code === 'ENOTDIR')
+    return new UserError('image-missing', `${file}: file not found (a folder on the path is a file)`, { cause: err })
+  if (code === 'EACCES' || code === 'EPERM')
+    return new UserError('image-unreadable', `${file}: permission denied (cannot read the file)`, { cause: err })
+  if (code === 'EISDIR')
+    return new UserError('image-unreadable', `${file}: not a file (it is a folder)`, { cause: err })
   if (code === 'ENAMETOOLONG') return new UserError('image-missing', `${file}: file name too long`, { cause: err })
-  return new UserError('image-unreadable', `${file}: cannot read the file (${code ?? (err as Error)?.message ?? String(err)})`, { cause: err })
+  return new UserError(
+    'image-unreadable',
+    `${file}: cannot read the file (${code ?? (err as Error)?.message ?? String(err)})`,
+    { cause: err },
+  )
 }
 
 function checkFile(input: string | Buffer): void {
@@ -116,7 +123,15 @@ export async function readImageHeader(input: string | Buffer, maxPixels = MAX_IM
     if (!isBmp(head)) throw sharpError(input, err)
     // libvips has no BMP loader: read the header ourselves (no orientation in BMP).
     const bmp = readBmpHeader(head, describeInput(input))
-    meta = { width: bmp.width, height: bmp.height, format: 'bmp' as Metadata['format'], channels: 3, depth: 'uchar', space: 'srgb', hasAlpha: false } as Metadata
+    meta = {
+      width: bmp.width,
+      height: bmp.height,
+      format: 'bmp' as Metadata['format'],
+      channels: 3,
+      depth: 'uchar',
+      space: 'srgb',
+      hasAlpha: false,
+    } as Metadata
   }
   const w = meta.width
   const h = meta.height
@@ -124,7 +139,7 @@ export async function readImageHeader(input: string | Buffer, maxPixels = MAX_IM
   if (w * h > maxPixels) {
     throw new UserError(
       'image-too-large',
-      `${describeInput(input)}: ${w}x${h} is ${(w * h / 1e6).toFixed(0)} MP, more than the ${(maxPixels / 1e6).toFixed(0)} MP this app accepts`,
+      `${describeInput(input)}: ${w}x${h} is ${((w * h) / 1e6).toFixed(0)} MP, more than the ${(maxPixels / 1e6).toFixed(0)} MP this app accepts`,
     )
   }
   const orientation = meta.orientation ?? 1
@@ -150,7 +165,10 @@ const LUTS: Float32Array[] = [0, 1, 2].map((c) => {
 })
 
 /** HWC 8-bit RGB (1024x1024) to normalised NCHW float32. */
-export function toEncoderTensor(rgb: Uint8Array | Buffer, out = new Float32Array(3 * MODEL_SIZE * MODEL_SIZE)): Float32Array {
+export function toEncoderTensor(
+  rgb: Uint8Array | Buffer,
+  out = new Float32Array(3 * MODEL_SIZE * MODEL_SIZE),
+): Float32Array {
   const plane = MODEL_SIZE * MODEL_SIZE
   if (rgb.length !== plane * 3) throw new Error(`expected ${plane * 3} RGB bytes, got ${rgb.length}`)
   const [l0, l1, l2] = LUTS
@@ -166,7 +184,10 @@ export function toEncoderTensor(rgb: Uint8Array | Buffer, out = new Float32Array
  * Decodes, orients and resizes an image into the encoder tensor. Reads the header first so an
  * absurd size is refused before decoding.
  */
-export async function preprocessImage(input: string | Buffer, maxPixels = MAX_IMAGE_PIXELS): Promise<PreparedImage & { header: ImageHeader }> {
+export async function preprocessImage(
+  input: string | Buffer,
+  maxPixels = MAX_IMAGE_PIXELS,
+): Promise<PreparedImage & { header: ImageHeader }> {
   const header = await readImageHeader(input, maxPixels)
   let data: Buffer
   try {
@@ -177,8 +198,14 @@ export async function preprocessImage(input: string | Buffer, maxPixels = MAX_IM
     } else if (header.hasAlpha) {
       // libvips resizes premultiplied, so alpha would darken the colour even after
       // removeAlpha(); drop it in a first pass at full size (only images with alpha pay this).
-      const flat = await source.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
-      source = sharp(flat.data, { raw: { width: flat.info.width, height: flat.info.height, channels: flat.info.channels } })
+      const flat = await source
+        .removeAlpha()
+        .toColourspace('srgb')
+        .raw({ depth: 'uchar' })
+        .toBuffer({ resolveWithObject: true })
+      source = sharp(flat.data, {
+        raw: { width: flat.info.width, height: flat.info.height, channels: flat.info.channels },
+      })
     }
     const result = await source
       .removeAlpha()
@@ -189,7 +216,10 @@ export async function preprocessImage(input: string | Buffer, maxPixels = MAX_IM
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true })
     if (result.info.channels !== 3) {
-      throw new UserError('image-unreadable', `${describeInput(input)}: expected 3 colour channels after conversion, got ${result.info.channels}`)
+      throw new UserError(
+        'image-unreadable',
+        `${describeInput(input)}: expected 3 colour channels after conversion, got ${result.info.channels}`,
+      )
     }
     data = result.data
   } catch (err) {

@@ -62,8 +62,10 @@ export function checkPrompt(prompt: PromptRecord, width: number, height: number)
     throw new UserError('bad-point', `${prompt.points.length} points: a prompt takes at most ${MAX_PROMPT_POINTS}`)
   }
   prompt.points.forEach((p, i) => {
-    if (bad(p.x) || bad(p.y)) throw new UserError('bad-point', `point ${i + 1}: coordinates must be finite numbers, got ${p.x},${p.y}`)
-    if (p.label !== 0 && p.label !== 1) throw new UserError('bad-point', `point ${i + 1}: label must be 0 or 1, got ${String(p.label)}`)
+    if (bad(p.x) || bad(p.y))
+      throw new UserError('bad-point', `point ${i + 1}: coordinates must be finite numbers, got ${p.x},${p.y}`)
+    if (p.label !== 0 && p.label !== 1)
+      throw new UserError('bad-point', `point ${i + 1}: label must be 0 or 1, got ${String(p.label)}`)
     if (p.x < 0 || p.y < 0 || p.x > width || p.y > height) {
       throw new UserError('bad-point', `point ${i + 1}: ${p.x},${p.y} is outside the ${width}x${height} image`)
     }
@@ -71,9 +73,11 @@ export function checkPrompt(prompt: PromptRecord, width: number, height: number)
   const b = prompt.box
   if (b) {
     if ([b.x0, b.y0, b.x1, b.y1].some(bad)) throw new UserError('bad-box', `box: coordinates must be finite numbers`)
-    if (b.x0 === b.x1 || b.y0 === b.y1) throw new UserError('bad-box', `box ${b.x0},${b.y0},${b.x1},${b.y1}: has no area`)
+    if (b.x0 === b.x1 || b.y0 === b.y1)
+      throw new UserError('bad-box', `box ${b.x0},${b.y0},${b.x1},${b.y1}: has no area`)
   }
-  if (prompt.points.length === 0 && !b) throw new UserError('empty-prompt', 'a prompt needs at least one point or a box')
+  if (prompt.points.length === 0 && !b)
+    throw new UserError('empty-prompt', 'a prompt needs at least one point or a box')
 }
 
 /** Index of the highest score (first on ties). */
@@ -89,7 +93,12 @@ export function bestCandidate(scores: readonly number[]): number {
  */
 export class Decoder {
   private readonly features: Record<string, ort.Tensor>
-  private readonly noMask = new ort.Tensor('float32', new Float32Array(LOW_RES_AREA), [1, 1, LOW_RES_SIZE, LOW_RES_SIZE])
+  private readonly noMask = new ort.Tensor('float32', new Float32Array(LOW_RES_AREA), [
+    1,
+    1,
+    LOW_RES_SIZE,
+    LOW_RES_SIZE,
+  ])
   private readonly outputNames: string[]
 
   constructor(
@@ -111,7 +120,10 @@ export class Decoder {
    * (pixel centres at i + 0.5); upstream expects pixel indices (centres at i) and the graph adds
    * the half pixel itself, hence the − 0.5 before scaling.
    */
-  async run(prompt: PromptRecord, maskInput: Float32Array | null): Promise<Omit<DecodedState, 'prompt' | 'chosen' | 'restored'>> {
+  async run(
+    prompt: PromptRecord,
+    maskInput: Float32Array | null,
+  ): Promise<Omit<DecodedState, 'prompt' | 'chosen' | 'restored'>> {
     const t0 = performance.now()
     const { width, height } = this.embedding
     const sx = MODEL_SIZE / width
@@ -189,16 +201,27 @@ export class PromptHistory {
    * of lets a saved annotation be re-prompted like this.
    */
   startFrom(logits: Float32Array): void {
-    if (logits.length !== LOW_RES_AREA) throw new RangeError(`the logits a re-prompt starts from must be ${LOW_RES_SIZE}x${LOW_RES_SIZE}`)
+    if (logits.length !== LOW_RES_AREA)
+      throw new RangeError(`the logits a re-prompt starts from must be ${LOW_RES_SIZE}x${LOW_RES_SIZE}`)
     this.history = [
-      { prompt: { points: [], box: null }, logits: [logits, logits, logits], scores: [1, 1, 1], chosen: 0, timings: { run: 0, overhead: 0 }, restored: false },
+      {
+        prompt: { points: [], box: null },
+        logits: [logits, logits, logits],
+        scores: [1, 1, 1],
+        chosen: 0,
+        timings: { run: 0, overhead: 0 },
+        restored: false,
+      },
     ]
   }
 
   async decode(prompt: PromptRecord, candidate?: number): Promise<DecodedState> {
     const { width, height } = this.decoder.embedding
     checkPrompt(prompt, width, height)
-    const snapshot: PromptRecord = { points: prompt.points.map((p) => ({ ...p })), box: prompt.box ? { ...prompt.box } : null }
+    const snapshot: PromptRecord = {
+      points: prompt.points.map((p) => ({ ...p })),
+      box: prompt.box ? { ...prompt.box } : null,
+    }
 
     // Deepest saved state whose prompt is a prefix of the new one.
     let base = -1

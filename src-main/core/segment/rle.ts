@@ -118,14 +118,19 @@ export function rleToBbox(rle: Rle): [number, number, number, number] {
   const [h, w] = rle.size
   const m = rle.counts.length - (rle.counts.length % 2)
   if (m === 0) return [0, 0, 0, 0]
-  let xs = w, ys = h, xe = 0, ye = 0
+  let xs = w,
+    ys = h,
+    xe = 0,
+    ye = 0
   let cc = 0
   for (let j = 0; j < m; j++) {
     const start = cc
     cc += rle.counts[j]
     if (j % 2 === 0 || rle.counts[j] === 0) continue
-    const yStart = start % h, xStart = (start - yStart) / h
-    const yEnd = (cc - 1) % h, xEnd = (cc - 1 - yEnd) / h
+    const yStart = start % h,
+      xStart = (start - yStart) / h
+    const yEnd = (cc - 1) % h,
+      xEnd = (cc - 1 - yEnd) / h
     xs = Math.min(xs, xStart)
     xe = Math.max(xe, xEnd)
     if (xStart < xEnd) {
@@ -153,7 +158,8 @@ export function rasterizeShape(shape: Shape, width: number, height: number): Rle
   }
   const total = width * height
   // Pass 1: column range of every edge (pixel-centre columns it crosses, half-open rule).
-  let colMin = width, colMax = -1
+  let colMin = width,
+    colMax = -1
   const rings: { ring: number[]; part: number }[] = []
   shape.parts.forEach((part, p) => {
     rings.push({ ring: part.outer, part: p })
@@ -194,7 +200,10 @@ export function rasterizeShape(shape: Shape, width: number, height: number): Rle
     const n = ring.length >> 1
     for (let i = 0; i < n; i++) {
       const j = i + 1 < n ? i + 1 : 0
-      const x0 = ring[2 * i], y0 = ring[2 * i + 1], x1 = ring[2 * j], y1 = ring[2 * j + 1]
+      const x0 = ring[2 * i],
+        y0 = ring[2 * i + 1],
+        x1 = ring[2 * j],
+        y1 = ring[2 * j + 1]
       const [c0, c1] = edgeColumns(x0, x1, width)
       const slope = (y1 - y0) / (x1 - x0)
       for (let c = c0; c <= c1; c++) {
@@ -223,7 +232,8 @@ export function rasterizeShape(shape: Shape, width: number, height: number): Rle
     runEnd = end
   }
   for (let x = colMin; x <= colMax; x++) {
-    const a = offset[x], b = offset[x + 1]
+    const a = offset[x],
+      b = offset[x + 1]
     if (b - a < 2) continue
     sortCrossings(ys, parts, a, b)
     parity.fill(0)
@@ -254,7 +264,8 @@ export function rasterizeShape(shape: Shape, width: number, height: number): Rle
 /** Columns c (clipped to the image) whose centre c + 0.5 is in [min(x0,x1), max(x0,x1)). */
 function edgeColumns(x0: number, x1: number, width: number): [number, number] {
   if (x0 === x1) return [1, 0]
-  const lo = Math.min(x0, x1), hi = Math.max(x0, x1)
+  const lo = Math.min(x0, x1),
+    hi = Math.max(x0, x1)
   const c0 = Math.max(0, Math.ceil(lo - 0.5))
   const c1 = Math.min(width - 1, Math.ceil(hi - 0.5) - 1)
   return [c0, c1]
@@ -271,7 +282,8 @@ function sortCrossings(ys: Float64Array, parts: Int32Array, a: number, b: number
     return
   }
   for (let i = a + 1; i < b; i++) {
-    const y = ys[i], p = parts[i]
+    const y = ys[i],
+      p = parts[i]
     let j = i - 1
     while (j >= a && ys[j] > y) {
       ys[j + 1] = ys[j]

@@ -48,9 +48,13 @@ export function maskMeasures(rle: Rle): { area: number; bbox: Bbox } {
 
 /** Area and bbox of a stored segmentation on a width x height image. */
 export function segmentationMeasures(seg: Segmentation, width: number, height: number): { area: number; bbox: Bbox } {
-  if (Array.isArray(seg)) return maskMeasures(rasterizeShape({ parts: seg.map((outer) => ({ outer, holes: [] })) }, width, height))
+  if (Array.isArray(seg))
+    return maskMeasures(rasterizeShape({ parts: seg.map((outer) => ({ outer, holes: [] })) }, width, height))
   if (seg.size[0] !== height || seg.size[1] !== width) {
-    throw new UserError('segmentation-size', `RLE of size ${seg.size[1]}x${seg.size[0]} does not match the ${width}x${height} image`)
+    throw new UserError(
+      'segmentation-size',
+      `RLE of size ${seg.size[1]}x${seg.size[0]} does not match the ${width}x${height} image`,
+    )
   }
   return maskMeasures(rleFromString(seg))
 }
@@ -66,31 +70,50 @@ function showRing(ring: readonly number[]): string {
  * decimals as every stored polygon is, and measured by rasterisation. Refuses, naming the ring
  * and value, what cannot be a polygon of this image.
  */
-export function polygonGeometry(rings: readonly (readonly number[])[], width: number, height: number): CocoSegmentation {
+export function polygonGeometry(
+  rings: readonly (readonly number[])[],
+  width: number,
+  height: number,
+): CocoSegmentation {
   if (rings.length === 0) throw new UserError('annotation-rings', 'a polygon needs at least one ring')
   const polygons: Ring[] = rings.map((ring, r) => {
     if (ring.length < 6 || ring.length % 2 !== 0) {
-      throw new UserError('annotation-rings', `ring ${r} has ${ring.length} numbers; a ring needs an even count of at least 6 (3 points)`)
+      throw new UserError(
+        'annotation-rings',
+        `ring ${r} has ${ring.length} numbers; a ring needs an even count of at least 6 (3 points)`,
+      )
     }
     const out: Ring = []
     for (let i = 0; i < ring.length; i += 2) {
-      const x = ring[i], y = ring[i + 1]
-      if (!Number.isFinite(x) || !Number.isFinite(y)) throw new UserError('annotation-rings', `ring ${r} point ${i / 2} (${x},${y}) is not two finite numbers`)
+      const x = ring[i],
+        y = ring[i + 1]
+      if (!Number.isFinite(x) || !Number.isFinite(y))
+        throw new UserError('annotation-rings', `ring ${r} point ${i / 2} (${x},${y}) is not two finite numbers`)
       if (x < 0 || y < 0 || x > width || y > height) {
-        throw new UserError('annotation-rings', `ring ${r} point ${i / 2} (${x},${y}) is outside the ${width}x${height} image`)
+        throw new UserError(
+          'annotation-rings',
+          `ring ${r} point ${i / 2} (${x},${y}) is outside the ${width}x${height} image`,
+        )
       }
-      const rx = round2(x), ry = round2(y)
+      const rx = round2(x),
+        ry = round2(y)
       const n = out.length
       if (n >= 2 && out[n - 2] === rx && out[n - 1] === ry) continue
       out.push(rx, ry)
     }
     while (out.length >= 4 && out[0] === out[out.length - 2] && out[1] === out[out.length - 1]) out.length -= 2
-    if (out.length < 6) throw new UserError('annotation-rings', `ring ${r} ${showRing(ring)} has fewer than 3 distinct points`)
-    if (ringArea(out) === 0) throw new UserError('annotation-rings', `ring ${r} ${showRing(ring)} encloses no area (its points are on one line)`)
+    if (out.length < 6)
+      throw new UserError('annotation-rings', `ring ${r} ${showRing(ring)} has fewer than 3 distinct points`)
+    if (ringArea(out) === 0)
+      throw new UserError(
+        'annotation-rings',
+        `ring ${r} ${showRing(ring)} encloses no area (its points are on one line)`,
+      )
     return out
   })
   const rle = rasterizeShape({ parts: polygons.map((outer) => ({ outer, holes: [] })) }, width, height)
   const { area, bbox } = maskMeasures(rle)
-  if (area === 0) throw new UserError('annotation-rings', `the polygon ${showRing(rings[0])} covers no pixel centre of the image`)
+  if (area === 0)
+    throw new UserError('annotation-rings', `the polygon ${showRing(rings[0])} covers no pixel centre of the image`)
   return { segmentation: polygons, area, bbox, hasHoles: false }
 }

@@ -34,7 +34,11 @@ export function zoomAt(camera: Camera, screen: Vec, factor: number): Camera {
 }
 
 /** The whole image centred in the view, with a small margin. */
-export function fitCamera(image: { width: number; height: number }, view: { width: number; height: number }, margin = 16): Camera {
+export function fitCamera(
+  image: { width: number; height: number },
+  view: { width: number; height: number },
+  margin = 16,
+): Camera {
   const availableW = Math.max(1, view.width - 2 * margin)
   const availableH = Math.max(1, view.height - 2 * margin)
   const scale = Math.min(availableW / image.width, availableH / image.height)
@@ -115,7 +119,8 @@ export function hitTest(targets: readonly HitTarget[], p: Vec, tolerance: number
     selected.rings.forEach((ring, r) => {
       for (let i = 0; i < ring.length; i += 2) {
         const distance = Math.hypot(ring[i] - p.x, ring[i + 1] - p.y)
-        if (distance <= tolerance && (best === null || distance < best.distance)) best = { ring: r, vertex: i / 2, distance }
+        if (distance <= tolerance && (best === null || distance < best.distance))
+          best = { ring: r, vertex: i / 2, distance }
       }
     })
     if (best !== null) {
@@ -130,7 +135,14 @@ export function hitTest(targets: readonly HitTarget[], p: Vec, tolerance: number
         const a = { x: ring[2 * i], y: ring[2 * i + 1] }
         const b = { x: ring[2 * j], y: ring[2 * j + 1] }
         const { distance, t } = distanceToSegment(p, a, b)
-        if (distance <= tolerance) return { kind: 'edge', id: selected.id, ring: r, after: i, at: { x: a.x + t * (b.x - a.x), y: a.y + t * (b.y - a.y) } }
+        if (distance <= tolerance)
+          return {
+            kind: 'edge',
+            id: selected.id,
+            ring: r,
+            after: i,
+            at: { x: a.x + t * (b.x - a.x), y: a.y + t * (b.y - a.y) },
+          }
       }
     }
   }
@@ -158,13 +170,17 @@ export function moveVertex(rings: readonly (readonly number[])[], ring: number, 
 
 /** A copy with a vertex inserted after `after`. */
 export function insertVertex(rings: readonly (readonly number[])[], ring: number, after: number, at: Vec): number[][] {
-  return rings.map((values, r) => (r === ring ? [...values.slice(0, 2 * after + 2), at.x, at.y, ...values.slice(2 * after + 2)] : [...values]))
+  return rings.map((values, r) =>
+    r === ring ? [...values.slice(0, 2 * after + 2), at.x, at.y, ...values.slice(2 * after + 2)] : [...values],
+  )
 }
 
 /** A copy without one vertex; null when the ring would drop below a triangle. */
 export function removeVertex(rings: readonly (readonly number[])[], ring: number, vertex: number): number[][] | null {
   if (rings[ring].length <= 6) return null
-  return rings.map((values, r) => (r === ring ? [...values.slice(0, 2 * vertex), ...values.slice(2 * vertex + 2)] : [...values]))
+  return rings.map((values, r) =>
+    r === ring ? [...values.slice(0, 2 * vertex), ...values.slice(2 * vertex + 2)] : [...values],
+  )
 }
 
 /** Index of the prompt point within `radius` of p, nearest first; -1 when none. */

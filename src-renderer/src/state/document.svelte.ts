@@ -183,7 +183,9 @@ export class DocumentState {
       label: 'Add annotation',
       apply: async () => {
         const again: Annotation | null = saved
-        saved = await this.api.annotations.save(again === null ? { imageId, categoryId, ...source } : { imageId, categoryId, revision: again.revision })
+        saved = await this.api.annotations.save(
+          again === null ? { imageId, categoryId, ...source } : { imageId, categoryId, revision: again.revision },
+        )
         if (ref === null) ref = this.refOf(saved.id)
         else this.rekey(ref, saved.id)
         this.put(saved)
@@ -208,7 +210,11 @@ export class DocumentState {
         this.drop(ref.id)
       },
       revert: async () => {
-        const saved = await this.api.annotations.save({ imageId: annotation.imageId, categoryId: annotation.categoryId, revision: annotation.revision })
+        const saved = await this.api.annotations.save({
+          imageId: annotation.imageId,
+          categoryId: annotation.categoryId,
+          revision: annotation.revision,
+        })
         this.rekey(ref, saved.id)
         this.put(saved)
       },
@@ -222,11 +228,15 @@ export class DocumentState {
     let after: { categoryId: number; revision: string } | null = null
     const geometry = !('categoryId' in change)
     const restore = (state: { categoryId: number; revision: string }) =>
-      geometry ? { annotationId: ref.id, revision: state.revision } : { annotationId: ref.id, categoryId: state.categoryId }
+      geometry
+        ? { annotationId: ref.id, revision: state.revision }
+        : { annotationId: ref.id, categoryId: state.categoryId }
     await this.historyOf(annotation.imageId).run({
       label,
       apply: async () => {
-        const saved = await this.api.annotations.update(after === null ? { annotationId: ref.id, ...change } : restore(after))
+        const saved = await this.api.annotations.update(
+          after === null ? { annotationId: ref.id, ...change } : restore(after),
+        )
         after = { categoryId: saved.categoryId, revision: saved.revision }
         this.put(saved)
       },

@@ -113,6 +113,11 @@ export class ImageNavigation {
     const doc = this.editor.doc
     if (image === null || image.id !== doc.imageId) return
     const count = doc.annotations.length
-    if (image.annotationCount !== count) this.replace({ ...image, annotationCount: count, status: image.status === 'new' && count > 0 ? 'in_progress' : image.status })
+    if (image.annotationCount !== count)
+      this.replace({
+        ...image,
+        annotationCount: count,
+        status: image.status === 'new' && count > 0 ? 'in_progress' : image.status,
+      })
   }
 }

@@ -21,31 +21,40 @@ export class Projects {
 
   async openDialog(): Promise<void> {
     const { api, messages } = this.editor
-    await messages.guard(async () => {
-      // Changes still queued for this project reach it before main switches.
-      await this.editor.doc.settled()
-      const summary = await api.project.openDialog()
-      if (summary !== null) await this.adopt(summary)
-    }, { switching: true })
+    await messages.guard(
+      async () => {
+        // Changes still queued for this project reach it before main switches.
+        await this.editor.doc.settled()
+        const summary = await api.project.openDialog()
+        if (summary !== null) await this.adopt(summary)
+      },
+      { switching: true },
+    )
   }
 
   async openRecent(folder: string): Promise<void> {
     const { api, messages } = this.editor
-    await messages.guard(async () => {
-      await this.editor.doc.settled()
-      await this.adopt(await api.project.open({ folder }))
-    }, { switching: true })
+    await messages.guard(
+      async () => {
+        await this.editor.doc.settled()
+        await this.adopt(await api.project.open({ folder }))
+      },
+      { switching: true },
+    )
   }
 
   async close(): Promise<void> {
     const { api, messages } = this.editor
-    await messages.guard(async () => {
-      await this.editor.doc.settled()
-      this.editor.prompt.discard()
-      await api.project.close()
-      this.leave()
-      this.recent = await api.project.recent()
-    }, { switching: true })
+    await messages.guard(
+      async () => {
+        await this.editor.doc.settled()
+        this.editor.prompt.discard()
+        await api.project.close()
+        this.leave()
+        this.recent = await api.project.recent()
+      },
+      { switching: true },
+    )
   }
 
   /** Drops a folder from the recent list (the × of its row on the welcome screen). */
@@ -73,7 +82,14 @@ export class Projects {
       await images.reload()
       if (seq !== this.seq) return
       const after = images.current
-      if (before !== null && after !== null && (before.missing !== after.missing || before.error !== after.error || before.width !== after.width || before.size !== after.size)) {
+      if (
+        before !== null &&
+        after !== null &&
+        (before.missing !== after.missing ||
+          before.error !== after.error ||
+          before.width !== after.width ||
+          before.size !== after.size)
+      ) {
         await images.goTo(images.index)
       }
       this.scanResult = summary.scan === null ? null : scanSummaryText(summary.scan)

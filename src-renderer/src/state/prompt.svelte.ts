@@ -152,7 +152,12 @@ export class PromptLoop {
     const selected = doc.selected
     const result = session.prompt.result
     if (selected === null || result === null) {
-      messages.say(selected === null ? 'Select an annotation first, then prompt the part to add or cut' : 'Nothing to combine yet: click on the part first', 'error')
+      messages.say(
+        selected === null
+          ? 'Select an annotation first, then prompt the part to add or cut'
+          : 'Nothing to combine yet: click on the part first',
+        'error',
+      )
       return
     }
     if (session.prompt.reprompt !== null) {

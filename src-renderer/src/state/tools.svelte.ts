@@ -17,7 +17,9 @@ export class Tools {
   readonly sam: SamTool
   readonly select: SelectTool
   readonly polygon: PolygonTool
-  readonly current = $derived.by((): AnyTool => (this.id === 'sam' ? this.sam : this.id === 'select' ? this.select : this.polygon))
+  readonly current = $derived.by((): AnyTool =>
+    this.id === 'sam' ? this.sam : this.id === 'select' ? this.select : this.polygon,
+  )
 
   constructor(private readonly editor: Editor) {
     const editing = editingSurface(editor, this)

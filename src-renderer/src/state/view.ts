@@ -16,7 +16,8 @@ export class ViewControl {
 
   fit(): void {
     const image = this.editor.images.current
-    if (image?.width != null && image.height != null) this.editor.session.viewport.fit({ width: image.width, height: image.height })
+    if (image?.width != null && image.height != null)
+      this.editor.session.viewport.fit({ width: image.width, height: image.height })
   }
 
   zoom(factor: number, at?: Vec): void {

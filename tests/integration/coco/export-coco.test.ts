@@ -12,7 +12,17 @@ import { UserError } from '../../../src-main/core/errors.ts'
 import type { Project } from '../../../src-main/core/project/project.ts'
 import { rasterizeShape } from '../../../src-main/core/segment/rle.ts'
 import { area, frPolygons, iou, toBbox, type CocoRle } from '../../helpers/pycocotools.ts'
-import { BROKEN, IMAGES, decodeRleString, minIou, makeFolder, openScanned, savedMask, seedAnnotations, type Saved } from './helpers.ts'
+import {
+  BROKEN,
+  IMAGES,
+  decodeRleString,
+  minIou,
+  makeFolder,
+  openScanned,
+  savedMask,
+  seedAnnotations,
+  type Saved,
+} from './helpers.ts'
 
 interface CocoFile {
   info: Record<string, unknown>
@@ -43,7 +53,16 @@ beforeAll(async () => {
   // An annotation on the unreadable image: kept in the project, left out of the export.
   const broken = project.imageByPath(BROKEN)
   if (!broken) throw new Error('broken image not listed')
-  project.saveAnnotation({ imageId: broken.id, categoryId: saved[0].annotation.categoryId, segmentation: [[1, 1, 5, 1, 5, 5]], bbox: [1, 1, 4, 4], area: 8, score: null, prompt: null, modelId: null })
+  project.saveAnnotation({
+    imageId: broken.id,
+    categoryId: saved[0].annotation.categoryId,
+    segmentation: [[1, 1, 5, 1, 5, 5]],
+    bbox: [1, 1, 4, 4],
+    area: 8,
+    score: null,
+    prompt: null,
+    modelId: null,
+  })
 })
 
 afterAll(() => {
@@ -51,7 +70,10 @@ afterAll(() => {
   if (folder) rmSync(folder, { recursive: true, force: true })
 })
 
-async function exportTo(name: string, segmentation: 'auto' | 'polygon' | 'rle'): Promise<{ file: CocoFile; result: CocoExportResult; text: string }> {
+async function exportTo(
+  name: string,
+  segmentation: 'auto' | 'polygon' | 'rle',
+): Promise<{ file: CocoFile; result: CocoExportResult; text: string }> {
   const out = join(folder, name)
   const result = await exportCoco(project, out, { segmentation })
   const text = readFileSync(out, 'utf8')
@@ -90,7 +112,9 @@ describe('exportCoco', () => {
       const image = file.images.find((i) => i.file_name === spec.path)
       expect(image).toMatchObject({ width: spec.width, height: spec.height, id: project.imageByPath(spec.path)?.id })
     }
-    expect(file.categories).toEqual(project.listCategories().map((c) => ({ id: c.id, name: c.name, supercategory: c.supercategory ?? '' })))
+    expect(file.categories).toEqual(
+      project.listCategories().map((c) => ({ id: c.id, name: c.name, supercategory: c.supercategory ?? '' })),
+    )
     expect(file.categories.find((c) => c.name === 'tree')?.supercategory).toBe('plant')
     expect(result.skippedImages).toBe(1)
     expect(result.skippedImagePaths).toEqual([BROKEN])
@@ -120,7 +144,11 @@ describe('exportCoco', () => {
         // before the vertices were rounded to 2 decimals (segment/segmentation.ts), so a pixel
         // whose centre lies within 0.005 px of the outline may differ. pycocotools' own
         // rasterisation of the same polygon rounds the outline differently, by a sliver.
-        const ours = rasterizeShape({ parts: a.segmentation.map((outer) => ({ outer, holes: [] })) }, s.image.width, s.image.height)
+        const ours = rasterizeShape(
+          { parts: a.segmentation.map((outer) => ({ outer, holes: [] })) },
+          s.image.width,
+          s.image.height,
+        )
         const oursArea = ours.counts.filter((_, i) => i % 2 === 1).reduce((x, y) => x + y, 0)
         expect(Math.abs(a.area - oursArea)).toBeLessThanOrEqual(Math.max(2, 0.002 * a.area))
         expect(Math.abs(a.area - area(mask)) / a.area).toBeLessThan(0.03)
@@ -156,7 +184,9 @@ describe('exportCoco', () => {
       const reference = Array.isArray(stored)
         ? rasterizeShape({ parts: stored.map((outer) => ({ outer, holes: [] })) }, s.image.width, s.image.height)
         : null
-      expect(iou(mask, reference ? { h: reference.size[0], w: reference.size[1], cnts: reference.counts } : savedMask(s))).toBe(1)
+      expect(
+        iou(mask, reference ? { h: reference.size[0], w: reference.size[1], cnts: reference.counts } : savedMask(s)),
+      ).toBe(1)
       expect(a.area).toBe(area(mask))
       expect(a.bbox).toEqual(toBbox(mask))
     }
@@ -174,7 +204,9 @@ describe('exportCoco', () => {
       expect(Array.isArray(a.segmentation)).toBe(true)
       const mask = independentMask(a, s.image.width, s.image.height)
       // Traced from the RLE: the outer outline of the saved mask, holes filled.
-      expect(iou(mask, savedMask(s, true)), `IoU of annotation ${a.id}`).toBeGreaterThanOrEqual(minIou(s.annotation.area))
+      expect(iou(mask, savedMask(s, true)), `IoU of annotation ${a.id}`).toBeGreaterThanOrEqual(
+        minIou(s.annotation.area),
+      )
       for (const ring of a.segmentation as number[][]) expect(ring.length).toBeGreaterThanOrEqual(6)
     }
   })
@@ -186,7 +218,11 @@ describe('exportCoco', () => {
     const stray = project.saveAnnotation({
       imageId: image!.id,
       categoryId: cat.id,
-      segmentation: [[-10, -10, 50, -10, 50, 30, -10, 30], [630, 470, 650, 470, 650, 490, 630, 490], [1, 1, 2, 2, 3, 3]],
+      segmentation: [
+        [-10, -10, 50, -10, 50, 30, -10, 30],
+        [630, 470, 650, 470, 650, 490, 630, 490],
+        [1, 1, 2, 2, 3, 3],
+      ],
       bbox: [0, 0, 1, 1],
       area: 5,
       score: null,
@@ -197,7 +233,10 @@ describe('exportCoco', () => {
       const { file } = await exportTo('clamped.json', 'auto')
       const a = file.annotations.find((x) => x.id === stray.id) as CocoAnnotation
       // The collinear ring is dropped; the others are clamped into [0, 640] x [0, 480].
-      expect(a.segmentation).toEqual([[0, 0, 50, 0, 50, 30, 0, 30], [630, 470, 640, 470, 640, 480, 630, 480]])
+      expect(a.segmentation).toEqual([
+        [0, 0, 50, 0, 50, 30, 0, 30],
+        [630, 470, 640, 470, 640, 480, 630, 480],
+      ])
       expect(a.area).toBe(50 * 30 + 10 * 10)
       expect(a.bbox).toEqual([0, 0, 640, 480])
     } finally {
@@ -238,7 +277,9 @@ describe('exportCoco', () => {
   })
 
   it('refuses an unknown segmentation mode', async () => {
-    await expect(exportCoco(project, join(folder, 'x.json'), { segmentation: 'mask' as 'rle' })).rejects.toThrow(/segmentation "mask"/)
+    await expect(exportCoco(project, join(folder, 'x.json'), { segmentation: 'mask' as 'rle' })).rejects.toThrow(
+      /segmentation "mask"/,
+    )
   })
 
   it('streams a larger synthetic export that JSON.parse reads back whole', async () => {

@@ -42,7 +42,12 @@ describe('exportYolo', () => {
     expect(result.annotations).toBe(saved.length)
 
     const categories = project.listCategories()
-    const data = yaml.load(readFileSync(join(out, 'data.yaml'), 'utf8')) as { path: string; train: string; val: string; names: Record<number, string> }
+    const data = yaml.load(readFileSync(join(out, 'data.yaml'), 'utf8')) as {
+      path: string
+      train: string
+      val: string
+      names: Record<number, string>
+    }
     expect(data.train).toBe('images')
     expect(data.val).toBe('images')
     expect(data.path).toBe(result.outDir)
@@ -52,7 +57,10 @@ describe('exportYolo', () => {
       // The image is reachable under images/, where Ultralytics looks for it.
       expect(realpathSync(join(out, 'images', image.path))).toBe(realpathSync(join(folder, image.path)))
       const text = readFileSync(join(out, 'labels', labelPath(image.path)), 'utf8')
-      const lines = text.trim().split('\n').map((l) => l.split(' '))
+      const lines = text
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' '))
       const mine = saved.filter((s) => s.image === image)
       // One line per part: the two-part object writes two lines.
       expect(lines).toHaveLength(mine.reduce((n, s) => n + s.shape.parts.length, 0))
@@ -73,7 +81,9 @@ describe('exportYolo', () => {
           rings.push(values.map((v, i) => v * (i % 2 === 0 ? image.width : image.height)))
         }
         const back = merge(rings.map((r) => frPolygons([r], image.height, image.width)))
-        expect(iou(back, savedMask(s, true)), `annotation ${s.annotation.id}`).toBeGreaterThanOrEqual(minIou(s.annotation.area))
+        expect(iou(back, savedMask(s, true)), `annotation ${s.annotation.id}`).toBeGreaterThanOrEqual(
+          minIou(s.annotation.area),
+        )
       }
     }
     // No label for the unreadable image.
@@ -91,7 +101,17 @@ describe('exportYolo', () => {
       expect(readFileSync(join(out, 'labels', 'sub/deeper/c.txt'), 'utf8')).toBe('')
       expect(second.copiedImages).toBe(0)
     } finally {
-      for (const a of removed) project.saveAnnotation({ imageId: a.imageId, categoryId: a.categoryId, segmentation: a.segmentation, bbox: a.bbox, area: a.area, score: a.score, prompt: a.prompt, modelId: a.modelId })
+      for (const a of removed)
+        project.saveAnnotation({
+          imageId: a.imageId,
+          categoryId: a.categoryId,
+          segmentation: a.segmentation,
+          bbox: a.bbox,
+          area: a.area,
+          score: a.score,
+          prompt: a.prompt,
+          modelId: a.modelId,
+        })
     }
   })
 })

@@ -34,7 +34,11 @@ export async function makeFolder(images: ImageSpec[] = IMAGES, withBroken = true
   for (const spec of images) {
     const file = join(root, ...spec.path.split('/'))
     mkdirSync(join(file, '..'), { recursive: true })
-    const png = await sharp({ create: { width: spec.width, height: spec.height, channels: 3, background: { r: 40, g: 90, b: 140 } } }).png().toBuffer()
+    const png = await sharp({
+      create: { width: spec.width, height: spec.height, channels: 3, background: { r: 40, g: 90, b: 140 } },
+    })
+      .png()
+      .toBuffer()
     writeFileSync(file, png)
   }
   if (withBroken) writeFileSync(join(root, BROKEN), '')
@@ -78,15 +82,22 @@ export function saveShape(project: Project, image: ImageSpec, category: Category
  * object cut by the image border, tiny objects.
  */
 export function seedAnnotations(project: Project, seed = 3): Saved[] {
-  const cats = [project.ensureCategory('cat'), project.ensureCategory('dog'), project.createCategory({ name: 'tree', supercategory: 'plant' })]
+  const cats = [
+    project.ensureCategory('cat'),
+    project.ensureCategory('dog'),
+    project.createCategory({ name: 'tree', supercategory: 'plant' }),
+  ]
   const rand = mulberry32(seed)
   const saved: Saved[] = []
   IMAGES.forEach((image, i) => {
     for (let k = 0; k < 6; k++) {
-      saved.push(saveShape(project, image, cats[(i + k) % 3], randomShape(rand, image.width, image.height, k % 3 === 2)))
+      saved.push(
+        saveShape(project, image, cats[(i + k) % 3], randomShape(rand, image.width, image.height, k % 3 === 2)),
+      )
     }
     // Two parts, one touching the right border (clamped by the tracer's rules: inside [0, W]).
-    const w = image.width, h = image.height
+    const w = image.width,
+      h = image.height
     saved.push(
       saveShape(project, image, cats[0], {
         parts: [
@@ -142,4 +153,3 @@ export function decodeRleString(counts: string): number[] {
   }
   return out
 }
-

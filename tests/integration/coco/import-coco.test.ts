@@ -57,13 +57,25 @@ interface CocoFile {
 }
 
 function mask(a: CocoAnn, h: number, w: number): CocoRle {
-  return Array.isArray(a.segmentation) ? frPolygons(a.segmentation, h, w) : { h, w, cnts: decodeRleString(a.segmentation.counts) }
+  return Array.isArray(a.segmentation)
+    ? frPolygons(a.segmentation, h, w)
+    : { h, w, cnts: decodeRleString(a.segmentation.counts) }
 }
 
 const base = () => ({
   images: [{ id: 1, file_name: 'a.png', width: 640, height: 480 }],
   categories: [{ id: 1, name: 'cat' }],
-  annotations: [{ id: 10, image_id: 1, category_id: 1, segmentation: [[10, 10, 60, 10, 60, 40, 10, 40]], area: 1, bbox: [0, 0, 1, 1], iscrowd: 0 }],
+  annotations: [
+    {
+      id: 10,
+      image_id: 1,
+      category_id: 1,
+      segmentation: [[10, 10, 60, 10, 60, 40, 10, 40]],
+      area: 1,
+      bbox: [0, 0, 1, 1],
+      iscrowd: 0,
+    },
+  ],
 })
 
 describe('importCoco', () => {
@@ -89,14 +101,17 @@ describe('importCoco', () => {
         for (const a of f.annotations) m.set(key(f, a) as string, [...(m.get(key(f, a) as string) ?? []), a])
         return m
       }
-      const g1 = group(exported), g2 = group(again)
+      const g1 = group(exported),
+        g2 = group(again)
       for (const [file, list] of g1) {
         const image = exported.images.find((i) => i.file_name === file)!
         const other = g2.get(file)!
         expect(other).toHaveLength(list.length)
         list.forEach((a, i) => {
           const b = other[i]
-          expect(exported.categories.find((c) => c.id === a.category_id)?.name).toBe(again.categories.find((c) => c.id === b.category_id)?.name)
+          expect(exported.categories.find((c) => c.id === a.category_id)?.name).toBe(
+            again.categories.find((c) => c.id === b.category_id)?.name,
+          )
           expect(Array.isArray(b.segmentation)).toBe(Array.isArray(a.segmentation))
           const v = iou(mask(a, image.height, image.width), mask(b, image.height, image.width))
           expect(b.segmentation).toEqual(a.segmentation)
@@ -127,7 +142,11 @@ describe('importCoco', () => {
     try {
       const existing = project.ensureCategory('Cat')
       const square = (x: number) => [[x, 5, x + 20, 5, x + 20, 25, x, 25]]
-      const rle = rleEncode(new Uint8Array(96 * 128).map((_, i) => (i % 96 < 30 && Math.floor(i / 96) < 40 ? 1 : 0)), 96, 128)
+      const rle = rleEncode(
+        new Uint8Array(96 * 128).map((_, i) => (i % 96 < 30 && Math.floor(i / 96) < 40 ? 1 : 0)),
+        96,
+        128,
+      )
       const file = writeJson('match.json', {
         images: [
           { id: 1, file_name: 'a.png', width: 640, height: 480 },
@@ -136,7 +155,10 @@ describe('importCoco', () => {
           { id: 4, file_name: 'not-here.png', width: 10, height: 10 },
           { id: 5, file_name: 'sub/b.png', width: 999, height: 300 },
         ],
-        categories: [{ id: 7, name: 'cat' }, { id: 8, name: 'bird', supercategory: 'animal' }],
+        categories: [
+          { id: 7, name: 'cat' },
+          { id: 8, name: 'bird', supercategory: 'animal' },
+        ],
         annotations: [
           { id: 1, image_id: 1, category_id: 7, segmentation: square(10), area: 0, bbox: [0, 0, 0, 0], iscrowd: 0 },
           { id: 2, image_id: 2, category_id: 8, segmentation: square(30), area: 0, bbox: [0, 0, 0, 0], iscrowd: 0 },
@@ -181,15 +203,69 @@ describe('importCoco', () => {
   })
 
   it.each([
-    ['polygon with 2 points', (d: ReturnType<typeof base>) => { d.annotations[0].segmentation = [[1, 1, 5, 5]] }, /: annotations\[0\] \(id 10\): segmentation polygon has 2 points/],
-    ['unknown image', (d: ReturnType<typeof base>) => { d.annotations[0].image_id = 77 }, /annotations\[0\] \(id 10\): image_id 77 not in images/],
-    ['unknown category', (d: ReturnType<typeof base>) => { d.annotations[0].category_id = 3 }, /annotations\[0\] \(id 10\): category_id 3 not in categories/],
-    ['category without name', (d: ReturnType<typeof base>) => { d.categories.push({ id: 2 } as { id: number; name: string }) }, /categories\[1\] \(id 2\): name missing/],
-    ['duplicate image id', (d: ReturnType<typeof base>) => { d.images.push({ ...d.images[0], file_name: 'x.png' }) }, /images\[1\] \(id 1\): id 1 is also used by images\[0\]/],
-    ['non-numeric coordinate', (d: ReturnType<typeof base>) => { (d.annotations[0].segmentation[0] as unknown[])[3] = 'x' }, /segmentation polygon value 3 \("x"\) is not a finite number/],
-    ['RLE that does not cover its size', (d: ReturnType<typeof base>) => { (d.annotations[0] as { segmentation: unknown }).segmentation = { size: [480, 640], counts: [10, 5] } }, /RLE counts cover 15 pixels, but the size \[480, 640\] has 307200/],
-    ['RLE of another size', (d: ReturnType<typeof base>) => { (d.annotations[0] as { segmentation: unknown }).segmentation = { size: [48, 64], counts: [3072] } }, /RLE size \[48, 64\] does not match its image/],
-    ['missing annotations list', (d: ReturnType<typeof base>) => { delete (d as { annotations?: unknown }).annotations }, /: annotations: missing/],
+    [
+      'polygon with 2 points',
+      (d: ReturnType<typeof base>) => {
+        d.annotations[0].segmentation = [[1, 1, 5, 5]]
+      },
+      /: annotations\[0\] \(id 10\): segmentation polygon has 2 points/,
+    ],
+    [
+      'unknown image',
+      (d: ReturnType<typeof base>) => {
+        d.annotations[0].image_id = 77
+      },
+      /annotations\[0\] \(id 10\): image_id 77 not in images/,
+    ],
+    [
+      'unknown category',
+      (d: ReturnType<typeof base>) => {
+        d.annotations[0].category_id = 3
+      },
+      /annotations\[0\] \(id 10\): category_id 3 not in categories/,
+    ],
+    [
+      'category without name',
+      (d: ReturnType<typeof base>) => {
+        d.categories.push({ id: 2 } as { id: number; name: string })
+      },
+      /categories\[1\] \(id 2\): name missing/,
+    ],
+    [
+      'duplicate image id',
+      (d: ReturnType<typeof base>) => {
+        d.images.push({ ...d.images[0], file_name: 'x.png' })
+      },
+      /images\[1\] \(id 1\): id 1 is also used by images\[0\]/,
+    ],
+    [
+      'non-numeric coordinate',
+      (d: ReturnType<typeof base>) => {
+        ;(d.annotations[0].segmentation[0] as unknown[])[3] = 'x'
+      },
+      /segmentation polygon value 3 \("x"\) is not a finite number/,
+    ],
+    [
+      'RLE that does not cover its size',
+      (d: ReturnType<typeof base>) => {
+        ;(d.annotations[0] as { segmentation: unknown }).segmentation = { size: [480, 640], counts: [10, 5] }
+      },
+      /RLE counts cover 15 pixels, but the size \[480, 640\] has 307200/,
+    ],
+    [
+      'RLE of another size',
+      (d: ReturnType<typeof base>) => {
+        ;(d.annotations[0] as { segmentation: unknown }).segmentation = { size: [48, 64], counts: [3072] }
+      },
+      /RLE size \[48, 64\] does not match its image/,
+    ],
+    [
+      'missing annotations list',
+      (d: ReturnType<typeof base>) => {
+        delete (d as { annotations?: unknown }).annotations
+      },
+      /: annotations: missing/,
+    ],
   ])('refuses malformed COCO (%s), naming the entry, and changes nothing', async (_name, spoil, message) => {
     const { project } = await freshProject()
     try {
@@ -212,7 +288,9 @@ describe('importCoco', () => {
     try {
       const file = join(work, 'broken.json')
       writeFileSync(file, '{"images": [')
-      await expect(importCoco(project, file)).rejects.toThrow(new RegExp(`${file.replace(/[.\\/]/g, '\\$&')}: not valid JSON`))
+      await expect(importCoco(project, file)).rejects.toThrow(
+        new RegExp(`${file.replace(/[.\\/]/g, '\\$&')}: not valid JSON`),
+      )
     } finally {
       project.close()
     }
@@ -224,7 +302,12 @@ describe('importCoco', () => {
       const doc = base()
       doc.categories.push({ id: 2, name: 'new one' })
       for (let i = 0; i < 20; i++) {
-        doc.annotations.push({ ...doc.annotations[0], id: 100 + i, category_id: i % 2 ? 2 : 1, segmentation: [[i, 0, i + 30, 0, i + 30, 30]] })
+        doc.annotations.push({
+          ...doc.annotations[0],
+          id: 100 + i,
+          category_id: i % 2 ? 2 : 1,
+          segmentation: [[i, 0, i + 30, 0, i + 30, 30]],
+        })
       }
       const file = writeJson('partial.json', doc)
       // The store refuses the 12th save (a fault at the true boundary: the database call).

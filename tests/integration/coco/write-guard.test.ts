@@ -3,7 +3,17 @@
 // Also the one overlap that is welcome: a `dataset/images` project exported to `dataset`.
 
 import { createHash } from 'node:crypto'
-import { chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { dirname, join } from 'node:path'
 import yaml from 'js-yaml'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -99,7 +109,10 @@ function expectDatabaseIntact(fixture: Fixture): void {
 }
 
 async function refusal(promise: Promise<unknown>): Promise<UserError> {
-  const err = await promise.then(() => null, (e: unknown) => e)
+  const err = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  )
   expect(err).toBeInstanceOf(UserError)
   expect((err as UserError).code).toBe('file-protected')
   expect((err as UserError).message).not.toContain('\n')
@@ -118,7 +131,12 @@ describe('YOLO export', () => {
       expectImagesIntact(fixture)
       expect(readFileSync(join(dataset, 'labels', 'a.txt'), 'utf8')).toMatch(/^0( \d\.\d{6}){8}\n$/)
       expect(readFileSync(join(dataset, 'labels', 'sub', 'b.txt'), 'utf8')).toBe('')
-      const data = yaml.load(readFileSync(join(dataset, 'data.yaml'), 'utf8')) as { path: string; train: string; val: string; names: Record<number, string> }
+      const data = yaml.load(readFileSync(join(dataset, 'data.yaml'), 'utf8')) as {
+        path: string
+        train: string
+        val: string
+        names: Record<number, string>
+      }
       expect(data).toEqual({ path: dataset, train: 'images', val: 'images', names: { 0: 'thing' } })
     }
     const project = openProject(fixture)
@@ -132,7 +150,9 @@ describe('YOLO export', () => {
     const before = tree(fixture.dir)
     const project = openProject(fixture)
     const err = await refusal(exportYolo(project, join(fixture.dir, 'sub'), { imagesFolder: project.folder }))
-    expect(err.message).toBe(`${join(fixture.dir, 'sub', 'images', 'a.png')}: would replace the project image sub/images/a.png; choose another output folder`)
+    expect(err.message).toBe(
+      `${join(fixture.dir, 'sub', 'images', 'a.png')}: would replace the project image sub/images/a.png; choose another output folder`,
+    )
     expect(tree(fixture.dir)).toEqual(before)
     project.close()
 
@@ -199,12 +219,15 @@ describe('COCO export', () => {
     expectDatabaseIntact(fixture)
   })
 
-  it.runIf(process.platform === 'darwin' || process.platform === 'win32')('compares names without case where the file system does', async () => {
-    const fixture = await makeProject(temp('sam-guard-case-'), ['a.png'])
-    const project = openProject(fixture)
-    await refusal(exportCoco(project, join(fixture.dir, 'A.PNG')))
-    expectImagesIntact(fixture)
-  })
+  it.runIf(process.platform === 'darwin' || process.platform === 'win32')(
+    'compares names without case where the file system does',
+    async () => {
+      const fixture = await makeProject(temp('sam-guard-case-'), ['a.png'])
+      const project = openProject(fixture)
+      await refusal(exportCoco(project, join(fixture.dir, 'A.PNG')))
+      expectImagesIntact(fixture)
+    },
+  )
 
   it('writes over a hard link or a symlink to an image, which leaves the image alone', async () => {
     const fixture = await makeProject(temp('sam-guard-hard-'), ['a.png', 'sub/b.png'])
@@ -242,8 +265,13 @@ describe('COCO export', () => {
     await project.readPendingHeaders()
     expect(project.location).toBe('user-data')
     expect(dirname(project.dbPath)).toBe(fallback)
-    for (const target of [project.dbPath, join(fallback, 'embeddings', 'cache.json'), join(dir, 'a.png')]) await refusal(exportCoco(project, target))
-    expect(new WriteGuard({ folder: project.folder, dbPath: project.dbPath, images: project.listImages() }).protectedBy(`${project.dbPath}-shm`)).toBe(`is part of the project database (${project.dbPath}-shm)`)
+    for (const target of [project.dbPath, join(fallback, 'embeddings', 'cache.json'), join(dir, 'a.png')])
+      await refusal(exportCoco(project, target))
+    expect(
+      new WriteGuard({ folder: project.folder, dbPath: project.dbPath, images: project.listImages() }).protectedBy(
+        `${project.dbPath}-shm`,
+      ),
+    ).toBe(`is part of the project database (${project.dbPath}-shm)`)
     expect(readFileSync(join(dir, 'a.png')).equals(bytes)).toBe(true)
     expect(project.counts().images).toBe(1)
     // Beside the database, outside its folder, is fine.
@@ -311,7 +339,10 @@ describe('WriteGuard', () => {
     const folder = temp('sam-guard-many-')
     const images = Array.from({ length: 100_000 }, (_, i) => ({ path: `batch${i % 50}/img${i}.jpg` }))
     const guard = new WriteGuard({ folder, images })
-    for (let i = 0; i < 100_000; i += 997) expect(guard.protectedBy(join(folder, `batch${i % 50}`, `img${i}.jpg`))).toBe(`would replace the project image batch${i % 50}/img${i}.jpg`)
+    for (let i = 0; i < 100_000; i += 997)
+      expect(guard.protectedBy(join(folder, `batch${i % 50}`, `img${i}.jpg`))).toBe(
+        `would replace the project image batch${i % 50}/img${i}.jpg`,
+      )
     expect(guard.protectedBy(join(folder, 'batch1', 'other.jpg'))).toBeNull()
   })
 })

@@ -40,7 +40,13 @@ let engine: Engine
 /** An uncompressed TIFF: same byte size for any pixels, so a content change keeps the size. */
 async function tiff(colour: { r: number; g: number; b: number }, width = 320, height = 240): Promise<Buffer> {
   return sharp({ create: { width, height, channels: 3, background: colour } })
-    .composite([{ input: { create: { width: 100, height: 80, channels: 3, background: { r: 250, g: 250, b: 250 } } }, left: 110, top: 80 }])
+    .composite([
+      {
+        input: { create: { width: 100, height: 80, channels: 3, background: { r: 250, g: 250, b: 250 } } },
+        left: 110,
+        top: 80,
+      },
+    ])
     .tiff({ compression: 'none' })
     .toBuffer()
 }
@@ -60,10 +66,14 @@ function bytesOf(a: Float32Array): Buffer {
 
 function expectIdentical(a: Embedding, b: Embedding): void {
   expect([a.modelId, a.width, a.height]).toEqual([b.modelId, b.width, b.height])
-  for (const t of ['imageEmbed', 'highResFeats0', 'highResFeats1'] as const) expect(bytesOf(a[t]).equals(bytesOf(b[t]))).toBe(true)
+  for (const t of ['imageEmbed', 'highResFeats0', 'highResFeats1'] as const)
+    expect(bytesOf(a[t]).equals(bytesOf(b[t]))).toBe(true)
 }
 
-async function open(dir: string, options: { dtype?: 'float16' | 'float32'; model?: Engine } = {}): Promise<EmbeddingScheduler> {
+async function open(
+  dir: string,
+  options: { dtype?: 'float16' | 'float32'; model?: Engine } = {},
+): Promise<EmbeddingScheduler> {
   return openEmbeddings(options.model ?? engine, dir, { prefetch: 0, disk: { dtype: options.dtype } })
 }
 
@@ -149,7 +159,10 @@ describe('embeddings with the demo model', () => {
 
     const otherDir = join(folder.dir, 'demo-other')
     cpSync(DEMO, otherDir, { recursive: true })
-    writeFileSync(join(otherDir, 'config.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(DEMO, 'config.json'), 'utf8')), id: 'demo-other' }))
+    writeFileSync(
+      join(otherDir, 'config.json'),
+      JSON.stringify({ ...JSON.parse(readFileSync(join(DEMO, 'config.json'), 'utf8')), id: 'demo-other' }),
+    )
     const other = await Engine.open({ modelDir: otherDir })
     try {
       const s2 = await open(cacheDir, { model: other })
@@ -166,7 +179,10 @@ describe('embeddings with the demo model', () => {
     cpSync(DEMO, sameId, { recursive: true })
     const keyBefore = await modelKeyOf({ id: 'demo', dir: sameId }, hasher)
     expect(keyBefore).toBe(await modelKeyOf({ id: 'demo', dir: DEMO }, hasher))
-    writeFileSync(join(sameId, 'encoder.onnx'), Buffer.concat([readFileSync(join(sameId, 'encoder.onnx')), Buffer.from([0])]))
+    writeFileSync(
+      join(sameId, 'encoder.onnx'),
+      Buffer.concat([readFileSync(join(sameId, 'encoder.onnx')), Buffer.from([0])]),
+    )
     expect(await modelKeyOf({ id: 'demo', dir: sameId }, hasher)).not.toBe(keyBefore)
   })
 
@@ -205,7 +221,12 @@ describe('embeddings with the demo model', () => {
       const scene = await drawScene(spec)
       const full = await engine.encodeTensor(await encoderInput(scene), scene.width, scene.height)
       const h = (a: Float32Array) => fromFloat16(toFloat16(a))
-      const half: Embedding = { ...full, imageEmbed: h(full.imageEmbed), highResFeats0: h(full.highResFeats0), highResFeats1: h(full.highResFeats1) }
+      const half: Embedding = {
+        ...full,
+        imageEmbed: h(full.imageEmbed),
+        highResFeats0: h(full.highResFeats0),
+        highResFeats1: h(full.highResFeats1),
+      }
       const prompt = { points: [{ x: scene.click[0] + 0.5, y: scene.click[1] + 0.5, label: 1 as const }] }
       const a = await engine.prompt(full).decode(prompt)
       const b = await engine.prompt(half).decode(prompt)
@@ -258,7 +279,11 @@ describe('embeddings with the demo model', () => {
     const cache = new EmbeddingCache(join(folder.dir, 'key-cache'))
     const encoder = await engineEncoder(engine, cache.hasher)
     const key = await cache.keyOf(image, encoder.modelKey)
-    expect(key).toEqual({ contentHash: createHash('sha256').update(readFileSync(image)).digest('hex'), modelKey: encoder.modelKey, preprocess: PREPROCESS_VERSION })
+    expect(key).toEqual({
+      contentHash: createHash('sha256').update(readFileSync(image)).digest('hex'),
+      modelKey: encoder.modelKey,
+      preprocess: PREPROCESS_VERSION,
+    })
     expect(encoder.modelKey.startsWith('demo@')).toBe(true)
   })
 })

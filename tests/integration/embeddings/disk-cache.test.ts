@@ -4,7 +4,14 @@
 import { existsSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { DiskCache, entryName, fromFloat16, toFloat16, type DiskCacheEvent, type EntryKey } from '../../../src-main/core/embeddings/index.ts'
+import {
+  DiskCache,
+  entryName,
+  fromFloat16,
+  toFloat16,
+  type DiskCacheEvent,
+  type EntryKey,
+} from '../../../src-main/core/embeddings/index.ts'
 import type { Embedding } from '../../../src-main/core/segment/prompt.ts'
 import { tempFolder } from '../../helpers/project-fixtures.ts'
 
@@ -19,7 +26,14 @@ afterEach(() => folder.cleanup())
 
 function tiny(seed: number, n = 1000): Embedding {
   const make = (k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + k * 100 + i) * 3.7)
-  return { modelId: 'm', width: 640 + seed, height: 480, imageEmbed: make(0), highResFeats0: make(1), highResFeats1: make(2) }
+  return {
+    modelId: 'm',
+    width: 640 + seed,
+    height: 480,
+    imageEmbed: make(0),
+    highResFeats0: make(1),
+    highResFeats1: make(2),
+  }
 }
 
 const key = (i: number): EntryKey => ({ contentHash: `${i}`.padStart(64, '0'), modelKey: 'm@1', preprocess: 1 })
@@ -29,7 +43,11 @@ function expectSame(a: Embedding, b: Embedding): void {
   expect([a.width, a.height]).toEqual([b.width, b.height])
   for (const t of ['imageEmbed', 'highResFeats0', 'highResFeats1'] as const) {
     expect(a[t]).toBeInstanceOf(Float32Array)
-    expect(Buffer.from(a[t].buffer, a[t].byteOffset, a[t].byteLength).equals(Buffer.from(b[t].buffer, b[t].byteOffset, b[t].byteLength))).toBe(true)
+    expect(
+      Buffer.from(a[t].buffer, a[t].byteOffset, a[t].byteLength).equals(
+        Buffer.from(b[t].buffer, b[t].byteOffset, b[t].byteLength),
+      ),
+    ).toBe(true)
   }
 }
 
@@ -68,7 +86,11 @@ describe('disk cache', () => {
   it('never leaves a partial entry: writes go to a temp file renamed into place', async () => {
     const cache = new DiskCache(dir)
     await Promise.all([1, 2, 3].map((i) => cache.put(key(i), tiny(i))))
-    expect(readdirSync(dir).filter((n) => n.endsWith('.emb')).sort()).toEqual([1, 2, 3].map((i) => entryName(key(i))).sort())
+    expect(
+      readdirSync(dir)
+        .filter((n) => n.endsWith('.emb'))
+        .sort(),
+    ).toEqual([1, 2, 3].map((i) => entryName(key(i))).sort())
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([])
   })
 
@@ -91,12 +113,15 @@ describe('disk cache', () => {
   describe('damaged entries are detected, deleted and reported', () => {
     const damage: [string, (file: string) => void][] = [
       ['a flipped bit in the tensors', (f) => flip(f, statSync(f).size - 100)],
-      ['a flipped bit in the header (the width)', (f) => {
-        const buf = readFileSync(f)
-        const at = buf.indexOf('"width":641') + '"width":6'.length
-        buf[at] = '5'.charCodeAt(0)
-        writeFileSync(f, buf)
-      }],
+      [
+        'a flipped bit in the header (the width)',
+        (f) => {
+          const buf = readFileSync(f)
+          const at = buf.indexOf('"width":641') + '"width":6'.length
+          buf[at] = '5'.charCodeAt(0)
+          writeFileSync(f, buf)
+        },
+      ],
       ['a flipped bit in the checksum', (f) => flip(f, 20)],
       ['truncation', (f) => truncateSync(f, statSync(f).size - 1)],
       ['truncation to the header', (f) => truncateSync(f, 60)],
@@ -170,7 +195,11 @@ describe('disk cache', () => {
       const events: DiskCacheEvent[] = []
       cache.on((e) => events.push(e))
       await putAged(cache, 6, 0)
-      expect(readdirSync(dir).filter((n) => n.endsWith('.emb')).sort()).toEqual([5, 6].map((i) => entryName(key(i))).sort())
+      expect(
+        readdirSync(dir)
+          .filter((n) => n.endsWith('.emb'))
+          .sort(),
+      ).toEqual([5, 6].map((i) => entryName(key(i))).sort())
       expect(events.map((e) => e.type)).toEqual(['evicted', 'evicted', 'evicted', 'evicted'])
       expect(await cache.totalBytes()).toBeLessThanOrEqual(size * 2.5)
     })

@@ -32,13 +32,24 @@ async function embed(args: string[]): Promise<{ json: Record<string, unknown>; e
   return { json: JSON.parse(out[0]) as Record<string, unknown>, err }
 }
 
-const entries = (root: string) => readdirSync(join(root, '.sam-annotator', 'embeddings')).filter((n) => n.endsWith('.emb')).sort()
+const entries = (root: string) =>
+  readdirSync(join(root, '.sam-annotator', 'embeddings'))
+    .filter((n) => n.endsWith('.emb'))
+    .sort()
 
 describe('embed command', () => {
   it('--limit encodes the first N not yet cached; the next run continues; a third has nothing to do', async () => {
     const root = await makeProject('limit', 4)
     const first = await embed([root, '--limit', '2'])
-    expect(first.json).toMatchObject({ images: 4, alreadyCached: 0, encoded: 2, stopped: 'limit', remaining: 2, dtype: 'float16', model: 'demo' })
+    expect(first.json).toMatchObject({
+      images: 4,
+      alreadyCached: 0,
+      encoded: 2,
+      stopped: 'limit',
+      remaining: 2,
+      dtype: 'float16',
+      model: 'demo',
+    })
     const firstEntries = entries(root)
     expect(firstEntries).toHaveLength(2)
     const inodes = firstEntries.map((n) => statSync(join(root, '.sam-annotator', 'embeddings', n)).ino)
@@ -83,7 +94,9 @@ describe('embed command', () => {
     expect(run.json).toMatchObject({ encoded: 2, dtype: 'float32' })
     // broken.png is marked unreadable by the scan and skipped, so nothing failed here.
     expect(run.json.images).toBe(2)
-    expect(new EmbeddingCache(join(root, '.sam-annotator', 'embeddings')).disk?.maxBytes).toBe(Math.round(0.5 * 1024 ** 3))
+    expect(new EmbeddingCache(join(root, '.sam-annotator', 'embeddings')).disk?.maxBytes).toBe(
+      Math.round(0.5 * 1024 ** 3),
+    )
   })
 
   it('stops at the cache bound instead of evicting its own work', async () => {
@@ -95,7 +108,11 @@ describe('embed command', () => {
   })
 
   it('refuses bad arguments with one line naming the value', async () => {
-    await expect(embedCommand(['x', '--limit', 'abc'], { out: () => {}, err: () => {} })).rejects.toThrow("--limit 'abc'")
-    await expect(embedCommand([], { out: () => {}, err: () => {} })).rejects.toThrow('embed: expected exactly one project folder')
+    await expect(embedCommand(['x', '--limit', 'abc'], { out: () => {}, err: () => {} })).rejects.toThrow(
+      "--limit 'abc'",
+    )
+    await expect(embedCommand([], { out: () => {}, err: () => {} })).rejects.toThrow(
+      'embed: expected exactly one project folder',
+    )
   })
 })

@@ -41,7 +41,14 @@ export class GatedEncoder implements ImageEncoder {
     const name = String.fromCharCode(...image.tensor)
     await this.step('encode', name)
     const code = Float32Array.from(name, (c) => c.charCodeAt(0))
-    return { modelId: this.modelId, width: 10, height: 10, imageEmbed: code, highResFeats0: code.slice(), highResFeats1: code.slice() }
+    return {
+      modelId: this.modelId,
+      width: 10,
+      height: 10,
+      imageEmbed: code,
+      highResFeats0: code.slice(),
+      highResFeats1: code.slice(),
+    }
   }
 
   /** Waits until `step:image` has started (it may already have). */
@@ -52,7 +59,10 @@ export class GatedEncoder implements ImageEncoder {
   /** Lets the pending `step:image` finish. */
   release(entry: string): void {
     const i = this.gates.findIndex((g) => `${g.step}:${g.image}` === entry)
-    if (i < 0) throw new Error(`${entry} is not waiting (waiting: ${this.gates.map((g) => `${g.step}:${g.image}`).join(', ') || 'nothing'})`)
+    if (i < 0)
+      throw new Error(
+        `${entry} is not waiting (waiting: ${this.gates.map((g) => `${g.step}:${g.image}`).join(', ') || 'nothing'})`,
+      )
     const [gate] = this.gates.splice(i, 1)
     gate.release()
   }

@@ -50,7 +50,7 @@ describe('float16', () => {
     let s = 12345
     for (let i = 0; i < n; i++) {
       s = (s * 1103515245 + 12345) >>> 0
-      src[i] = ((s / 2 ** 32) - 0.5) * 8
+      src[i] = (s / 2 ** 32 - 0.5) * 8
     }
     const back = fromFloat16(toFloat16(src))
     let worst = 0

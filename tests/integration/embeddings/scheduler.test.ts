@@ -6,7 +6,12 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { CancelledError, EmbeddingCache, EmbeddingScheduler, type SchedulerEvent } from '../../../src-main/core/embeddings/index.ts'
+import {
+  CancelledError,
+  EmbeddingCache,
+  EmbeddingScheduler,
+  type SchedulerEvent,
+} from '../../../src-main/core/embeddings/index.ts'
 import { tempFolder } from '../../helpers/project-fixtures.ts'
 import { GatedEncoder, nameOf } from './fake-encoder.ts'
 
@@ -17,7 +22,8 @@ let scheduler: EmbeddingScheduler
 let events: SchedulerEvent[]
 
 const ref = (i: number) => ({ file: files[i], id: i })
-const encodes = () => encoder.log.filter((l) => l.startsWith('encode:')).map((l) => l.slice('encode:'.length, -'.bin'.length))
+const encodes = () =>
+  encoder.log.filter((l) => l.startsWith('encode:')).map((l) => l.slice('encode:'.length, -'.bin'.length))
 const statesOf = (i: number) =>
   events.flatMap((e) => (e.type === 'state' && e.image.file === files[i] ? [e.state] : []))
 
@@ -35,7 +41,9 @@ beforeEach(() => {
     return file
   })
   encoder = new GatedEncoder()
-  scheduler = new EmbeddingScheduler(new EmbeddingCache(join(folder.dir, 'cache'), { disk: false }), encoder, { prefetch: 2 })
+  scheduler = new EmbeddingScheduler(new EmbeddingCache(join(folder.dir, 'cache'), { disk: false }), encoder, {
+    prefetch: 2,
+  })
   events = []
   scheduler.on((e) => events.push(e))
   scheduler.setOrder(files.map((_, i) => ref(i)))

@@ -40,7 +40,10 @@ function reportedIds(out: string): number[] {
 /** Starts the save loop and SIGKILLs it once it reported `kill.ids` ids, or `kill.ms` after spawn. */
 function runAndKill(round: number, kill: Kill): Promise<Round> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...TSX_ARGS, join(import.meta.dirname, 'fixtures', 'save-loop.ts'), dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [...TSX_ARGS, join(import.meta.dirname, 'fixtures', 'save-loop.ts'), dir], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let out = ''
     let err = ''
     const timer = kill.after === 'ms' ? setTimeout(() => child.kill('SIGKILL'), kill.ms) : undefined
@@ -69,7 +72,10 @@ describe('crash safety', () => {
     for (let round = 0; round < ROUNDS; round++) {
       // From spawn, 0-1000 ms: on a fast machine that spans start-up, opening and saving; on a
       // slow one it may all fall before the first save, which the odd rounds make up for.
-      const kill: Kill = round % 2 === 1 ? { after: 'ids', ids: 1 + Math.floor(Math.random() * 50) } : { after: 'ms', ms: Math.random() * 1000 }
+      const kill: Kill =
+        round % 2 === 1
+          ? { after: 'ids', ids: 1 + Math.floor(Math.random() * 50) }
+          : { after: 'ms', ms: Math.random() * 1000 }
       const result = await runAndKill(round, kill)
       const when = kill.after === 'ids' ? `once ${kill.ids} ids were reported` : `${kill.ms.toFixed(0)} ms after spawn`
       const where = `round ${round} (killed ${when}, ${result.reported.length} ids reported)`

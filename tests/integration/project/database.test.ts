@@ -10,7 +10,15 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { UserError } from '../../../src-main/core/errors.ts'
 import { migrate, MIGRATIONS, SCHEMA_VERSION } from '../../../src-main/core/project/migrations/index.ts'
 import { folderKey, Project } from '../../../src-main/core/project/index.ts'
-import { annotationInput, imageBytes, NOBODY, tempFolder, TSX_ARGS, whyNobodyCannotImport, writeFile } from '../../helpers/project-fixtures.ts'
+import {
+  annotationInput,
+  imageBytes,
+  NOBODY,
+  tempFolder,
+  TSX_ARGS,
+  whyNobodyCannotImport,
+  writeFile,
+} from '../../helpers/project-fixtures.ts'
 
 const FIXTURES = join(import.meta.dirname, 'fixtures')
 const SRC_PROJECT = join(import.meta.dirname, '..', '..', '..', 'src-main', 'core', 'project')
@@ -53,9 +61,13 @@ async function populatedProject(): Promise<{ dir: string; dbPath: string }> {
 }
 
 function schemaOf(db: Database.Database): string[] {
-  return (db.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name").all() as { type: string; name: string; sql: string }[]).map(
-    (r) => `${r.type} ${r.name}: ${r.sql.replace(/\s+/g, ' ')}`,
-  )
+  return (
+    db.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name").all() as {
+      type: string
+      name: string
+      sql: string
+    }[]
+  ).map((r) => `${r.type} ${r.name}: ${r.sql.replace(/\s+/g, ' ')}`)
 }
 
 describe('location', () => {
@@ -76,7 +88,11 @@ describe('location', () => {
   })
 
   it('refuses a folder that does not exist or is a file', () => {
-    expectUserError(() => Project.open('/nonexistent/folder/x'), 'project-folder', /\/nonexistent\/folder\/x: folder not found/)
+    expectUserError(
+      () => Project.open('/nonexistent/folder/x'),
+      'project-folder',
+      /\/nonexistent\/folder\/x: folder not found/,
+    )
     const t = tempFolder()
     cleanups.push(t.cleanup)
     const file = writeFile(t.dir, 'f.png', 'x')
@@ -88,7 +104,8 @@ describe('location', () => {
     // which must be able to reach this checkout to do it.
     const asRoot = process.getuid?.() === 0
     const blocked = asRoot ? whyNobodyCannotImport(join(SRC_PROJECT, 'index.ts')) : null
-    if (blocked !== null) ctx.skip(`running as root, and uid ${NOBODY} cannot run the fixture from this checkout: ${blocked}`)
+    if (blocked !== null)
+      ctx.skip(`running as root, and uid ${NOBODY} cannot run the fixture from this checkout: ${blocked}`)
     const dir = await folderWithImage()
     const userData = join(dir, '..', `${dir.split('/').pop()}-user-data`)
     mkdirSync(userData)
@@ -103,7 +120,14 @@ describe('location', () => {
         encoding: 'utf8',
         ...(asRoot ? { uid: NOBODY, gid: NOBODY, env: { ...process.env, HOME: '/tmp' } } : {}),
       })
-      return JSON.parse(out.trim().split('\n').pop()!) as { dbPath: string; location: string; notice: string; found: number; width: number; saved: number }
+      return JSON.parse(out.trim().split('\n').pop()!) as {
+        dbPath: string
+        location: string
+        notice: string
+        found: number
+        width: number
+        saved: number
+      }
     }
     const first = run()
     const expected = join(userData, 'projects', folderKey(dir), 'project.sqlite')
@@ -132,8 +156,17 @@ describe('damaged and foreign files', () => {
 
   it('refuses garbage bytes, naming the file, and leaves them as they were', async () => {
     const dir = await folderWithImage()
-    const dbPath = writeFile(dir, '.sam-annotator/project.sqlite', Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) % 256)))
-    expectRefusedUnchanged(dir, dbPath, 'project-corrupt', new RegExp(`${dbPath.replace(/[.]/g, '\\.')}: the project database is damaged \\(not an SQLite file\\)`))
+    const dbPath = writeFile(
+      dir,
+      '.sam-annotator/project.sqlite',
+      Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) % 256)),
+    )
+    expectRefusedUnchanged(
+      dir,
+      dbPath,
+      'project-corrupt',
+      new RegExp(`${dbPath.replace(/[.]/g, '\\.')}: the project database is damaged \\(not an SQLite file\\)`),
+    )
   })
 
   it('refuses a truncated file (cut inside a page, or at a page boundary)', async () => {
@@ -163,7 +196,12 @@ describe('damaged and foreign files', () => {
     const db = new Database(dbPath)
     db.pragma('user_version = -1')
     db.close()
-    expectRefusedUnchanged(dir, dbPath, 'project-corrupt', /project\.sqlite: the project database is damaged \(schema version -1 is not one SAM Annotator writes\)/)
+    expectRefusedUnchanged(
+      dir,
+      dbPath,
+      'project-corrupt',
+      /project\.sqlite: the project database is damaged \(schema version -1 is not one SAM Annotator writes\)/,
+    )
   })
 
   it('refuses a schema missing a table or a column of its version, naming it', async () => {
@@ -172,7 +210,12 @@ describe('damaged and foreign files', () => {
     let db = new Database(dbPath)
     db.exec('DROP TABLE annotations')
     db.close()
-    expectRefusedUnchanged(dir, dbPath, 'project-corrupt', /project\.sqlite: the project database is damaged \(incomplete: table annotations is missing\)/)
+    expectRefusedUnchanged(
+      dir,
+      dbPath,
+      'project-corrupt',
+      /project\.sqlite: the project database is damaged \(incomplete: table annotations is missing\)/,
+    )
     writeFileSync(dbPath, pristine)
     db = new Database(dbPath)
     db.exec('ALTER TABLE images DROP COLUMN error')
@@ -195,14 +238,23 @@ describe('damaged and foreign files', () => {
     const db = new Database(dbPath)
     db.exec("CREATE TABLE recipes (name TEXT); INSERT INTO recipes VALUES ('bread')")
     db.close()
-    expectRefusedUnchanged(dir, dbPath, 'project-foreign', /project\.sqlite: not a SAM Annotator project database \(it has tables recipes but no schema version\)/)
+    expectRefusedUnchanged(
+      dir,
+      dbPath,
+      'project-foreign',
+      /project\.sqlite: not a SAM Annotator project database \(it has tables recipes but no schema version\)/,
+    )
   })
 
   it('refuses a folder in place of the database file', async () => {
     const dir = await folderWithImage()
     const dbPath = join(dir, '.sam-annotator', 'project.sqlite')
     mkdirSync(dbPath, { recursive: true })
-    expectUserError(() => Project.open(dir), 'project-open', /project\.sqlite: the project database is a folder, not a file/)
+    expectUserError(
+      () => Project.open(dir),
+      'project-open',
+      /project\.sqlite: the project database is a folder, not a file/,
+    )
     expect(statSync(dbPath).isDirectory()).toBe(true)
   })
 
@@ -211,7 +263,12 @@ describe('damaged and foreign files', () => {
     const db = new Database(dbPath)
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`)
     db.close()
-    expectRefusedUnchanged(dir, dbPath, 'project-too-new', new RegExp(`schema ${SCHEMA_VERSION + 1}; this version knows up to ${SCHEMA_VERSION}`))
+    expectRefusedUnchanged(
+      dir,
+      dbPath,
+      'project-too-new',
+      new RegExp(`schema ${SCHEMA_VERSION + 1}; this version knows up to ${SCHEMA_VERSION}`),
+    )
   })
 })
 
@@ -264,12 +321,23 @@ describe('migrations', () => {
 describe('two processes', () => {
   function saveLoop(folder: string, count: number): Promise<{ code: number | null; ids: number[]; stderr: string }> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [...TSX_ARGS, join(FIXTURES, 'save-loop.ts'), folder, String(count)], { cwd: join(import.meta.dirname, '..', '..', '..') })
+      const child = spawn(process.execPath, [...TSX_ARGS, join(FIXTURES, 'save-loop.ts'), folder, String(count)], {
+        cwd: join(import.meta.dirname, '..', '..', '..'),
+      })
       let out = ''
       let err = ''
       child.stdout.on('data', (d) => (out += d))
       child.stderr.on('data', (d) => (err += d))
-      child.on('close', (code) => resolve({ code, stderr: err, ids: out.split('\n').filter((l) => /^\d+$/.test(l)).map(Number) }))
+      child.on('close', (code) =>
+        resolve({
+          code,
+          stderr: err,
+          ids: out
+            .split('\n')
+            .filter((l) => /^\d+$/.test(l))
+            .map(Number),
+        }),
+      )
     })
   }
 
@@ -286,7 +354,9 @@ describe('two processes', () => {
     const all = new Set([...a.ids, ...b.ids])
     expect(all.size).toBe(300)
     const reopened = Project.open(dir)
-    expect([...reopened.iterateAnnotations()].map((x) => x.id).sort((x, y) => x - y)).toEqual([...all].sort((x, y) => x - y))
+    expect([...reopened.iterateAnnotations()].map((x) => x.id).sort((x, y) => x - y)).toEqual(
+      [...all].sort((x, y) => x - y),
+    )
     expect(reopened.listCategories()).toHaveLength(2)
     reopened.close()
     const db = new Database(join(dir, '.sam-annotator', 'project.sqlite'), { readonly: true })

@@ -8,7 +8,14 @@ import sharp from 'sharp'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Project } from '../../../src-main/core/project/index.ts'
 import { parseImageHeader, orientedSize } from '../../../src-main/core/project/header-parse.ts'
-import { annotationInput, imageBytes, noisyJpeg, tempFolder, writeFile, type Format } from '../../helpers/project-fixtures.ts'
+import {
+  annotationInput,
+  imageBytes,
+  noisyJpeg,
+  tempFolder,
+  writeFile,
+  type Format,
+} from '../../helpers/project-fixtures.ts'
 
 const cleanups: (() => void)[] = []
 afterEach(() => {
@@ -33,7 +40,20 @@ describe('scan: which files, in which order', () => {
   it('finds images recursively, skips hidden names and other files, natural order, relative / paths', async () => {
     const dir = folder()
     const png = await imageBytes('png')
-    for (const rel of ['img10.png', 'img2.png', 'img1.PNG', 'b/x.JPG', 'b/c/deep.jpeg', 'a.webp', 'a.tif', 'a.TIFF', 'z.bmp', 'z.gif', 'z.avif']) writeFile(dir, rel, png)
+    for (const rel of [
+      'img10.png',
+      'img2.png',
+      'img1.PNG',
+      'b/x.JPG',
+      'b/c/deep.jpeg',
+      'a.webp',
+      'a.tif',
+      'a.TIFF',
+      'z.bmp',
+      'z.gif',
+      'z.avif',
+    ])
+      writeFile(dir, rel, png)
     writeFile(dir, 'notes.txt', 'hello')
     writeFile(dir, 'img3.png.bak', png)
     writeFile(dir, '.hidden.png', png)
@@ -44,11 +64,31 @@ describe('scan: which files, in which order', () => {
     const summary = await project.scan()
     expect(summary.found).toBe(11)
     expect(summary.added).toBe(11)
-    expect(paths(project)).toEqual(['a.tif', 'a.TIFF', 'a.webp', 'b/c/deep.jpeg', 'b/x.JPG', 'img1.PNG', 'img2.png', 'img10.png', 'z.avif', 'z.bmp', 'z.gif'])
+    expect(paths(project)).toEqual([
+      'a.tif',
+      'a.TIFF',
+      'a.webp',
+      'b/c/deep.jpeg',
+      'b/x.JPG',
+      'img1.PNG',
+      'img2.png',
+      'img10.png',
+      'z.avif',
+      'z.bmp',
+      'z.gif',
+    ])
     const image = project.imageByPath('b/c/deep.jpeg')!
     expect(project.absolutePath(image)).toBe(join(project.folder, 'b', 'c', 'deep.jpeg'))
     expect(project.imageByPath('b\\c\\deep.jpeg')?.id).toBe(image.id)
-    expect(image).toMatchObject({ width: null, height: null, status: 'new', missing: false, error: null, annotationCount: 0, size: png.length })
+    expect(image).toMatchObject({
+      width: null,
+      height: null,
+      status: 'new',
+      missing: false,
+      error: null,
+      annotationCount: 0,
+      size: png.length,
+    })
   })
 
   it('lists a linked image from outside the folder, but not a link to one already inside it', async () => {
@@ -122,7 +162,13 @@ describe('rescan', () => {
     writeFile(dir, 'c.jpg', await noisyJpeg(200, 200, 3))
     const summary = await project.scan()
     expect(summary).toMatchObject({ relinked: 1, added: 1, missing: 0 })
-    expect(project.getImage(a.id)).toMatchObject({ path: 'moved/renamed.jpg', status: 'done', annotationCount: 1, missing: false, width: 200 })
+    expect(project.getImage(a.id)).toMatchObject({
+      path: 'moved/renamed.jpg',
+      status: 'done',
+      annotationCount: 1,
+      missing: false,
+      width: 200,
+    })
     expect(project.getImage(b.id).path).toBe('b.jpg')
     expect(project.imageByPath('a.jpg')).toBeNull()
     expect(paths(project)).toEqual(['b.jpg', 'c.jpg', 'moved/renamed.jpg'])
@@ -190,13 +236,15 @@ describe('readPendingHeaders', () => {
       ['t6.tif', 'tiff', 6, [30, 40]],
       ['a.avif', 'avif', undefined, [40, 30]],
     ]
-    for (const [name, format, orientation] of cases) writeFile(dir, name, await imageBytes(format, 40, 30, 3, orientation))
+    for (const [name, format, orientation] of cases)
+      writeFile(dir, name, await imageBytes(format, 40, 30, 3, orientation))
     const project = open(dir)
     await project.scan()
     const progress: number[] = []
     expect(await project.readPendingHeaders({ onProgress: (done) => progress.push(done) })).toBe(cases.length)
     expect(progress.at(-1)).toBe(cases.length)
-    for (const [name, , , [w, h]] of cases) expect(project.imageByPath(name), name).toMatchObject({ width: w, height: h, error: null })
+    for (const [name, , , [w, h]] of cases)
+      expect(project.imageByPath(name), name).toMatchObject({ width: w, height: h, error: null })
     expect(await project.readPendingHeaders()).toBe(0) // nothing left
   })
 
@@ -205,8 +253,16 @@ describe('readPendingHeaders', () => {
     for (const format of ['png', 'jpeg', 'webp', 'gif'] as const) {
       for (const orientation of [undefined, 2, 6, 7]) inputs.push(await imageBytes(format, 51, 23, 5, orientation))
     }
-    inputs.push(await sharp({ create: { width: 33, height: 17, channels: 4, background: '#ff000080' } }).webp({ lossless: true }).toBuffer())
-    inputs.push(await sharp({ create: { width: 33, height: 17, channels: 4, background: '#ff000080' } }).webp({ lossless: false }).toBuffer())
+    inputs.push(
+      await sharp({ create: { width: 33, height: 17, channels: 4, background: '#ff000080' } })
+        .webp({ lossless: true })
+        .toBuffer(),
+    )
+    inputs.push(
+      await sharp({ create: { width: 33, height: 17, channels: 4, background: '#ff000080' } })
+        .webp({ lossless: false })
+        .toBuffer(),
+    )
     let answered = 0
     for (const buf of inputs) {
       const parsed = parseImageHeader(buf.subarray(0, 64 * 1024))
@@ -214,7 +270,10 @@ describe('readPendingHeaders', () => {
       if (!parsed) continue
       answered++
       const swap = (meta.orientation ?? 1) >= 5
-      expect(orientedSize(parsed)).toEqual({ width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height })
+      expect(orientedSize(parsed)).toEqual({
+        width: swap ? meta.height : meta.width,
+        height: swap ? meta.width : meta.height,
+      })
       expect(parsed.orientation).toBe(meta.orientation ?? 1)
     }
     expect(answered).toBeGreaterThanOrEqual(12)
@@ -227,7 +286,9 @@ describe('readPendingHeaders', () => {
     writeFile(dir, 'text.png', 'this is not an image at all')
     const jpeg = await noisyJpeg(300, 200)
     writeFile(dir, 'truncated.jpg', jpeg.subarray(0, Math.floor(jpeg.length / 2)))
-    const png = await sharp(await noisyJpeg(300, 200)).png().toBuffer()
+    const png = await sharp(await noisyJpeg(300, 200))
+      .png()
+      .toBuffer()
     writeFile(dir, 'truncated.png', png.subarray(0, Math.floor(png.length * 0.6)))
     // A well-formed PNG header claiming 20000 x 20000 (400 MP).
     const ihdr = Buffer.alloc(13)
@@ -239,7 +300,16 @@ describe('readPendingHeaders', () => {
       len.writeUInt32BE(data.length)
       return Buffer.concat([len, Buffer.from(type, 'latin1'), data, Buffer.alloc(4)])
     }
-    writeFile(dir, 'huge.png', Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(10))), chunk('IEND', Buffer.alloc(0))]))
+    writeFile(
+      dir,
+      'huge.png',
+      Buffer.concat([
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+        chunk('IHDR', ihdr),
+        chunk('IDAT', deflateSync(Buffer.alloc(10))),
+        chunk('IEND', Buffer.alloc(0)),
+      ]),
+    )
     // A JPEG with trailing data after its end marker (like a motion photo) is fine.
     writeFile(dir, 'trailer.jpg', Buffer.concat([jpeg, Buffer.from('x'.repeat(70_000))]))
 
@@ -274,7 +344,10 @@ describe('readPendingHeaders', () => {
     const project = open(dir)
     await project.scan()
     const controller = new AbortController()
-    const done = await project.readPendingHeaders({ signal: controller.signal, onProgress: (n) => n > 0 && controller.abort() })
+    const done = await project.readPendingHeaders({
+      signal: controller.signal,
+      onProgress: (n) => n > 0 && controller.abort(),
+    })
     expect(done).toBe(256)
     expect((await project.scan()).pendingHeaders).toBe(600 - 256)
     expect(await project.readPendingHeaders()).toBe(600 - 256)

@@ -80,7 +80,10 @@ describe('categories', () => {
     expect(project.renameCategory(cat.id, 'Cat').name).toBe('Cat') // own name in another case is fine
     expect(project.recolorCategory(cat.id, '#00ff00').color).toBe('#00ff00')
     expect(project.reorderCategories([dog.id, cat.id]).map((c) => c.name)).toEqual(['dog', 'Cat'])
-    expect(project.listCategories().map((c) => [c.name, c.order])).toEqual([['dog', 0], ['Cat', 1]])
+    expect(project.listCategories().map((c) => [c.name, c.order])).toEqual([
+      ['dog', 0],
+      ['Cat', 1],
+    ])
     expect(committed<{ n: number }>('SELECT count(*) AS n FROM categories').n).toBe(2)
   })
 
@@ -125,7 +128,9 @@ describe('annotations', () => {
   it('saves, reads, updates and deletes, each committed before the call returns', () => {
     const cat = project.createCategory({ name: 'cat' })
     const dog = project.createCategory({ name: 'dog' })
-    const input = annotationInput(images[0].id, cat.id, { prompt: { points: [{ x: 1.5, y: 2.5, label: 1 }], box: { x0: 0, y0: 0, x1: 20, y1: 10 } } })
+    const input = annotationInput(images[0].id, cat.id, {
+      prompt: { points: [{ x: 1.5, y: 2.5, label: 1 }], box: { x0: 0, y0: 0, x1: 20, y1: 10 } },
+    })
     const saved = project.saveAnnotation(input)
     expect(saved).toMatchObject({ ...input, id: expect.any(Number) })
     expect(saved.createdAt).toBe(saved.updatedAt)
@@ -135,9 +140,18 @@ describe('annotations', () => {
 
     const rle = { size: [30, 40] as [number, number], counts: 'PPYo1' }
     const updated = project.updateAnnotation(saved.id, { categoryId: dog.id, segmentation: rle, score: null })
-    expect(updated).toMatchObject({ id: saved.id, categoryId: dog.id, segmentation: rle, score: null, bbox: input.bbox, createdAt: saved.createdAt })
+    expect(updated).toMatchObject({
+      id: saved.id,
+      categoryId: dog.id,
+      segmentation: rle,
+      score: null,
+      bbox: input.bbox,
+      createdAt: saved.createdAt,
+    })
     expect(updated.updatedAt >= saved.updatedAt).toBe(true)
-    expect(committed<{ category_id: number }>('SELECT category_id FROM annotations WHERE id = ?', saved.id).category_id).toBe(dog.id)
+    expect(
+      committed<{ category_id: number }>('SELECT category_id FROM annotations WHERE id = ?', saved.id).category_id,
+    ).toBe(dog.id)
     expect(project.listAnnotations(images[0].id)).toEqual([updated])
 
     project.deleteAnnotation(saved.id)
@@ -157,14 +171,42 @@ describe('annotations', () => {
     userError(() => project.saveAnnotation(ok({ bbox: [1, 2, -3, 4] })), 'annotation-bbox', /negative/)
     userError(() => project.saveAnnotation(ok({ area: -1 })), 'annotation-area', /-1/)
     userError(() => project.saveAnnotation(ok({ segmentation: [] })), 'annotation-segmentation', /no polygon/)
-    userError(() => project.saveAnnotation(ok({ segmentation: [[1, 2, 3, 4]] })), 'annotation-segmentation', /4 numbers/)
-    userError(() => project.saveAnnotation(ok({ segmentation: [[1, 2, 3, 4, 5, 'x' as never]] })), 'annotation-segmentation', /value 5 \("x"\)/)
-    userError(() => project.saveAnnotation(ok({ segmentation: { size: [30, 40], counts: 'a b' } })), 'annotation-segmentation', /"a b"/)
-    userError(() => project.saveAnnotation(ok({ segmentation: { size: [0, 40], counts: '1' } })), 'annotation-segmentation', /\[0,40\]/)
-    userError(() => project.saveAnnotation(ok({ segmentation: { size: [40, 30], counts: 'PPYo1' } })), 'annotation-segmentation', /\[40, 30\].*a\.png/)
+    userError(
+      () => project.saveAnnotation(ok({ segmentation: [[1, 2, 3, 4]] })),
+      'annotation-segmentation',
+      /4 numbers/,
+    )
+    userError(
+      () => project.saveAnnotation(ok({ segmentation: [[1, 2, 3, 4, 5, 'x' as never]] })),
+      'annotation-segmentation',
+      /value 5 \("x"\)/,
+    )
+    userError(
+      () => project.saveAnnotation(ok({ segmentation: { size: [30, 40], counts: 'a b' } })),
+      'annotation-segmentation',
+      /"a b"/,
+    )
+    userError(
+      () => project.saveAnnotation(ok({ segmentation: { size: [0, 40], counts: '1' } })),
+      'annotation-segmentation',
+      /\[0,40\]/,
+    )
+    userError(
+      () => project.saveAnnotation(ok({ segmentation: { size: [40, 30], counts: 'PPYo1' } })),
+      'annotation-segmentation',
+      /\[40, 30\].*a\.png/,
+    )
     userError(() => project.saveAnnotation(ok({ score: Number.POSITIVE_INFINITY })), 'annotation-score', /score/)
-    userError(() => project.saveAnnotation(ok({ prompt: { points: [{ x: 1, y: 2, label: 2 as never }] } })), 'annotation-prompt', /point 0/)
-    userError(() => project.saveAnnotation(ok({ prompt: { points: [], box: { x0: 1 } as never } })), 'annotation-prompt', /box/)
+    userError(
+      () => project.saveAnnotation(ok({ prompt: { points: [{ x: 1, y: 2, label: 2 as never }] } })),
+      'annotation-prompt',
+      /point 0/,
+    )
+    userError(
+      () => project.saveAnnotation(ok({ prompt: { points: [], box: { x0: 1 } as never } })),
+      'annotation-prompt',
+      /box/,
+    )
     const saved = project.saveAnnotation(ok({}))
     userError(() => project.updateAnnotation(saved.id, { area: -5 }), 'annotation-area', /-5/)
     userError(() => project.updateAnnotation(saved.id, { id: 3 } as never), 'annotation', /id cannot be changed/)
@@ -175,7 +217,8 @@ describe('annotations', () => {
   it('streams every annotation in id order without loading all at once', () => {
     const cat = project.createCategory({ name: 'cat' })
     const ids: number[] = []
-    for (let i = 0; i < 250; i++) ids.push(project.saveAnnotation(annotationInput(images[i % 3].id, cat.id, { area: i })).id)
+    for (let i = 0; i < 250; i++)
+      ids.push(project.saveAnnotation(annotationInput(images[i % 3].id, cat.id, { area: i })).id)
     project.deleteAnnotation(ids[100])
     const seen: number[] = []
     for (const a of project.iterateAnnotations({ pageSize: 100 })) {

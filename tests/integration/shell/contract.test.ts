@@ -7,13 +7,26 @@ import { z } from 'zod'
 import { CancelledError, UserError, type UserErrorCode } from '../../../src-main/core/errors.ts'
 import type { Engine } from '../../../src-main/core/segment/engine.ts'
 import { createHandlers } from '../../../src-main/handlers.ts'
-import { checkHandlerTable, ERROR_CODE_OF, registerIpc, toErrorPayload, type HandlerTable } from '../../../src-main/ipc.ts'
+import {
+  checkHandlerTable,
+  ERROR_CODE_OF,
+  registerIpc,
+  toErrorPayload,
+  type HandlerTable,
+} from '../../../src-main/ipc.ts'
 import { AppServices } from '../../../src-main/services/app-services.ts'
 import { buildBridge } from '../../../src-preload/bridge.ts'
 import { createApi } from '../../../src-preload/contract/client.ts'
 import { method, result, type MethodSpec } from '../../../src-preload/contract/define.ts'
 import { EVENT_NAMES, eventChannel } from '../../../src-preload/contract/events.ts'
-import { ApiError, CONTRACT, ERROR_CODES, INVOKE_CHANNELS, type BridgeApi, type IpcResult } from '../../../src-preload/contract/index.ts'
+import {
+  ApiError,
+  CONTRACT,
+  ERROR_CODES,
+  INVOKE_CHANNELS,
+  type BridgeApi,
+  type IpcResult,
+} from '../../../src-preload/contract/index.ts'
 import { appSender, FakeIpcMain, ScriptedDialogs, TRUSTED_EVENT } from './fixture.ts'
 
 const CHANNELS = INVOKE_CHANNELS.map((entry) => entry.channel)
@@ -21,7 +34,9 @@ const CHANNELS = INVOKE_CHANNELS.map((entry) => entry.channel)
 /** Handlers over services whose engine never loads: enough to register, nothing runs. */
 function idleHandlers(): HandlerTable {
   const engine = new Promise<Engine>(() => {})
-  return createHandlers(new AppServices({ engine, userDataDir: '/nonexistent-user-data', dialogs: new ScriptedDialogs(), emit: () => {} }))
+  return createHandlers(
+    new AppServices({ engine, userDataDir: '/nonexistent-user-data', dialogs: new ScriptedDialogs(), emit: () => {} }),
+  )
 }
 
 /** A bridge whose ipcRenderer records what it was asked. */
@@ -42,14 +57,31 @@ function recordingBridge(): { bridge: BridgeApi; invoked: { channel: string; arg
 }
 
 describe('contract completeness', () => {
-  it('names every channel once, as annot:<domain>.<method>, covering the issue\'s list', () => {
+  it("names every channel once, as annot:<domain>.<method>, covering the issue's list", () => {
     expect(new Set(CHANNELS).size).toBe(CHANNELS.length)
     for (const wanted of [
-      'annot:project.open', 'annot:project.openDialog', 'annot:project.recent', 'annot:images.list', 'annot:images.get',
-      'annot:images.urls', 'annot:segment.embeddingStatus', 'annot:segment.decode', 'annot:annotations.save', 'annot:annotations.update',
-      'annot:annotations.delete', 'annot:annotations.list', 'annot:categories.list', 'annot:categories.create', 'annot:categories.rename',
-      'annot:categories.recolor', 'annot:categories.reorder', 'annot:categories.delete', 'annot:images.setStatus', 'annot:export.coco',
-      'annot:export.importCoco', 'annot:model.info',
+      'annot:project.open',
+      'annot:project.openDialog',
+      'annot:project.recent',
+      'annot:images.list',
+      'annot:images.get',
+      'annot:images.urls',
+      'annot:segment.embeddingStatus',
+      'annot:segment.decode',
+      'annot:annotations.save',
+      'annot:annotations.update',
+      'annot:annotations.delete',
+      'annot:annotations.list',
+      'annot:categories.list',
+      'annot:categories.create',
+      'annot:categories.rename',
+      'annot:categories.recolor',
+      'annot:categories.reorder',
+      'annot:categories.delete',
+      'annot:images.setStatus',
+      'annot:export.coco',
+      'annot:export.importCoco',
+      'annot:model.info',
     ]) {
       expect(CHANNELS).toContain(wanted)
     }
@@ -64,7 +96,12 @@ describe('contract completeness', () => {
 
   it('registers exactly one handler per channel, and removes them all again', () => {
     const ipc = new FakeIpcMain()
-    const unregister = registerIpc({ registrar: ipc, handlers: idleHandlers(), isTrustedSender: appSender, log: () => {} })
+    const unregister = registerIpc({
+      registrar: ipc,
+      handlers: idleHandlers(),
+      isTrustedSender: appSender,
+      log: () => {},
+    })
     expect([...ipc.registrations].sort()).toEqual([...CHANNELS].sort())
     unregister()
     expect(ipc.listeners.size).toBe(0)
@@ -77,7 +114,9 @@ describe('contract completeness', () => {
       .flatMap(([domain, facade]) => Object.keys(facade as object).map((name) => `annot:${domain}.${name}`))
     expect(methods.sort()).toEqual([...CHANNELS].sort())
     for (const { domain, method: name, channel } of INVOKE_CHANNELS) {
-      const call = (bridge as unknown as Record<string, Record<string, (arg?: unknown) => Promise<IpcResult<unknown>>>>)[domain][name]
+      const call = (
+        bridge as unknown as Record<string, Record<string, (arg?: unknown) => Promise<IpcResult<unknown>>>>
+      )[domain][name]
       await expect(call({ probe: channel })).resolves.toEqual({ ok: true, value: channel })
       expect(invoked.at(-1)).toEqual({ channel, arg: { probe: channel } })
     }
@@ -99,14 +138,23 @@ describe('contract completeness', () => {
 
     // A handler added on main's side only.
     const extraHandler = { ...handlers, images: { ...handlers.images, rotate: () => null } }
-    expect(checkHandlerTable(contract, extraHandler)).toEqual(['annot:images.rotate has a handler but is not declared in the contract'])
+    expect(checkHandlerTable(contract, extraHandler)).toEqual([
+      'annot:images.rotate has a handler but is not declared in the contract',
+    ])
 
     // A channel added to the contract (and so to the preload) only.
     const extraChannel = { ...contract, images: { ...contract.images, rotate: method(z.undefined(), result<null>()) } }
-    expect(checkHandlerTable(extraChannel, handlers)).toEqual(['annot:images.rotate is declared in the contract but has no handler'])
+    expect(checkHandlerTable(extraChannel, handlers)).toEqual([
+      'annot:images.rotate is declared in the contract but has no handler',
+    ])
     const ipc = new FakeIpcMain()
     expect(() =>
-      registerIpc({ registrar: ipc, handlers: handlers as unknown as HandlerTable, isTrustedSender: appSender, contract: extraChannel }),
+      registerIpc({
+        registrar: ipc,
+        handlers: handlers as unknown as HandlerTable,
+        isTrustedSender: appSender,
+        contract: extraChannel,
+      }),
     ).toThrow(/annot:images\.rotate is declared in the contract but has no handler/)
     expect(ipc.registrations).toEqual([])
     // ...and the preload would expose it, so both sides must change together.
@@ -139,7 +187,9 @@ describe('errors across the bridge', () => {
       expect(ERROR_CODE_OF[core as UserErrorCode], core).toBe(code)
     }
     for (const code of Object.values(ERROR_CODE_OF)) expect(ERROR_CODES).toContain(code)
-    expect(toErrorPayload('annot:x.y', new UserError('category-exists', 'a category named "car" already exists'), () => {})).toEqual({
+    expect(
+      toErrorPayload('annot:x.y', new UserError('category-exists', 'a category named "car" already exists'), () => {}),
+    ).toEqual({
       code: 'conflict',
       message: 'a category named "car" already exists',
       detail: 'category-exists',
@@ -171,7 +221,10 @@ describe('errors across the bridge', () => {
     const logged: unknown[] = []
     const bug = new TypeError("Cannot read properties of undefined (reading 'x')\n    at somewhere")
     const payload = toErrorPayload('annot:segment.decode', bug, (_message, error) => logged.push(error))
-    expect(payload).toEqual({ code: 'internal', message: "Internal error in annot:segment.decode: Cannot read properties of undefined (reading 'x')" })
+    expect(payload).toEqual({
+      code: 'internal',
+      message: "Internal error in annot:segment.decode: Cannot read properties of undefined (reading 'x')",
+    })
     expect(logged).toEqual([bug])
   })
 
@@ -179,7 +232,14 @@ describe('errors across the bridge', () => {
     const failing = buildBridge(
       async (channel) =>
         channel === 'annot:model.info'
-          ? { ok: false, error: { code: 'model-unavailable', message: '/models/demo/decoder.onnx: missing', detail: 'model-missing' } }
+          ? {
+              ok: false,
+              error: {
+                code: 'model-unavailable',
+                message: '/models/demo/decoder.onnx: missing',
+                detail: 'model-missing',
+              },
+            }
           : { ok: false, error: { code: 'not-a-code', message: 'garbled' } },
       () => () => {},
     )
@@ -189,7 +249,12 @@ describe('errors across the bridge', () => {
       (err: unknown) => err,
     )
     expect(error).toBeInstanceOf(ApiError)
-    expect(error).toMatchObject({ code: 'model-unavailable', detail: 'model-missing', channel: 'annot:model.info', message: '/models/demo/decoder.onnx: missing' })
+    expect(error).toMatchObject({
+      code: 'model-unavailable',
+      detail: 'model-missing',
+      channel: 'annot:model.info',
+      message: '/models/demo/decoder.onnx: missing',
+    })
     // A code outside the closed set never reaches the UI as such.
     await expect(api.categories.list()).rejects.toMatchObject({ code: 'internal', message: 'garbled' })
     const { bridge } = recordingBridge()
@@ -200,6 +265,9 @@ describe('errors across the bridge', () => {
     const ipc = new FakeIpcMain()
     registerIpc({ registrar: ipc, handlers: idleHandlers(), isTrustedSender: appSender, log: () => {} })
     const result = await ipc.invoke(TRUSTED_EVENT, 'annot:images.get', { imageId: 1 })
-    expect(result).toEqual({ ok: false, error: { code: 'no-project', message: 'no project is open: open an image folder first', detail: 'no-project' } })
+    expect(result).toEqual({
+      ok: false,
+      error: { code: 'no-project', message: 'no project is open: open an image folder first', detail: 'no-project' },
+    })
   })
 })

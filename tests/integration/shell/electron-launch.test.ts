@@ -44,42 +44,49 @@ describe('Electron launch smoke test', () => {
     for (const fn of cleanup) fn()
   })
 
-  it.skipIf(skipReason !== null)(`opens a fixture project and decodes one click${skipReason ? ` — skipped: ${skipReason}` : ''}`, async () => {
-    await promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'electron-vite'), ['build'], { cwd: ROOT, maxBuffer: 16 << 20 })
-    const { dir } = await makeProjectFolder('sam-shell-e2e-')
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }))
-    const app = await electron.launch({
-      executablePath: binary as string,
-      args: [join(ROOT, 'out', 'main', 'index.js'), dir],
-      cwd: ROOT,
-      env: { ...process.env, SAM_ANNOTATOR_SQLITE_BINDING: sqlite },
-    })
-    try {
-      const page = await app.firstWindow()
-      const result = await page.evaluate(async () => {
-        const api = globalThis.api
-        let project: { ok: boolean; value?: unknown } = { ok: false }
-        for (let i = 0; i < 100; i++) {
-          project = await api.project.current()
-          if (project.ok && project.value !== null) break
-          await new Promise((resolve) => setTimeout(resolve, 100))
-        }
-        const images = await api.images.list({ limit: 10 })
-        if (!images.ok) return { project, images }
-        const square = images.value.images.find((image) => image.path === 'a-square.png')
-        const decode = await api.segment.decode({ imageId: square?.id ?? 0, points: [{ x: 45, y: 30, label: 1 }] })
-        const hasIpcRenderer = globalThis.ipcRenderer !== undefined || globalThis.require !== undefined
-        return { project, decode, hasIpcRenderer }
+  it.skipIf(skipReason !== null)(
+    `opens a fixture project and decodes one click${skipReason ? ` — skipped: ${skipReason}` : ''}`,
+    async () => {
+      await promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'electron-vite'), ['build'], {
+        cwd: ROOT,
+        maxBuffer: 16 << 20,
       })
-      expect((result.project as { value: ProjectSummary }).value.folder).toBeTruthy()
-      expect(result.decode?.ok).toBe(true)
-      const decoded = (result.decode as { value: DecodeResult }).value
-      expect(decoded.bbox[2]).toBeGreaterThan(20)
-      expect(result.hasIpcRenderer).toBe(false)
-    } finally {
-      await app.close()
-    }
-  }, 120_000)
+      const { dir } = await makeProjectFolder('sam-shell-e2e-')
+      cleanup.push(() => rmSync(dir, { recursive: true, force: true }))
+      const app = await electron.launch({
+        executablePath: binary as string,
+        args: [join(ROOT, 'out', 'main', 'index.js'), dir],
+        cwd: ROOT,
+        env: { ...process.env, SAM_ANNOTATOR_SQLITE_BINDING: sqlite },
+      })
+      try {
+        const page = await app.firstWindow()
+        const result = await page.evaluate(async () => {
+          const api = globalThis.api
+          let project: { ok: boolean; value?: unknown } = { ok: false }
+          for (let i = 0; i < 100; i++) {
+            project = await api.project.current()
+            if (project.ok && project.value !== null) break
+            await new Promise((resolve) => setTimeout(resolve, 100))
+          }
+          const images = await api.images.list({ limit: 10 })
+          if (!images.ok) return { project, images }
+          const square = images.value.images.find((image) => image.path === 'a-square.png')
+          const decode = await api.segment.decode({ imageId: square?.id ?? 0, points: [{ x: 45, y: 30, label: 1 }] })
+          const hasIpcRenderer = globalThis.ipcRenderer !== undefined || globalThis.require !== undefined
+          return { project, decode, hasIpcRenderer }
+        })
+        expect((result.project as { value: ProjectSummary }).value.folder).toBeTruthy()
+        expect(result.decode?.ok).toBe(true)
+        const decoded = (result.decode as { value: DecodeResult }).value
+        expect(decoded.bbox[2]).toBeGreaterThan(20)
+        expect(result.hasIpcRenderer).toBe(false)
+      } finally {
+        await app.close()
+      }
+    },
+    120_000,
+  )
 
   it('says why it was skipped, or that it ran', () => {
     // Visible in the report: the reason is part of the skipped test's name above, and here.

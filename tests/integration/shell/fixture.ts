@@ -8,7 +8,15 @@ import { join, resolve } from 'node:path'
 import sharp from 'sharp'
 import { Engine } from '../../../src-main/core/segment/engine.ts'
 import { createHandlers } from '../../../src-main/handlers.ts'
-import { isAppPageUrl, registerIpc, trustedSender, type HandlerTable, type IpcEventLike, type IpcListener, type IpcRegistrar } from '../../../src-main/ipc.ts'
+import {
+  isAppPageUrl,
+  registerIpc,
+  trustedSender,
+  type HandlerTable,
+  type IpcEventLike,
+  type IpcListener,
+  type IpcRegistrar,
+} from '../../../src-main/ipc.ts'
 import { AppServices, type Dialogs } from '../../../src-main/services/app-services.ts'
 import type { EventName, EventPayloads } from '../../../src-preload/contract/events.ts'
 import type { IpcResult } from '../../../src-preload/contract/result.ts'
@@ -43,7 +51,10 @@ export class FakeIpcMain implements IpcRegistrar {
 
 export const TRUSTED_EVENT: IpcEventLike = { sender: { id: WINDOW_ID }, senderFrame: { url: APP_PAGE, parent: null } }
 
-export const appSender = trustedSender({ webContentsId: () => WINDOW_ID, isAppUrl: (url) => isAppPageUrl(url, { indexHtmlUrl: APP_PAGE }) })
+export const appSender = trustedSender({
+  webContentsId: () => WINDOW_ID,
+  isAppUrl: (url) => isAppPageUrl(url, { indexHtmlUrl: APP_PAGE }),
+})
 
 /** Dialog answers, taken in order; an empty queue answers "cancelled". */
 export class ScriptedDialogs implements Dialogs {
@@ -64,7 +75,11 @@ export class ScriptedDialogs implements Dialogs {
 export const SAND = { r: 230, g: 215, b: 180 }
 
 /** A sand image with a red square: the demo model grows the square from a click inside it. */
-export async function squareImage(width: number, height: number, square: { x: number; y: number; size: number }): Promise<Buffer> {
+export async function squareImage(
+  width: number,
+  height: number,
+  square: { x: number; y: number; size: number },
+): Promise<Buffer> {
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#e6d7b4"/><rect x="${square.x}" y="${square.y}" width="${square.size}" height="${square.size}" fill="#d23c28"/></svg>`
   return sharp(Buffer.from(svg)).png().toBuffer()
 }
@@ -84,12 +99,25 @@ export async function makeProjectFolder(prefix = 'sam-shell-'): Promise<ProjectF
     files.set(name, bytes)
   }
   put('a-square.png', await squareImage(96, 64, { x: 30, y: 16, size: 32 }))
-  put('b-photo.jpg', await sharp({ create: { width: 80, height: 60, channels: 3, background: { r: 40, g: 120, b: 200 } } }).jpeg().toBuffer())
-  put('c-scan.tif', await sharp({ create: { width: 50, height: 40, channels: 3, background: { r: 10, g: 200, b: 30 } } }).tiff().toBuffer())
+  put(
+    'b-photo.jpg',
+    await sharp({ create: { width: 80, height: 60, channels: 3, background: { r: 40, g: 120, b: 200 } } })
+      .jpeg()
+      .toBuffer(),
+  )
+  put(
+    'c-scan.tif',
+    await sharp({ create: { width: 50, height: 40, channels: 3, background: { r: 10, g: 200, b: 30 } } })
+      .tiff()
+      .toBuffer(),
+  )
   // 3000x1000 stored, EXIF orientation 6 (rotate 90°): 1000x3000 as seen, so its preview is 683x2048.
   put(
     'd-large.jpg',
-    await sharp({ create: { width: 3000, height: 1000, channels: 3, background: SAND } }).jpeg({ quality: 70 }).withMetadata({ orientation: 6 }).toBuffer(),
+    await sharp({ create: { width: 3000, height: 1000, channels: 3, background: SAND } })
+      .jpeg({ quality: 70 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer(),
   )
   put('e-broken.png', Buffer.from('this is not a PNG file at all, only text pretending'))
   return { dir, files }
@@ -113,7 +141,10 @@ export interface Shell {
  * A shell with the real handlers. `wrap` sees every handler call (tests use it to prove that
  * refused input never reaches a service).
  */
-export function startShell(engine: Promise<Engine>, options: { wrap?: (channel: string, call: () => unknown) => unknown } = {}): Shell {
+export function startShell(
+  engine: Promise<Engine>,
+  options: { wrap?: (channel: string, call: () => unknown) => unknown } = {},
+): Shell {
   const userData = mkdtempSync(join(tmpdir(), 'sam-shell-userdata-'))
   const dialogs = new ScriptedDialogs()
   const events: Shell['events'] = []
@@ -153,7 +184,9 @@ export function startShell(engine: Promise<Engine>, options: { wrap?: (channel: 
 
 function wrapTable(table: HandlerTable, wrap: (channel: string, call: () => unknown) => unknown): HandlerTable {
   const wrapped: Record<string, Record<string, (input: unknown) => unknown>> = {}
-  for (const [domain, methods] of Object.entries(table as unknown as Record<string, Record<string, (input: unknown) => unknown>>)) {
+  for (const [domain, methods] of Object.entries(
+    table as unknown as Record<string, Record<string, (input: unknown) => unknown>>,
+  )) {
     wrapped[domain] = {}
     for (const [name, fn] of Object.entries(methods)) {
       wrapped[domain][name] = (input) => wrap(`annot:${domain}.${name}`, () => fn(input))

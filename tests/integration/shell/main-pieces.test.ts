@@ -8,7 +8,13 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { folderArgument } from '../../../src-main/argv.ts'
 import { buildMenuTemplate, commandItems } from '../../../src-main/menu.ts'
 import { MAX_RECENT, RecentProjects, RECENT_FILE } from '../../../src-main/services/recent-projects.ts'
-import { DEFAULT_SIZE, loadWindowState, restoreBounds, saveWindowState, WINDOW_STATE_FILE } from '../../../src-main/window-state.ts'
+import {
+  DEFAULT_SIZE,
+  loadWindowState,
+  restoreBounds,
+  saveWindowState,
+  WINDOW_STATE_FILE,
+} from '../../../src-main/window-state.ts'
 import { isBareKey, KEYMAP, matchesAccelerator, parseAccelerator } from '../../../src-preload/contract/keymap.ts'
 
 const temps: string[] = []
@@ -41,8 +47,12 @@ describe('window state', () => {
     // The right monitor was unplugged: back onto the remaining one, whole.
     expect(restoreBounds(onRight, [screen])).toEqual({ x: 920, y: 100, width: 1000, height: 700 })
     // Larger than the screen: shrunk to it; smaller than the minimum: grown.
-    expect(restoreBounds({ bounds: { x: -50, y: -50, width: 5000, height: 3000 }, maximized: false }, [screen])).toEqual({ x: 0, y: 0, width: 1920, height: 1040 })
-    expect(restoreBounds({ bounds: { x: 10, y: 10, width: 50, height: 50 }, maximized: false }, [screen])).toMatchObject({ width: 640, height: 480 })
+    expect(
+      restoreBounds({ bounds: { x: -50, y: -50, width: 5000, height: 3000 }, maximized: false }, [screen]),
+    ).toEqual({ x: 0, y: 0, width: 1920, height: 1040 })
+    expect(
+      restoreBounds({ bounds: { x: 10, y: 10, width: 50, height: 50 }, maximized: false }, [screen]),
+    ).toMatchObject({ width: 640, height: 480 })
   })
 })
 
@@ -88,8 +98,18 @@ describe('folder argument of a launch', () => {
     expect(folderArgument(['/opt/sam/sam-annotator', 'photos'], { packaged: true, cwd: dir })).toBe(photos)
     // Unpacked: argv[1] is the app itself (here a real folder) and must not be taken.
     expect(folderArgument(['electron', dir], { packaged: false, cwd: '/' })).toBeNull()
-    expect(folderArgument(['electron', 'out/main/index.js', photos, '--allow-file-access-from-files', '--original-process-start-time=1'], { packaged: false, cwd: '/' })).toBe(photos)
-    expect(folderArgument(['/opt/sam/sam-annotator', join(dir, 'notes.txt'), '/no/such/folder'], { packaged: true, cwd: '/' })).toBeNull()
+    expect(
+      folderArgument(
+        ['electron', 'out/main/index.js', photos, '--allow-file-access-from-files', '--original-process-start-time=1'],
+        { packaged: false, cwd: '/' },
+      ),
+    ).toBe(photos)
+    expect(
+      folderArgument(['/opt/sam/sam-annotator', join(dir, 'notes.txt'), '/no/such/folder'], {
+        packaged: true,
+        cwd: '/',
+      }),
+    ).toBeNull()
   })
 })
 
@@ -123,7 +143,10 @@ describe('menu and keymap', () => {
   })
 
   it('matches key presses the way the menu does', () => {
-    const press = (key: string, mods: Partial<{ ctrlKey: boolean; metaKey: boolean; shiftKey: boolean; altKey: boolean }> = {}) => ({
+    const press = (
+      key: string,
+      mods: Partial<{ ctrlKey: boolean; metaKey: boolean; shiftKey: boolean; altKey: boolean }> = {},
+    ) => ({
       key,
       ctrlKey: false,
       metaKey: false,

@@ -53,9 +53,15 @@ describe('the Electron build of better-sqlite3', () => {
     writeFileSync(join(dir, BINARY_NAME), 'binary')
     expect(nativeStatus(dir, wanted)).toMatchObject({ state: 'stale', reason: expect.stringContaining(STAMP_NAME) })
     writeFileSync(join(dir, STAMP_NAME), JSON.stringify({ ...wanted, electronVersion: '44.0.0' }))
-    expect(nativeStatus(dir, wanted)).toMatchObject({ state: 'stale', reason: expect.stringContaining('Electron 44.0.0') })
+    expect(nativeStatus(dir, wanted)).toMatchObject({
+      state: 'stale',
+      reason: expect.stringContaining('Electron 44.0.0'),
+    })
     writeFileSync(join(dir, STAMP_NAME), JSON.stringify({ ...wanted, sqliteVersion: '11.0.0' }))
-    expect(nativeStatus(dir, wanted)).toMatchObject({ state: 'stale', reason: expect.stringContaining('better-sqlite3 11.0.0') })
+    expect(nativeStatus(dir, wanted)).toMatchObject({
+      state: 'stale',
+      reason: expect.stringContaining('better-sqlite3 11.0.0'),
+    })
     writeFileSync(join(dir, STAMP_NAME), JSON.stringify(wanted))
     expect(nativeStatus(dir, wanted).state).toBe('ready')
   })
@@ -66,9 +72,9 @@ describe('the Electron build of better-sqlite3', () => {
     expect(electronSqliteBinding(dev)).toBe(join(nativeTargetDir('/repo', 'linux', 'x64'), BINARY_NAME))
     expect(electronSqliteBinding({ ...dev, override: '/elsewhere/b.node' })).toBe('/elsewhere/b.node')
     // Packaged: resources/native, and the environment is never followed.
-    expect(electronSqliteBinding({ ...dev, packaged: true, resourcesPath: '/opt/app/resources', override: '/evil.node' })).toBe(
-      join('/opt/app/resources', 'native', BINARY_NAME),
-    )
+    expect(
+      electronSqliteBinding({ ...dev, packaged: true, resourcesPath: '/opt/app/resources', override: '/evil.node' }),
+    ).toBe(join('/opt/app/resources', 'native', BINARY_NAME))
   })
 
   it('offline: stops before touching anything and says what to do', async () => {
@@ -80,7 +86,8 @@ describe('the Electron build of better-sqlite3', () => {
       wanted,
       log: () => {},
       deps: {
-        lookup: () => Promise.reject(Object.assign(new Error('getaddrinfo ENOTFOUND www.electronjs.org'), { code: 'ENOTFOUND' })),
+        lookup: () =>
+          Promise.reject(Object.assign(new Error('getaddrinfo ENOTFOUND www.electronjs.org'), { code: 'ENOTFOUND' })),
         rebuild: async () => {
           rebuilt = true
         },
@@ -119,16 +126,31 @@ describe('the Electron build of better-sqlite3', () => {
         // Stands in for @electron/rebuild: writes what node-gyp would.
         rebuild: async ({ buildPath, electronVersion }) => {
           const module = join(buildPath, 'node_modules', 'better-sqlite3')
-          seen.push({ buildPath, electronVersion, copiedBuild: existsSync(join(module, 'build')), nodedir: process.env.npm_config_nodedir })
+          seen.push({
+            buildPath,
+            electronVersion,
+            copiedBuild: existsSync(join(module, 'build')),
+            nodedir: process.env.npm_config_nodedir,
+          })
           mkdirSync(join(module, 'build', 'Release'), { recursive: true })
           writeFileSync(join(module, 'build', 'Release', BINARY_NAME), 'electron-abi-binary')
-          writeFileSync(join(module, 'build', 'config.gypi'), `{ "variables": { "nodedir": "/home/u/.electron-gyp/${electronVersion}" } }`)
+          writeFileSync(
+            join(module, 'build', 'config.gypi'),
+            `{ "variables": { "nodedir": "/home/u/.electron-gyp/${electronVersion}" } }`,
+          )
         },
       },
     })
     if (savedNodedir === undefined) delete process.env.npm_config_nodedir
     else process.env.npm_config_nodedir = savedNodedir
-    expect(seen).toEqual([{ buildPath: join(root, '.cache', 'electron-native', 'work'), electronVersion: wanted.electronVersion, copiedBuild: false, nodedir: undefined }])
+    expect(seen).toEqual([
+      {
+        buildPath: join(root, '.cache', 'electron-native', 'work'),
+        electronVersion: wanted.electronVersion,
+        copiedBuild: false,
+        nodedir: undefined,
+      },
+    ])
     expect(binary).toBe(join(nativeTargetDir(root, 'linux', 'x64'), BINARY_NAME))
     expect(readFileSync(binary, 'utf8')).toBe('electron-abi-binary')
     expect(nativeStatus(nativeTargetDir(root, 'linux', 'x64'), wanted).state).toBe('ready')
@@ -141,7 +163,8 @@ describe('the Electron build of better-sqlite3', () => {
     writeFileSync(join(root, 'package.json'), '{}')
     mkdirSync(join(root, 'node_modules'))
     const { symlinkSync } = await import('node:fs')
-    for (const name of ['electron', 'better-sqlite3']) symlinkSync(dirname(require.resolve(`${name}/package.json`)), join(root, 'node_modules', name))
+    for (const name of ['electron', 'better-sqlite3'])
+      symlinkSync(dirname(require.resolve(`${name}/package.json`)), join(root, 'node_modules', name))
     const error = await buildElectronNative({
       root,
       wanted,
@@ -161,15 +184,17 @@ describe('the Electron build of better-sqlite3', () => {
   })
 
   // /proc/self/maps tells which file was really loaded; Linux only.
-  it.skipIf(process.platform !== 'linux')('the store loads the Electron build named by main in place of the Node build (child process)', async () => {
-    const dir = temp()
-    const copy = join(dir, 'electron-build', BINARY_NAME)
-    mkdirSync(dirname(copy))
-    copyFileSync(NODE_SQLITE, copy)
-    const script = join(dir, 'probe.mts')
-    writeFileSync(
-      script,
-      `import { mkdtempSync, readFileSync } from 'node:fs'
+  it.skipIf(process.platform !== 'linux')(
+    'the store loads the Electron build named by main in place of the Node build (child process)',
+    async () => {
+      const dir = temp()
+      const copy = join(dir, 'electron-build', BINARY_NAME)
+      mkdirSync(dirname(copy))
+      copyFileSync(NODE_SQLITE, copy)
+      const script = join(dir, 'probe.mts')
+      writeFileSync(
+        script,
+        `import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { useElectronSqlite } from ${JSON.stringify(join(ROOT, 'src-main', 'native-sqlite.ts'))}
@@ -181,11 +206,17 @@ project.close()
 const maps = readFileSync('/proc/self/maps', 'utf8')
 console.log(JSON.stringify({ answer, copy: maps.includes(${JSON.stringify(copy)}), original: maps.includes(${JSON.stringify(NODE_SQLITE)}) }))
 `,
-    )
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', script], { cwd: ROOT })
-    expect(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}')).toEqual({ answer: { x: 0 }, copy: true, original: false })
-    expect(() => useElectronSqlite(join(dir, 'missing', BINARY_NAME))).toThrow(/no Electron build at .*npm start/)
-  }, 30_000)
+      )
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', script], { cwd: ROOT })
+      expect(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}')).toEqual({
+        answer: { x: 0 },
+        copy: true,
+        original: false,
+      })
+      expect(() => useElectronSqlite(join(dir, 'missing', BINARY_NAME))).toThrow(/no Electron build at .*npm start/)
+    },
+    30_000,
+  )
 })
 
 describe('packaging (electron-builder.yml) and the built preload', () => {
@@ -199,21 +230,34 @@ describe('packaging (electron-builder.yml) and the built preload', () => {
     // electron-builder expands ${platform} to process.platform and ${arch} to the target CPU.
     const from = (entry?.from ?? '').replace('${platform}', process.platform).replace('${arch}', process.arch)
     expect(join(ROOT, from)).toBe(nativeTargetDir(ROOT))
-    const packaged = electronSqliteBinding({ packaged: true, resourcesPath: '/R', appRoot: '/', platform: process.platform, arch: process.arch })
+    const packaged = electronSqliteBinding({
+      packaged: true,
+      resourcesPath: '/R',
+      appRoot: '/',
+      platform: process.platform,
+      arch: process.arch,
+    })
     expect(packaged).toBe(join('/R', entry?.to ?? '', BINARY_NAME))
   })
 
   it('unpacks native code and onnxruntime, includes models/demo, never real weights, never rebuilds itself', () => {
     const files = config['files'] as string[]
-    expect(files).toEqual(expect.arrayContaining(['out/**', 'package.json', 'models/demo/**', '!models/sam2.1-*{,/**}']))
-    expect(config['asarUnpack']).toEqual(expect.arrayContaining(['**/*.node', '**/node_modules/onnxruntime-node/bin/**', 'models/demo/**']))
+    expect(files).toEqual(
+      expect.arrayContaining(['out/**', 'package.json', 'models/demo/**', '!models/sam2.1-*{,/**}']),
+    )
+    expect(config['asarUnpack']).toEqual(
+      expect.arrayContaining(['**/*.node', '**/node_modules/onnxruntime-node/bin/**', 'models/demo/**']),
+    )
     expect(config['npmRebuild']).toBe(false)
     expect(JSON.stringify(config)).not.toMatch(/\.cache\/electron-native\/work/)
   })
 
   it('bundles the preload so a sandbox can load it: it requires electron and nothing else', async () => {
     const out = temp()
-    await run(join(ROOT, 'node_modules', '.bin', 'electron-vite'), ['build', '--outDir', out], { cwd: ROOT, maxBuffer: 16 << 20 })
+    await run(join(ROOT, 'node_modules', '.bin', 'electron-vite'), ['build', '--outDir', out], {
+      cwd: ROOT,
+      maxBuffer: 16 << 20,
+    })
     const preload = readFileSync(join(out, 'preload', 'index.cjs'), 'utf8')
     const required = [...preload.matchAll(/require\(\s*["']([^"']+)["']\s*\)/g)].map((match) => match[1])
     expect([...new Set(required)]).toEqual(['electron'])
@@ -222,6 +266,7 @@ describe('packaging (electron-builder.yml) and the built preload', () => {
     // The renderer gets no schema library: it imports the contract's types and client only.
     const { readdirSync } = await import('node:fs')
     const assets = readdirSync(join(out, 'renderer', 'assets')).filter((name) => name.endsWith('.js'))
-    for (const asset of assets) expect(readFileSync(join(out, 'renderer', 'assets', asset), 'utf8')).not.toMatch(/ZodError/)
+    for (const asset of assets)
+      expect(readFileSync(join(out, 'renderer', 'assets', asset), 'utf8')).not.toMatch(/ZodError/)
   }, 120_000)
 })

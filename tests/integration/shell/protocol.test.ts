@@ -7,7 +7,13 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Engine } from '../../../src-main/core/segment/engine.ts'
 import { handleImageRequest, parseImageUrl, PreviewCache, sniffImageType } from '../../../src-main/image-protocol.ts'
-import { imageUrl, previewSize, PREVIEW_MAX_SIDE, type ImagePage, type ImageUrls } from '../../../src-preload/contract/images.ts'
+import {
+  imageUrl,
+  previewSize,
+  PREVIEW_MAX_SIDE,
+  type ImagePage,
+  type ImageUrls,
+} from '../../../src-preload/contract/images.ts'
 import { makeProjectFolder, openDemoEngine, startShell, type ProjectFiles, type Shell } from './fixture.ts'
 
 describe('sam-image: protocol', () => {
@@ -61,7 +67,15 @@ describe('sam-image: protocol', () => {
   it('previews a large image downscaled, oriented, at the size images.urls promises', async () => {
     const id = idOf('d-large.jpg')
     const urls = await shell.value<ImageUrls>('annot:images.urls', { imageId: id })
-    expect(urls).toEqual({ preview: expect.stringMatching(new RegExp(`^sam-image://preview/${id}\\?v=`)), full: expect.stringMatching(new RegExp(`^sam-image://image/${id}\\?v=`)), width: 1000, height: 3000, previewWidth: 683, previewHeight: 2048, downscaled: true })
+    expect(urls).toEqual({
+      preview: expect.stringMatching(new RegExp(`^sam-image://preview/${id}\\?v=`)),
+      full: expect.stringMatching(new RegExp(`^sam-image://image/${id}\\?v=`)),
+      width: 1000,
+      height: 3000,
+      previewWidth: 683,
+      previewHeight: 2048,
+      downscaled: true,
+    })
     const started = performance.now()
     const response = await get(urls.preview)
     const firstMs = performance.now() - started
@@ -72,7 +86,9 @@ describe('sam-image: protocol', () => {
     expect([meta.width, meta.height, meta.orientation ?? 1]).toEqual([683, 2048, 1])
     const again = performance.now()
     expect((await get(urls.preview)).status).toBe(200)
-    console.log(`preview of 3000x1000 JPEG: ${firstMs.toFixed(0)} ms first, ${(performance.now() - again).toFixed(1)} ms cached`)
+    console.log(
+      `preview of 3000x1000 JPEG: ${firstMs.toFixed(0)} ms first, ${(performance.now() - again).toFixed(1)} ms cached`,
+    )
     // The full image is the original file.
     const full = await get(urls.full)
     expect(Buffer.from(await full.arrayBuffer()).equals(project.files.get('d-large.jpg') as Buffer)).toBe(true)
@@ -122,7 +138,12 @@ describe('sam-image: protocol', () => {
     }
     expect(parseImageUrl('sam-image://preview/12?v=3')).toEqual({ kind: 'preview', imageId: 12, version: '3' })
     expect(parseImageUrl('sam-image://preview/12')).toEqual({ kind: 'preview', imageId: 12, version: null })
-    for (const url of ['sam-image://preview/12?v=', 'sam-image://preview/12?v=A!', 'sam-image://preview/12?w=1', 'sam-image://preview/12?v=1&v=2']) {
+    for (const url of [
+      'sam-image://preview/12?v=',
+      'sam-image://preview/12?v=A!',
+      'sam-image://preview/12?w=1',
+      'sam-image://preview/12?v=1&v=2',
+    ]) {
       expect(parseImageUrl(url), url).toBeNull()
     }
   })
@@ -143,13 +164,14 @@ describe('sam-image: protocol', () => {
     expect((await get(before.preview)).status).toBe(404)
   })
 
-  it('serves only the open project: unknown ids, another project\'s images, a closed project', async () => {
+  it("serves only the open project: unknown ids, another project's images, a closed project", async () => {
     expect((await get(imageUrl('image', 9999))).status).toBe(404)
     // An image that exists only in another project: served while that project is open, 404 here.
     writeFileSync(join(other.dir, 'f-extra.png'), project.files.get('a-square.png') as Buffer)
     shell.dialogs.folders.push(other.dir)
     await shell.value('annot:project.openDialog')
-    const extra = (await shell.value<ImagePage>('annot:images.list')).images.find((image) => image.path === 'f-extra.png')?.id ?? -1
+    const extra =
+      (await shell.value<ImagePage>('annot:images.list')).images.find((image) => image.path === 'f-extra.png')?.id ?? -1
     expect(extra).toBeGreaterThan(ids.size)
     expect((await get(imageUrl('image', extra))).status).toBe(200)
     shell.dialogs.folders.push(project.dir)

@@ -49,23 +49,58 @@ const CASES: Record<InvokeChannel, Case> = {
   'annot:project.current': { good: () => undefined, bad: NO_ARGUMENT_BAD },
   'annot:project.open': {
     good: (ctx) => ({ folder: ctx.folder }),
-    bad: [undefined, {}, { folder: 'relative/path' }, { folder: '' }, { folder: 42 }, { folder: '/tmp/a\0b' }, { folder: '/'.repeat(5000) }, { folder: '/tmp', extra: 1 }],
+    bad: [
+      undefined,
+      {},
+      { folder: 'relative/path' },
+      { folder: '' },
+      { folder: 42 },
+      { folder: '/tmp/a\0b' },
+      { folder: '/'.repeat(5000) },
+      { folder: '/tmp', extra: 1 },
+    ],
   },
   'annot:project.rescan': { good: () => undefined, bad: NO_ARGUMENT_BAD },
   'annot:model.info': { good: () => undefined, bad: NO_ARGUMENT_BAD },
   'annot:images.list': {
     good: () => ({ offset: 0, limit: 2, status: 'new' }),
-    bad: [null, 'all', { limit: 0 }, { limit: 1001 }, { limit: 1e9 }, { offset: -1 }, { offset: NaN }, { limit: '10' }, { status: 'finished' }, { status: "new' OR 1=1 --" }, { page: 1 }],
+    bad: [
+      null,
+      'all',
+      { limit: 0 },
+      { limit: 1001 },
+      { limit: 1e9 },
+      { offset: -1 },
+      { offset: NaN },
+      { limit: '10' },
+      { status: 'finished' },
+      { status: "new' OR 1=1 --" },
+      { page: 1 },
+    ],
   },
   'annot:images.get': { good: (ctx) => ({ imageId: ctx.square }), bad: idCases('imageId') },
   'annot:images.urls': { good: (ctx) => ({ imageId: ctx.square }), bad: idCases('imageId') },
   'annot:images.setStatus': {
     good: (ctx) => ({ imageId: ctx.photo, status: 'skipped' }),
-    bad: [...idCases('imageId', { status: 'done' }), { imageId: 1, status: 'DONE' }, { imageId: 1 }, { imageId: 1, status: null }],
+    bad: [
+      ...idCases('imageId', { status: 'done' }),
+      { imageId: 1, status: 'DONE' },
+      { imageId: 1 },
+      { imageId: 1, status: null },
+    ],
   },
   'annot:categories.create': {
     good: () => ({ name: 'car', color: '#AA3311' }),
-    bad: [undefined, {}, { name: '' }, { name: 'x'.repeat(201) }, { name: 7 }, { name: 'car', color: 'red' }, { name: 'car', color: '#12345' }, { name: 'car', id: 3 }],
+    bad: [
+      undefined,
+      {},
+      { name: '' },
+      { name: 'x'.repeat(201) },
+      { name: 7 },
+      { name: 'car', color: 'red' },
+      { name: 'car', color: '#12345' },
+      { name: 'car', id: 3 },
+    ],
   },
   'annot:categories.list': { good: () => undefined, bad: NO_ARGUMENT_BAD },
   'annot:categories.rename': {
@@ -74,11 +109,22 @@ const CASES: Record<InvokeChannel, Case> = {
   },
   'annot:categories.recolor': {
     good: (ctx) => ({ categoryId: ctx.categoryId, color: '#00ff00' }),
-    bad: [...idCases('categoryId', { color: '#000000' }), { categoryId: 1, color: 'javascript:alert(1)' }, { categoryId: 1, color: '#0000000' }],
+    bad: [
+      ...idCases('categoryId', { color: '#000000' }),
+      { categoryId: 1, color: 'javascript:alert(1)' },
+      { categoryId: 1, color: '#0000000' },
+    ],
   },
   'annot:categories.reorder': {
     good: (ctx) => ({ categoryIds: [ctx.otherCategoryId, ctx.categoryId] }),
-    bad: [undefined, { categoryIds: 'all' }, { categoryIds: [1, '2'] }, { categoryIds: [1, -2] }, { categoryIds: [NaN] }, { categoryIds: Array.from({ length: 10_001 }, (_, i) => i + 1) }],
+    bad: [
+      undefined,
+      { categoryIds: 'all' },
+      { categoryIds: [1, '2'] },
+      { categoryIds: [1, -2] },
+      { categoryIds: [NaN] },
+      { categoryIds: Array.from({ length: 10_001 }, (_, i) => i + 1) },
+    ],
   },
   'annot:segment.setCurrent': {
     good: (ctx) => ({ imageId: ctx.square }),
@@ -206,7 +252,10 @@ describe('every channel, good and bad arguments', () => {
       for (const arg of bad) {
         const result = await shell.invoke(channel, arg)
         expect(result.ok, `${channel} accepted ${JSON.stringify(arg)?.slice(0, 120)}`).toBe(false)
-        if (!result.ok) expect(result.error.code, `${channel} ${JSON.stringify(arg)?.slice(0, 120)}: ${result.error.message}`).toBe('invalid-argument')
+        if (!result.ok)
+          expect(result.error.code, `${channel} ${JSON.stringify(arg)?.slice(0, 120)}: ${result.error.message}`).toBe(
+            'invalid-argument',
+          )
         refused++
       }
       // A second argument is refused too, whatever the first.
@@ -239,7 +288,8 @@ describe('every channel, good and bad arguments', () => {
       }
       if (channel === 'annot:annotations.save') ctx.annotationId = (value as { id: number }).id
       // combine takes the mask being prompted on the annotation's image: prompt one first.
-      if (channel === 'annot:annotations.update') await shell.value('annot:segment.decode', { imageId: ctx.square, points: [point(45, 30)] })
+      if (channel === 'annot:annotations.update')
+        await shell.value('annot:segment.decode', { imageId: ctx.square, points: [point(45, 30)] })
     }
     expect(ctx.square).toBeGreaterThan(0)
     expect(shell.app.projects.project).toBeNull() // project.close ran last

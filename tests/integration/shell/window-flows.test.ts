@@ -5,7 +5,16 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Engine } from '../../../src-main/core/segment/engine.ts'
-import type { Annotation, DecodeResult, ExportSummary, ImagePage, ImportSummary, ModelInfo, ProjectSummary, RecentProject } from '../../../src-preload/contract/index.ts'
+import type {
+  Annotation,
+  DecodeResult,
+  ExportSummary,
+  ImagePage,
+  ImportSummary,
+  ModelInfo,
+  ProjectSummary,
+  RecentProject,
+} from '../../../src-preload/contract/index.ts'
 import { makeProjectFolder, openDemoEngine, startShell, type Shell } from './fixture.ts'
 
 describe("a window's flows through the IPC handlers", () => {
@@ -35,23 +44,39 @@ describe("a window's flows through the IPC handlers", () => {
     expect(await shell.value('annot:project.openDialog')).toBeNull() // cancelled
     shell.dialogs.folders.push(folder)
     const summary = await shell.value<ProjectSummary>('annot:project.openDialog')
-    expect(summary).toMatchObject({ location: 'folder', notice: null, counts: { images: 5, annotations: 0 }, scan: { found: 5, added: 5 } })
-    expect(shell.events.some((event) => event.name === 'project' && (event.payload as ProjectSummary | null)?.folder === summary.folder)).toBe(true)
-    expect(shell.events.some((event) => event.name === 'progress' && (event.payload as { task: string }).task === 'scan')).toBe(true)
+    expect(summary).toMatchObject({
+      location: 'folder',
+      notice: null,
+      counts: { images: 5, annotations: 0 },
+      scan: { found: 5, added: 5 },
+    })
+    expect(
+      shell.events.some(
+        (event) => event.name === 'project' && (event.payload as ProjectSummary | null)?.folder === summary.folder,
+      ),
+    ).toBe(true)
+    expect(
+      shell.events.some((event) => event.name === 'progress' && (event.payload as { task: string }).task === 'scan'),
+    ).toBe(true)
     const recent = await shell.value<RecentProject[]>('annot:project.recent')
     expect(recent).toEqual([expect.objectContaining({ folder: summary.folder, exists: true })])
     // Reopening by path works for a recent folder only.
-    expect((await shell.value<ProjectSummary>('annot:project.open', { folder: summary.folder })).folder).toBe(summary.folder)
+    expect((await shell.value<ProjectSummary>('annot:project.open', { folder: summary.folder })).folder).toBe(
+      summary.folder,
+    )
     const page = await shell.value<ImagePage>('annot:images.list', { limit: 2 })
     expect(page.total).toBe(5)
     expect(page.images.map((image) => image.path)).toEqual(['a-square.png', 'b-photo.jpg'])
     squareId = page.images[0]?.id ?? 0
   })
 
-  it('decodes a click into the square\'s polygon, refines, restores and starts over', async () => {
+  it("decodes a click into the square's polygon, refines, restores and starts over", async () => {
     const status = await shell.value<{ state: string }>('annot:segment.setCurrent', { imageId: squareId })
     expect(['none', 'queued', 'reading', 'encoding', 'ready']).toContain(status.state)
-    const first = await shell.value<DecodeResult>('annot:segment.decode', { imageId: squareId, points: [{ x: 45, y: 30, label: 1 }] })
+    const first = await shell.value<DecodeResult>('annot:segment.decode', {
+      imageId: squareId,
+      points: [{ x: 45, y: 30, label: 1 }],
+    })
     expect(first).toMatchObject({ imageId: squareId, width: 96, height: 64, restored: false, hasHoles: false })
     // The red square covers x 30..62, y 16..48.
     const [x, y, w, h] = first.bbox
@@ -64,26 +89,50 @@ describe("a window's flows through the IPC handlers", () => {
     expect(first.scores.length).toBeGreaterThan(1)
     const refined = await shell.value<DecodeResult>('annot:segment.decode', {
       imageId: squareId,
-      points: [{ x: 45, y: 30, label: 1 }, { x: 5, y: 5, label: 0 }],
+      points: [
+        { x: 45, y: 30, label: 1 },
+        { x: 5, y: 5, label: 0 },
+      ],
     })
     expect(refined.restored).toBe(false)
     expect(refined.embedding).toBe('memory')
     // Removing the last point restores the first state exactly, without a decoder run.
-    const restored = await shell.value<DecodeResult>('annot:segment.decode', { imageId: squareId, points: [{ x: 45, y: 30, label: 1 }] })
+    const restored = await shell.value<DecodeResult>('annot:segment.decode', {
+      imageId: squareId,
+      points: [{ x: 45, y: 30, label: 1 }],
+    })
     expect(restored.restored).toBe(true)
     expect(restored.bbox).toEqual(first.bbox)
     expect(await shell.value('annot:segment.reset')).toBeNull()
-    const fresh = await shell.value<DecodeResult>('annot:segment.decode', { imageId: squareId, points: [{ x: 45, y: 30, label: 1 }] })
+    const fresh = await shell.value<DecodeResult>('annot:segment.decode', {
+      imageId: squareId,
+      points: [{ x: 45, y: 30, label: 1 }],
+    })
     expect(fresh.restored).toBe(false)
-    expect(shell.events.some((event) => event.name === 'embedding' && (event.payload as { imageId: number }).imageId === squareId)).toBe(true)
+    expect(
+      shell.events.some(
+        (event) => event.name === 'embedding' && (event.payload as { imageId: number }).imageId === squareId,
+      ),
+    ).toBe(true)
 
     // Save what was decoded: committed, with the model recorded by main.
     const category = await shell.value<{ id: number }>('annot:categories.create', { name: 'square' })
-    const saved = await shell.value<Annotation>('annot:annotations.save', { imageId: squareId, categoryId: category.id, prompted: true })
+    const saved = await shell.value<Annotation>('annot:annotations.save', {
+      imageId: squareId,
+      categoryId: category.id,
+      prompted: true,
+    })
     expect(saved).toMatchObject({ imageId: squareId, modelId: (await shell.value<ModelInfo>('annot:model.info')).id })
-    expect(saved).toMatchObject({ segmentation: fresh.segmentation, bbox: fresh.bbox, area: fresh.area, prompt: { points: [{ x: 45, y: 30, label: 1 }] } })
+    expect(saved).toMatchObject({
+      segmentation: fresh.segmentation,
+      bbox: fresh.bbox,
+      area: fresh.area,
+      prompt: { points: [{ x: 45, y: 30, label: 1 }] },
+    })
     expect(await shell.value<Annotation[]>('annot:annotations.list', { imageId: squareId })).toEqual([saved])
-    const image = await shell.value<{ status: string; annotationCount: number }>('annot:images.get', { imageId: squareId })
+    const image = await shell.value<{ status: string; annotationCount: number }>('annot:images.get', {
+      imageId: squareId,
+    })
     expect(image).toMatchObject({ status: 'in_progress', annotationCount: 1 })
   })
 
@@ -97,12 +146,27 @@ describe("a window's flows through the IPC handlers", () => {
     })
     expect(reprompt.restored).toBe(false)
     expect(Math.abs(reprompt.area - saved.area)).toBeLessThan(0.1 * saved.area)
-    const other = await shell.invoke('annot:segment.decode', { imageId: squareId + 1, points: [{ x: 5, y: 5, label: 1 }], reprompt: saved.id })
+    const other = await shell.invoke('annot:segment.decode', {
+      imageId: squareId + 1,
+      points: [{ x: 5, y: 5, label: 1 }],
+      reprompt: saved.id,
+    })
     expect(other.ok ? 'ok' : other.error.code).not.toBe('ok')
     // The re-prompt is accepted into the annotation itself; its prompt keeps the earlier clicks.
-    const accepted = await shell.value<Annotation>('annot:annotations.update', { annotationId: saved.id, prompted: true })
-    expect(accepted).toMatchObject({ id: saved.id, segmentation: reprompt.segmentation, area: reprompt.area, bbox: reprompt.bbox })
-    expect(accepted.prompt?.points).toEqual([{ x: 45, y: 30, label: 1 }, { x: 45, y: 30, label: 1 }])
+    const accepted = await shell.value<Annotation>('annot:annotations.update', {
+      annotationId: saved.id,
+      prompted: true,
+    })
+    expect(accepted).toMatchObject({
+      id: saved.id,
+      segmentation: reprompt.segmentation,
+      area: reprompt.area,
+      bbox: reprompt.bbox,
+    })
+    expect(accepted.prompt?.points).toEqual([
+      { x: 45, y: 30, label: 1 },
+      { x: 45, y: 30, label: 1 },
+    ])
     // Cut the top half away (a box prompt over it), then add it back.
     const decodeBox = (box: { x0: number; y0: number; x1: number; y1: number }) =>
       shell.value<DecodeResult>('annot:segment.decode', { imageId: squareId, points: [], box })
@@ -115,8 +179,16 @@ describe("a window's flows through the IPC handlers", () => {
     const twice = await shell.invoke('annot:annotations.combine', { annotationId: saved.id, op: 'subtract' })
     expect(twice.ok ? 'ok' : twice.error).toMatchObject({ code: 'invalid-argument', detail: 'no-prompted-mask' })
     // Undo: the earlier state comes back by its revision, geometry and all.
-    const back = await shell.value<Annotation>('annot:annotations.update', { annotationId: saved.id, revision: accepted.revision })
-    expect(back).toMatchObject({ segmentation: accepted.segmentation, bbox: accepted.bbox, area: accepted.area, prompt: accepted.prompt })
+    const back = await shell.value<Annotation>('annot:annotations.update', {
+      annotationId: saved.id,
+      revision: accepted.revision,
+    })
+    expect(back).toMatchObject({
+      segmentation: accepted.segmentation,
+      bbox: accepted.bbox,
+      area: accepted.area,
+      prompt: accepted.prompt,
+    })
     // A hole makes the segmentation RLE; the annotation then carries its traced outline.
     await decodeBox({ x0: 42, y0: 28, x1: 50, y1: 36 })
     const holed = await shell.value<Annotation>('annot:annotations.combine', { annotationId: saved.id, op: 'subtract' })
@@ -136,7 +208,10 @@ describe("a window's flows through the IPC handlers", () => {
     const page = await shell.value<ImagePage>('annot:images.list')
     const broken = page.images.find((image) => image.path === 'e-broken.png')
     expect(broken?.error).not.toBeNull()
-    const result = await shell.invoke('annot:segment.decode', { imageId: broken?.id, points: [{ x: 1, y: 1, label: 1 }] })
+    const result = await shell.invoke('annot:segment.decode', {
+      imageId: broken?.id,
+      points: [{ x: 1, y: 1, label: 1 }],
+    })
     expect(result.ok ? 'ok' : result.error.code).toBe('image-unreadable')
   })
 
@@ -147,7 +222,11 @@ describe("a window's flows through the IPC handlers", () => {
     const exported = await shell.value<ExportSummary>('annot:export.coco')
     expect(exported).toMatchObject({ file, annotations: 1, categories: 1 })
     expect(JSON.parse(readFileSync(file, 'utf8')).annotations).toHaveLength(1)
-    expect(shell.events.some((event) => event.name === 'progress' && (event.payload as { task: string }).task === 'export-coco')).toBe(true)
+    expect(
+      shell.events.some(
+        (event) => event.name === 'progress' && (event.payload as { task: string }).task === 'export-coco',
+      ),
+    ).toBe(true)
     shell.dialogs.openFiles.push(file)
     const imported = await shell.value<ImportSummary>('annot:export.importCoco')
     expect(imported).toMatchObject({ imported: 0, skippedAnnotations: { duplicates: 1 } })
@@ -169,9 +248,14 @@ describe("a window's flows through the IPC handlers", () => {
       expect(result.ok ? 'ok' : result.error.code).toBe('project-unavailable')
       expect(result.ok ? '' : result.error.message).toMatch(/project\.sqlite: the project database is damaged/)
       expect(shell.events.slice(eventsBefore).some((event) => event.name === 'project')).toBe(false)
-      expect(await shell.value<ProjectSummary>('annot:project.current')).toMatchObject({ openId: current.openId, folder: current.folder })
+      expect(await shell.value<ProjectSummary>('annot:project.current')).toMatchObject({
+        openId: current.openId,
+        folder: current.folder,
+      })
       expect((await shell.value<ImagePage>('annot:images.list')).total).toBe(5)
-      expect(readFileSync(join(damaged, '.sam-annotator', 'project.sqlite'), 'utf8')).toBe('not a database at all, but a user file')
+      expect(readFileSync(join(damaged, '.sam-annotator', 'project.sqlite'), 'utf8')).toBe(
+        'not a database at all, but a user file',
+      )
     } finally {
       rmSync(damaged, { recursive: true, force: true })
     }

@@ -5,8 +5,20 @@
 // expects ever goes away.
 import { describe, expect, it } from 'vitest'
 import { KEYMAP, type CommandId } from '../../../src-preload/contract/keymap.ts'
-import { editorCommands, isToolCommand, TOOL_COMMANDS, type CommandTarget, type EditorCommandTable, type ToolCommandId } from '../../../src-renderer/src/commands.ts'
-import { createPolygonTool, createSamTool, createSelectTool, type ToolPath } from '../../../src-renderer/src/tools/index.ts'
+import {
+  editorCommands,
+  isToolCommand,
+  TOOL_COMMANDS,
+  type CommandTarget,
+  type EditorCommandTable,
+  type ToolCommandId,
+} from '../../../src-renderer/src/commands.ts'
+import {
+  createPolygonTool,
+  createSamTool,
+  createSelectTool,
+  type ToolPath,
+} from '../../../src-renderer/src/tools/index.ts'
 import { recordingEditor } from './recording-editor.ts'
 
 /** An editor whose every part records the calls the command table makes. */
@@ -16,7 +28,8 @@ function recordingTarget(): CommandTarget & { calls: string[] } {
     new Proxy(
       {},
       {
-        get: (_target, method: string) =>
+        get:
+          (_target, method: string) =>
           (...args: unknown[]) => {
             calls.push(`${name}.${method}(${args.map((a) => JSON.stringify(a)).join(',')})`)
             // closeHelp: the overlay was closed; selectCategory: such a category exists.
@@ -37,7 +50,11 @@ function recordingTarget(): CommandTarget & { calls: string[] } {
 
 function toolsFor() {
   const editor = recordingEditor()
-  const tools = { sam: createSamTool(editor).tool, select: createSelectTool(editor), polygon: createPolygonTool(editor) }
+  const tools = {
+    sam: createSamTool(editor).tool,
+    select: createSelectTool(editor),
+    polygon: createPolygonTool(editor),
+  }
   return { editor, tools }
 }
 

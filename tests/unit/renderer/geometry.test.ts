@@ -60,7 +60,10 @@ describe('polygons', () => {
 
   it('orders box corners and finds prompt points by distance', () => {
     expect(boxFrom({ x: 5, y: 1 }, { x: 2, y: 9 })).toEqual({ x0: 2, y0: 1, x1: 5, y1: 9 })
-    const points = [{ x: 0, y: 0 }, { x: 10, y: 0 }]
+    const points = [
+      { x: 0, y: 0 },
+      { x: 10, y: 0 },
+    ]
     expect(pointNear(points, { x: 9, y: 1 }, 3)).toBe(1)
     expect(pointNear(points, { x: 5, y: 5 }, 3)).toBe(-1)
   })
@@ -80,7 +83,12 @@ describe('hitTest', () => {
 
   it('on the selection: vertex before edge before body', () => {
     expect(hitTest(targets, { x: 101, y: 99 }, 3, 1)).toMatchObject({ kind: 'vertex', id: 1, vertex: 2 })
-    expect(hitTest(targets, { x: 30, y: 1 }, 3, 1)).toMatchObject({ kind: 'edge', id: 1, after: 0, at: { x: 30, y: 0 } })
+    expect(hitTest(targets, { x: 30, y: 1 }, 3, 1)).toMatchObject({
+      kind: 'edge',
+      id: 1,
+      after: 0,
+      at: { x: 30, y: 0 },
+    })
     // Without selection the same place is only a body.
     expect(hitTest(targets, { x: 30, y: 1 }, 3, null)).toEqual({ kind: 'body', id: 1 })
     // The selection's vertex wins over a body on top of it.

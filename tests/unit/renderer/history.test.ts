@@ -43,7 +43,11 @@ describe('History', () => {
   it('runs calls one at a time even when started together', async () => {
     const log: string[] = []
     const history = new History()
-    const slow: Command = { label: 'slow', apply: () => new Promise((done) => setTimeout(() => done(void log.push('slow')), 30)), revert: async () => {} }
+    const slow: Command = {
+      label: 'slow',
+      apply: () => new Promise((done) => setTimeout(() => done(void log.push('slow')), 30)),
+      revert: async () => {},
+    }
     await Promise.all([history.run(slow), history.run(counter(log, 'fast'))])
     expect(log).toEqual(['slow', '+fast'])
   })
@@ -53,7 +57,11 @@ describe('History', () => {
     const history = new History()
     await history.run(counter(log, 'a'))
     let release: () => void = () => {}
-    const slow: Command = { label: 'slow', apply: () => new Promise((done) => (release = () => done(void log.push('+slow')))), revert: async () => {} }
+    const slow: Command = {
+      label: 'slow',
+      apply: () => new Promise((done) => (release = () => done(void log.push('+slow')))),
+      revert: async () => {},
+    }
     const running = history.run(slow)
     const queued = history.undo()
     await new Promise((done) => setTimeout(done, 0))

@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest'
 import { KEYMAP, keysOf } from '../../../src-preload/contract/keymap.ts'
 import { ALL_KEYS, commandFor, isTyping } from '../../../src-renderer/src/keymap.ts'
 
-const press = (key: string, mods: Partial<{ ctrlKey: boolean; shiftKey: boolean; metaKey: boolean; altKey: boolean }> = {}) =>
-  commandFor({ key, ctrlKey: false, shiftKey: false, metaKey: false, altKey: false, ...mods }, false)
+const press = (
+  key: string,
+  mods: Partial<{ ctrlKey: boolean; shiftKey: boolean; metaKey: boolean; altKey: boolean }> = {},
+) => commandFor({ key, ctrlKey: false, shiftKey: false, metaKey: false, altKey: false, ...mods }, false)
 
 describe('keymap', () => {
   it('reads the contract table: every entry with a key reaches its command', () => {

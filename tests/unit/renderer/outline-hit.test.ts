@@ -27,7 +27,7 @@ describe('hit-testing from the outline', () => {
     }
   })
 
-  it("edits a polygon by the rings of its outline", () => {
+  it('edits a polygon by the rings of its outline', () => {
     const ring = [10, 10, 20, 10, 20, 20, 10, 20]
     const target = hitTargetOf({ id: 4, segmentation: [ring], outline: outlineOf([ring]), bbox: [10, 10, 10, 10] })
     expect(target.rings).toEqual([ring])

@@ -7,7 +7,14 @@ import type { Editing } from '../../../src-renderer/src/tools/editing.ts'
 const square: number[] = [0, 0, 100, 0, 100, 100, 0, 100]
 
 export function recordingEditor(): Editing & { log: string[]; points: { x: number; y: number; label: 0 | 1 }[] } {
-  const annotation = { id: 7, imageId: 1, categoryId: 1, segmentation: [square], outline: [{ outer: square, holes: [] }], bbox: [0, 0, 100, 100] } as unknown as Annotation
+  const annotation = {
+    id: 7,
+    imageId: 1,
+    categoryId: 1,
+    segmentation: [square],
+    outline: [{ outer: square, holes: [] }],
+    bbox: [0, 0, 100, 100],
+  } as unknown as Annotation
   const targets: HitTarget[] = [{ id: 7, rings: [square], bbox: [0, 0, 100, 100] }]
   const editor = {
     log: [] as string[],
@@ -56,7 +63,8 @@ export function recordingEditor(): Editing & { log: string[]; points: { x: numbe
     },
     hover: () => {},
     setEditingRings: (rings: number[][] | null) => void (rings && editor.log.push(`editing ${rings[0].slice(0, 2)}`)),
-    commitRings: (_a: Annotation, rings: number[][], label: string) => void editor.log.push(`${label} ${rings[0].length / 2}`),
+    commitRings: (_a: Annotation, rings: number[][], label: string) =>
+      void editor.log.push(`${label} ${rings[0].length / 2}`),
     polygonDraft: [] as Vec[],
     savePolygon: async (vertices: Vec[]) => void editor.log.push(`polygon ${vertices.length}`),
   }

@@ -15,11 +15,17 @@ const base: ImportSummary = {
 
 describe('importSummaryLines', () => {
   it('a clean import is one line', () => {
-    expect(importSummaryLines(base)).toEqual([{ text: 'imported 3 annotation(s) on 2 image(s) from /data/labels.json', warning: false }])
+    expect(importSummaryLines(base)).toEqual([
+      { text: 'imported 3 annotation(s) on 2 image(s) from /data/labels.json', warning: false },
+    ])
   })
 
   it('new categories and duplicates are news; skipped images and empty annotations are warnings, at most 20 images named', () => {
-    const skippedImages = Array.from({ length: 22 }, (_, i) => ({ fileName: `g${i}.png`, reason: 'not-in-project' as const, detail: 'not here' }))
+    const skippedImages = Array.from({ length: 22 }, (_, i) => ({
+      fileName: `g${i}.png`,
+      reason: 'not-in-project' as const,
+      detail: 'not here',
+    }))
     const lines = importSummaryLines({
       ...base,
       categoriesCreated: ['cat', 'dog'],
@@ -40,8 +46,19 @@ describe('importSummaryLines', () => {
 
 describe('scanSummaryText', () => {
   it('says what was added, went missing and was relinked; returns and changes only when there are any', () => {
-    const scan = { found: 5, added: 1, missing: 2, returned: 0, relinked: 1, changed: 0, pendingHeaders: 0, durationMs: 3 }
+    const scan = {
+      found: 5,
+      added: 1,
+      missing: 2,
+      returned: 0,
+      relinked: 1,
+      changed: 0,
+      pendingHeaders: 0,
+      durationMs: 3,
+    }
     expect(scanSummaryText(scan)).toBe('Rescanned: 5 image(s) found; 1 added, 2 missing, 1 relinked')
-    expect(scanSummaryText({ ...scan, returned: 1, changed: 2 })).toBe('Rescanned: 5 image(s) found; 1 added, 2 missing, 1 relinked, 1 back, 2 changed')
+    expect(scanSummaryText({ ...scan, returned: 1, changed: 2 })).toBe(
+      'Rescanned: 5 image(s) found; 1 added, 2 missing, 1 relinked, 1 back, 2 changed',
+    )
   })
 })

@@ -46,7 +46,16 @@ describe('sam tool', () => {
     expect(tool.path).toBe('sam.idle')
     tool.command('prompt.positive')
     tool.command('annotation.cancel')
-    expect(editor.log).toEqual(['add 42,43 0', 'cycle 1', 'cycle -1', 'removeLast', 'add 42,43 1', 'accept', 'add 42,43 1', 'discard'])
+    expect(editor.log).toEqual([
+      'add 42,43 0',
+      'cycle 1',
+      'cycle -1',
+      'removeLast',
+      'add 42,43 1',
+      'accept',
+      'add 42,43 1',
+      'discard',
+    ])
     // In idle, Enter means nothing to the tool.
     expect(tool.command('annotation.accept')).toBe(false)
   })
@@ -138,7 +147,14 @@ describe('select tool', () => {
     tool.pointerDown(at(50, 1))
     tool.pointerDown(at(0, 0, { alt: true }))
     tool.pointerDown(at(300, 300))
-    expect(editor.log).toEqual(['select 7', 'editing 0,0', 'Move vertex 4', 'Add vertex 5', 'Remove vertex 3', 'select null'])
+    expect(editor.log).toEqual([
+      'select 7',
+      'editing 0,0',
+      'Move vertex 4',
+      'Add vertex 5',
+      'Remove vertex 3',
+      'select null',
+    ])
   })
 
   it('Escape during a drag commits nothing', () => {

@@ -18,7 +18,6 @@ import { mulberry32 } from '../../helpers/synthetic.ts'
 
 const G = 256
 
-
 /** Logits sampled at the 256x256 sample centres from a signed-distance-like field in pixels. */
 function logitsFrom(W: number, H: number, sd: (x: number, y: number) => number): Float32Array {
   const cell = Math.min(W, H) / G
@@ -34,12 +33,16 @@ function logitsFrom(W: number, H: number, sd: (x: number, y: number) => number):
 
 const disc = (cx: number, cy: number, r: number) => (x: number, y: number) => r - Math.hypot(x - cx, y - cy)
 const box = (cx: number, cy: number, hw: number, hh: number, angle: number) => (x: number, y: number) => {
-  const c = Math.cos(angle), s = Math.sin(angle)
+  const c = Math.cos(angle),
+    s = Math.sin(angle)
   const u = (x - cx) * c + (y - cy) * s
   const v = -(x - cx) * s + (y - cy) * c
   return Math.min(hw - Math.abs(u), hh - Math.abs(v))
 }
-const union = (...fs: ((x: number, y: number) => number)[]) => (x: number, y: number) => Math.max(...fs.map((f) => f(x, y)))
+const union =
+  (...fs: ((x: number, y: number) => number)[]) =>
+  (x: number, y: number) =>
+    Math.max(...fs.map((f) => f(x, y)))
 const minus = (a: (x: number, y: number) => number, b: (x: number, y: number) => number) => (x: number, y: number) =>
   Math.min(a(x, y), -b(x, y))
 
@@ -50,17 +53,28 @@ const SHAPES: Record<string, Field> = {
   // Annulus with an island in its hole: the island is a separate part, inside the hole.
   ringWithIsland: (W, H) => {
     const m = Math.min(W, H)
-    return union(minus(disc(0.5 * W, 0.5 * H, 0.4 * m), disc(0.5 * W, 0.5 * H, 0.25 * m)), disc(0.5 * W, 0.5 * H, 0.1 * m))
+    return union(
+      minus(disc(0.5 * W, 0.5 * H, 0.4 * m), disc(0.5 * W, 0.5 * H, 0.25 * m)),
+      disc(0.5 * W, 0.5 * H, 0.1 * m),
+    )
   },
   lShape: (W, H) => {
     const m = Math.min(W, H)
-    return union(box(0.35 * W, 0.5 * H, 0.08 * m, 0.3 * m, 0), box(0.35 * W + 0.15 * m, 0.5 * H + 0.22 * m, 0.23 * m, 0.08 * m, 0))
+    return union(
+      box(0.35 * W, 0.5 * H, 0.08 * m, 0.3 * m, 0),
+      box(0.35 * W + 0.15 * m, 0.5 * H + 0.22 * m, 0.23 * m, 0.08 * m, 0),
+    )
   },
   severalParts: (W, H) => {
     const m = Math.min(W, H)
-    return union(disc(0.25 * W, 0.3 * H, 0.12 * m), disc(0.7 * W, 0.35 * H, 0.15 * m), box(0.5 * W, 0.8 * H, 0.2 * m, 0.06 * m, 0.2))
+    return union(
+      disc(0.25 * W, 0.3 * H, 0.12 * m),
+      disc(0.7 * W, 0.35 * H, 0.15 * m),
+      box(0.5 * W, 0.8 * H, 0.2 * m, 0.06 * m, 0.2),
+    )
   },
-  touchingBorder: (W, H) => union(disc(0.05 * W, 0.1 * H, 0.35 * Math.min(W, H)), box(0.5 * W, 0.97 * H, W, 0.06 * H, 0)),
+  touchingBorder: (W, H) =>
+    union(disc(0.05 * W, 0.1 * H, 0.35 * Math.min(W, H)), box(0.5 * W, 0.97 * H, W, 0.06 * H, 0)),
   thinBar: (W, H) => {
     const m = Math.min(W, H)
     return box(0.5 * W, 0.5 * H, 0.4 * m, Math.max(6, 0.02 * m), 0.3)
@@ -96,11 +110,17 @@ const SIZES: [number, number][] = [
  * the field can be > 0 (one sample around the positive samples), so big images stay cheap.
  */
 function referenceRle(logits: Float32Array, W: number, H: number): CocoRle {
-  let i0 = G, i1 = -1, j0 = G, j1 = -1
+  let i0 = G,
+    i1 = -1,
+    j0 = G,
+    j1 = -1
   for (let j = 0; j < G; j++) {
     for (let i = 0; i < G; i++) {
       if (logits[j * G + i] > 0) {
-        i0 = Math.min(i0, i); i1 = Math.max(i1, i); j0 = Math.min(j0, j); j1 = Math.max(j1, j)
+        i0 = Math.min(i0, i)
+        i1 = Math.max(i1, i)
+        j0 = Math.min(j0, j)
+        j1 = Math.max(j1, j)
       }
     }
   }
@@ -168,9 +188,12 @@ function orientation(ax: number, ay: number, bx: number, by: number, cx: number,
   return Math.sign((bx - ax) * (cy - ay) - (by - ay) * (cx - ax))
 }
 function segsTouch(a: number[], b: number[]): boolean {
-  const [ax, ay, bx, by] = a, [cx, cy, dx, dy] = b
-  const o1 = orientation(ax, ay, bx, by, cx, cy), o2 = orientation(ax, ay, bx, by, dx, dy)
-  const o3 = orientation(cx, cy, dx, dy, ax, ay), o4 = orientation(cx, cy, dx, dy, bx, by)
+  const [ax, ay, bx, by] = a,
+    [cx, cy, dx, dy] = b
+  const o1 = orientation(ax, ay, bx, by, cx, cy),
+    o2 = orientation(ax, ay, bx, by, dx, dy)
+  const o3 = orientation(cx, cy, dx, dy, ax, ay),
+    o4 = orientation(cx, cy, dx, dy, bx, by)
   if (o1 !== o2 && o3 !== o4) return true
   const within = (px: number, py: number, qx: number, qy: number, rx: number, ry: number) =>
     Math.min(px, qx) <= rx && rx <= Math.max(px, qx) && Math.min(py, qy) <= ry && ry <= Math.max(py, qy)
@@ -183,7 +206,12 @@ function segsTouch(a: number[], b: number[]): boolean {
 }
 function segments(r: Ring): number[][] {
   const n = r.length / 2
-  return Array.from({ length: n }, (_, i) => [r[2 * i], r[2 * i + 1], r[(2 * i + 2) % r.length], r[(2 * i + 3) % r.length]])
+  return Array.from({ length: n }, (_, i) => [
+    r[2 * i],
+    r[2 * i + 1],
+    r[(2 * i + 2) % r.length],
+    r[(2 * i + 3) % r.length],
+  ])
 }
 function inside(r: Ring, x: number, y: number): boolean {
   let c = false
@@ -204,7 +232,8 @@ function selfIntersects(r: Ring): boolean {
   return false
 }
 function ringsTouch(a: Ring, b: Ring): boolean {
-  const sa = segments(a), sb = segments(b)
+  const sa = segments(a),
+    sb = segments(b)
   return sa.some((p) => sb.some((q) => segsTouch(p, q)))
 }
 
@@ -240,7 +269,8 @@ function expectValidShape(shape: Shape, W: number, H: number): void {
   for (const p of shape.parts) {
     for (const q of shape.parts) {
       if (p === q) continue
-      const x = p.outer[0], y = p.outer[1]
+      const x = p.outer[0],
+        y = p.outer[1]
       const inQ = inside(q.outer, x, y) && !q.holes.some((h) => inside(h, x, y))
       expect(inQ).toBe(false)
     }
@@ -250,18 +280,26 @@ function expectValidShape(shape: Shape, W: number, H: number): void {
 describe('referenceMask', () => {
   it('matches a direct PyTorch-style bilinear resize with clamped borders', () => {
     const rand = mulberry32(7)
-    const gw = 5, gh = 4, W = 13, H = 9
+    const gw = 5,
+      gh = 4,
+      W = 13,
+      H = 9
     const g = new Float32Array(gw * gh).map(() => rand() * 2 - 1)
     const mask = referenceMask(g, gw, gh, W, H)
     const src = (j: number, n: number, out: number) => Math.max(0, ((j + 0.5) * n) / out - 0.5)
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
-        const sx = src(x, gw, W), sy = src(y, gh, H)
-        const x0 = Math.floor(sx), y0 = Math.floor(sy)
-        const x1 = Math.min(x0 + 1, gw - 1), y1 = Math.min(y0 + 1, gh - 1)
-        const lx = sx - x0, ly = sy - y0
+        const sx = src(x, gw, W),
+          sy = src(y, gh, H)
+        const x0 = Math.floor(sx),
+          y0 = Math.floor(sy)
+        const x1 = Math.min(x0 + 1, gw - 1),
+          y1 = Math.min(y0 + 1, gh - 1)
+        const lx = sx - x0,
+          ly = sy - y0
         const v =
-          (1 - ly) * ((1 - lx) * g[y0 * gw + x0] + lx * g[y0 * gw + x1]) + ly * ((1 - lx) * g[y1 * gw + x0] + lx * g[y1 * gw + x1])
+          (1 - ly) * ((1 - lx) * g[y0 * gw + x0] + lx * g[y0 * gw + x1]) +
+          ly * ((1 - lx) * g[y1 * gw + x0] + lx * g[y1 * gw + x1])
         expect(mask[y * W + x]).toBe(v > 0 ? 1 : 0)
       }
     }
@@ -309,8 +347,10 @@ describe('logitsToShape fidelity', () => {
         }
         expectValidShape(shape, W, H)
         // No staircase: most vertices are off the lines between logit cells.
-        const cw = W / G, ch = H / G
-        let onGrid = 0, total = 0
+        const cw = W / G,
+          ch = H / G
+        let onGrid = 0,
+          total = 0
         const near = (v: number, step: number) => Math.abs(v / step - Math.round(v / step)) < 1e-6
         for (const p of shape.parts) {
           for (const r of [p.outer, ...p.holes]) {
@@ -326,7 +366,8 @@ describe('logitsToShape fidelity', () => {
   }
 
   it('keeps the annulus hole and the island inside it as a separate part', () => {
-    const W = 1024, H = 1024
+    const W = 1024,
+      H = 1024
     const shape = logitsToShape(logitsFrom(W, H, SHAPES.ringWithIsland(W, H)), G, G, W, H)
     expect(shape.parts.length).toBe(2)
     expect(shape.parts[0].holes.length).toBe(1)
@@ -338,7 +379,8 @@ describe('logitsToShape fidelity', () => {
   it('follows the exact curve inside large cells (no chords between cell edges)', () => {
     // 20000 px: ~78 px per logit cell. A disc a few cells wide: chords between cell-edge
     // crossings would cut its 0-level visibly; the traced outline must not.
-    const W = 20000, H = 20000
+    const W = 20000,
+      H = 20000
     const logits = logitsFrom(W, H, disc(10000, 10000, 150))
     const shape = logitsToShape(logits, G, G, W, H, { tolerance: 0 })
     const ref = referenceRle(logits, W, H)
@@ -347,7 +389,8 @@ describe('logitsToShape fidelity', () => {
     // Every vertex lies on the exact 0-level: the field changes sign within 0.5 px of it.
     const outer = shape.parts[0].outer
     for (let k = 0; k < outer.length; k += 2) {
-      const x = Math.round(outer[k]), y = Math.round(outer[k + 1])
+      const x = Math.round(outer[k]),
+        y = Math.round(outer[k + 1])
       const m = referenceMask(logits, G, G, W, H, { x0: x - 1, y0: y - 1, x1: x + 1, y1: y + 1 })
       expect(m.every((v) => v === m[0])).toBe(false)
     }
@@ -358,8 +401,26 @@ describe('logitsToShape topology and borders', () => {
   // 4x4 logits upscaled to 400x400: one cell with two positive diagonal corners.
   function saddle(diagonal: 'main' | 'anti', others: number): Float32Array {
     const g = new Float32Array(16).fill(-1)
-    const [p, q] = diagonal === 'main' ? [[1, 1], [2, 2]] : [[2, 1], [1, 2]]
-    const [r, t] = diagonal === 'main' ? [[2, 1], [1, 2]] : [[1, 1], [2, 2]]
+    const [p, q] =
+      diagonal === 'main'
+        ? [
+            [1, 1],
+            [2, 2],
+          ]
+        : [
+            [2, 1],
+            [1, 2],
+          ]
+    const [r, t] =
+      diagonal === 'main'
+        ? [
+            [2, 1],
+            [1, 2],
+          ]
+        : [
+            [1, 1],
+            [2, 2],
+          ]
     g[p[1] * 4 + p[0]] = 1
     g[q[1] * 4 + q[0]] = 1
     g[r[1] * 4 + r[0]] = others
@@ -386,7 +447,8 @@ describe('logitsToShape topology and borders', () => {
   }
 
   it('is exact in the half-cell strip along the image border, where the field is constant', () => {
-    const W = 2000, H = 1500
+    const W = 2000,
+      H = 1500
     const logits = logitsFrom(W, H, union(disc(0, 300, 500), box(1000, 1500, 400, 200, 0.3)))
     const shape = logitsToShape(logits, G, G, W, H, { tolerance: 0 })
     const ours = rleDecode(rasterizeShape(shape, W, H))
@@ -397,13 +459,15 @@ describe('logitsToShape topology and borders', () => {
     expect(diff).toBe(0)
     const refBottom = referenceMask(logits, G, G, W, H, { x0: 0, y0: H - strip, x1: W, y1: H })
     diff = 0
-    for (let y = H - strip; y < H; y++) for (let x = 0; x < W; x++) if (refBottom[(y - H + strip) * W + x] !== ours[y * W + x]) diff++
+    for (let y = H - strip; y < H; y++)
+      for (let x = 0; x < W; x++) if (refBottom[(y - H + strip) * W + x] !== ours[y * W + x]) diff++
     expect(diff).toBe(0)
   })
 })
 
 describe('logitsToShape parts, holes and specks', () => {
-  const W = 1000, H = 800
+  const W = 1000,
+    H = 800
 
   it('drops parts and holes below minArea, keeps them with minArea 0', () => {
     const big = disc(500, 400, 200)
@@ -452,7 +516,8 @@ describe('logitsToShape + toCocoSegmentation at full size', () => {
   // One run for correctness; how long it takes is the 4000x3000 "postprocess" column of
   // `npm run bench -- engine`, where a loaded machine cannot make a test flaky or slow.
   it('4000x3000, an object of a quarter of the image', () => {
-    const W = 4000, H = 3000
+    const W = 4000,
+      H = 3000
     // Area ~ W*H/4: an ellipse-ish blob with a bump, not touching the border.
     const f = union(box(2000, 1500, 1000, 750, 0.15), disc(2900, 900, 300))
     const logits = logitsFrom(W, H, (x, y) => Math.min(f(x, y), 0.6 * disc(2000, 1500, 1350)(x, y) + 200))

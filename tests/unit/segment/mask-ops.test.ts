@@ -23,7 +23,6 @@ function mask(fn: (x: number, y: number) => boolean): Uint8Array {
   return m
 }
 
-
 const disc = mask((x, y) => Math.hypot(x - 250, y - 240) < 120)
 const bar = mask((x, y) => x > 300 && x < 600 && y > 200 && y < 260)
 
@@ -48,7 +47,9 @@ describe('mask operations', () => {
     expect(hole.hasHoles).toBe(true)
     expect(Array.isArray(hole.segmentation)).toBe(false)
     expect(hole.area).toBeLessThan(base.area - 1500)
-    expect(() => combineSegmentations(base.segmentation, [[0, 0, W, 0, W, H, 0, H]], 'subtract', W, H)).toThrow(/leaves nothing/)
+    expect(() => combineSegmentations(base.segmentation, [[0, 0, W, 0, W, H, 0, H]], 'subtract', W, H)).toThrow(
+      /leaves nothing/,
+    )
     const rle = rleToString(rleEncode(disc, W, H))
     expect(() => segmentationToRle({ ...rle, size: [10, 10] }, W, H)).toThrow(/does not match the 640x480 image/)
   })

@@ -17,9 +17,9 @@ import { toCocoSegmentation } from '../../../src-main/core/segment/segmentation.
 import { frPoly, frPolygons, iou, merge } from '../../helpers/pycocotools.ts'
 import { mulberry32 } from '../../helpers/synthetic.ts'
 
-
 function maskFromRows(rows: string[]): { mask: Uint8Array; width: number; height: number } {
-  const height = rows.length, width = rows[0].length
+  const height = rows.length,
+    width = rows[0].length
   const mask = new Uint8Array(width * height)
   rows.forEach((r, y) => [...r].forEach((c, x) => (mask[y * width + x] = c === '#' ? 1 : 0)))
   return { mask, width, height }
@@ -31,7 +31,10 @@ function bruteRasterize(shape: Shape, width: number, height: number): Uint8Array
   const inRing = (r: Ring, x: number, y: number) => {
     let c = false
     for (let i = 0, j = r.length - 2; i < r.length; j = i, i += 2) {
-      const xi = r[i], yi = r[i + 1], xj = r[j], yj = r[j + 1]
+      const xi = r[i],
+        yi = r[i + 1],
+        xj = r[j],
+        yj = r[j + 1]
       // Crossing test along the column (x fixed), the rasteriser's half-open rule: x in [min, max).
       if (xi <= x !== xj <= x && y > yi + ((x - xi) * (yj - yi)) / (xj - xi)) c = !c
     }
@@ -39,7 +42,8 @@ function bruteRasterize(shape: Shape, width: number, height: number): Uint8Array
   }
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const px = x + 0.5, py = y + 0.5
+      const px = x + 0.5,
+        py = y + 0.5
       for (const part of shape.parts) {
         let c = inRing(part.outer, px, py)
         for (const h of part.holes) if (inRing(h, px, py)) c = !c
@@ -70,7 +74,13 @@ describe('rleEncode / rleDecode', () => {
 
   it('round-trips random masks exactly', () => {
     const rand = mulberry32(1)
-    for (const [w, h] of [[1, 1], [1, 9], [9, 1], [17, 13], [64, 3]]) {
+    for (const [w, h] of [
+      [1, 1],
+      [1, 9],
+      [9, 1],
+      [17, 13],
+      [64, 3],
+    ]) {
       for (const density of [0, 0.1, 0.5, 0.95, 1]) {
         const mask = new Uint8Array(w * h).map(() => (rand() < density ? 1 : 0))
         const rle = rleEncode(mask, w, h)
@@ -104,7 +114,9 @@ describe('rleToString / rleFromString', () => {
     const rand = mulberry32(2)
     for (let t = 0; t < 200; t++) {
       const n = 1 + Math.floor(rand() * 30)
-      const counts = Array.from({ length: n }, (_, i) => (i === 0 && rand() < 0.3 ? 0 : 1 + Math.floor(rand() ** 4 * 4e8)))
+      const counts = Array.from({ length: n }, (_, i) =>
+        i === 0 && rand() < 0.3 ? 0 : 1 + Math.floor(rand() ** 4 * 4e8),
+      )
       const rle: Rle = { size: [20000, 20000], counts }
       const s = rleToString(rle)
       expect(/^[0-o]*$/.test(s.counts)).toBe(true)
@@ -139,13 +151,20 @@ describe('rleArea / rleToBbox', () => {
   it('agrees with a brute-force bbox on random sparse masks', () => {
     const rand = mulberry32(3)
     for (let t = 0; t < 50; t++) {
-      const w = 1 + Math.floor(rand() * 20), h = 1 + Math.floor(rand() * 20)
+      const w = 1 + Math.floor(rand() * 20),
+        h = 1 + Math.floor(rand() * 20)
       const mask = new Uint8Array(w * h).map(() => (rand() < 0.05 ? 1 : 0))
-      let x0 = w, y0 = h, x1 = -1, y1 = -1
+      let x0 = w,
+        y0 = h,
+        x1 = -1,
+        y1 = -1
       for (let y = 0; y < h; y++) {
         for (let x = 0; x < w; x++) {
           if (mask[y * w + x]) {
-            x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y)
+            x0 = Math.min(x0, x)
+            y0 = Math.min(y0, y)
+            x1 = Math.max(x1, x)
+            y1 = Math.max(y1, y)
           }
         }
       }
@@ -183,7 +202,8 @@ describe('rasterizeShape', () => {
   it('matches brute force on random polygons, clipped to the image, with holes', () => {
     const rand = mulberry32(4)
     for (let t = 0; t < 40; t++) {
-      const w = 5 + Math.floor(rand() * 40), h = 5 + Math.floor(rand() * 40)
+      const w = 5 + Math.floor(rand() * 40),
+        h = 5 + Math.floor(rand() * 40)
       const star = (cx: number, cy: number, r: number, n: number): Ring => {
         const ring: Ring = []
         for (let i = 0; i < n; i++) {
@@ -195,7 +215,10 @@ describe('rasterizeShape', () => {
       }
       const shape: Shape = {
         parts: [
-          { outer: star(rand() * w, rand() * h, 3 + rand() * w, 5 + Math.floor(rand() * 20)), holes: [star(w / 2, h / 2, 2, 6)] },
+          {
+            outer: star(rand() * w, rand() * h, 3 + rand() * w, 5 + Math.floor(rand() * 20)),
+            holes: [star(w / 2, h / 2, 2, 6)],
+          },
           { outer: star(rand() * w, rand() * h, 2 + rand() * 10, 3 + Math.floor(rand() * 8)), holes: [] },
         ],
       }
@@ -208,7 +231,8 @@ describe('rasterizeShape', () => {
   it('agrees with pycocotools rleFrPoly on polygons', () => {
     const rand = mulberry32(5)
     for (let t = 0; t < 20; t++) {
-      const w = 200, h = 150
+      const w = 200,
+        h = 150
       const n = 8 + Math.floor(rand() * 30)
       const ring: Ring = []
       for (let i = 0; i < n; i++) {
@@ -231,7 +255,8 @@ describe('rasterizeShape', () => {
 
 describe('toCocoSegmentation', () => {
   it('writes polygons without holes and compressed RLE with holes, area and bbox from the raster', () => {
-    const W = 40, H = 30
+    const W = 40,
+      H = 30
     const outer: Ring = [5.123, 4, 30, 4.5, 28, 25, 6, 22]
     const simple = toCocoSegmentation({ parts: [{ outer, holes: [] }] }, W, H)
     expect(simple.hasHoles).toBe(false)
@@ -240,7 +265,9 @@ describe('toCocoSegmentation', () => {
     expect(simple.area).toBe(rleArea(raster))
     expect(simple.bbox).toEqual(rleToBbox(raster))
     // pycocotools reads the polygons back as nearly the same pixels.
-    expect(iou(frPolygons(simple.segmentation as number[][], H, W), { h: H, w: W, cnts: raster.counts })).toBeGreaterThan(0.95)
+    expect(
+      iou(frPolygons(simple.segmentation as number[][], H, W), { h: H, w: W, cnts: raster.counts }),
+    ).toBeGreaterThan(0.95)
 
     const hole: Ring = [12, 10, 12, 16, 20, 16, 20, 10]
     const holed = toCocoSegmentation({ parts: [{ outer, holes: [hole] }] }, W, H)
@@ -252,7 +279,16 @@ describe('toCocoSegmentation', () => {
     expect(holed.area).toBe(simple.area - 8 * 6)
     expect(holed.bbox).toEqual(simple.bbox)
     // The union of two separate parts as pycocotools merges them equals our raster.
-    const two = toCocoSegmentation({ parts: [{ outer: [1, 1, 9, 1, 9, 9, 1, 9], holes: [] }, { outer: [20, 20, 30, 20, 30, 28, 20, 28], holes: [] }] }, W, H)
+    const two = toCocoSegmentation(
+      {
+        parts: [
+          { outer: [1, 1, 9, 1, 9, 9, 1, 9], holes: [] },
+          { outer: [20, 20, 30, 20, 30, 28, 20, 28], holes: [] },
+        ],
+      },
+      W,
+      H,
+    )
     const polys = two.segmentation as number[][]
     expect(polys.length).toBe(2)
     expect(rleAreaCoco(merge(polys.map((p) => frPoly(p, H, W))))).toBe(two.area)

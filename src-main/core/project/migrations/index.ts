@@ -21,7 +21,8 @@ export const MIGRATIONS: readonly Migration[] = [m001]
 export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1].version
 
 for (let i = 0; i < MIGRATIONS.length; i++) {
-  if (MIGRATIONS[i].version !== i + 1) throw new Error(`migration ${MIGRATIONS[i].name} has version ${MIGRATIONS[i].version}, expected ${i + 1}`)
+  if (MIGRATIONS[i].version !== i + 1)
+    throw new Error(`migration ${MIGRATIONS[i].name} has version ${MIGRATIONS[i].version}, expected ${i + 1}`)
 }
 
 export function readSchemaVersion(db: Database): number {

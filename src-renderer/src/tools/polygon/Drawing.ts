@@ -15,7 +15,11 @@ export class Drawing implements ToolState<PolygonStateId> {
     const editor = this.polygon.editor
     const first = editor.polygonDraft[0]
     const radius = CLOSE_RADIUS * editor.pixelsPerScreenPixel
-    if (first !== undefined && editor.polygonDraft.length >= 3 && Math.hypot(first.x - pointer.image.x, first.y - pointer.image.y) <= radius) {
+    if (
+      first !== undefined &&
+      editor.polygonDraft.length >= 3 &&
+      Math.hypot(first.x - pointer.image.x, first.y - pointer.image.y) <= radius
+    ) {
       this.close()
       return
     }

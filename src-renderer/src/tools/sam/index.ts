@@ -12,7 +12,12 @@ export type { SamStateId, SamTool }
 
 export function createSamTool(editor: Editing): { tool: SamTool; context: SamContext } {
   const context = { editor, boxStart: null } as unknown as SamContext & { tool: SamTool }
-  const tool: SamTool = new Tool('sam', [new Idle(context), new Prompting(context), new DrawingBox(context), new BoxArmed(context)])
+  const tool: SamTool = new Tool('sam', [
+    new Idle(context),
+    new Prompting(context),
+    new DrawingBox(context),
+    new BoxArmed(context),
+  ])
   ;(context as { tool: SamTool }).tool = tool
   return { tool, context }
 }
