@@ -7,7 +7,7 @@
 // annotation with its outline. Undo and redo restore an earlier state by its `revision`.
 import { z } from 'zod'
 import { method, result } from './define.ts'
-import { id, MAX_RINGS, MAX_SEGMENTATION_VALUES, ring } from './schemas.ts'
+import { id, rings } from './schemas.ts'
 import type { Bbox, OutlinePart, PromptRecord, Segmentation } from './schemas.ts'
 
 /** An annotation as the project store holds it. */
@@ -44,16 +44,6 @@ export interface Annotation extends StoredAnnotation {
    */
   revision: string
 }
-
-/** Polygon rings in image pixels (each ring its own part, as COCO unions them). */
-export const rings = z
-  .array(ring)
-  .min(1)
-  .max(MAX_RINGS)
-  .refine(
-    (all) => all.reduce((sum, r) => sum + r.length, 0) <= MAX_SEGMENTATION_VALUES,
-    `a polygon holds at most ${MAX_SEGMENTATION_VALUES} numbers`,
-  )
 
 /** A revision token as main hands it out. */
 const revision = z.string().min(1).max(100)

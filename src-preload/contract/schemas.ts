@@ -55,17 +55,17 @@ export const compressedRle = z.strictObject({
     .regex(/^[0-o]+$/, 'is not a COCO compressed RLE string'),
 })
 
-export const segmentation = z.union([
-  z
-    .array(ring)
-    .min(1)
-    .max(MAX_RINGS)
-    .refine(
-      (rings) => rings.reduce((sum, r) => sum + r.length, 0) <= MAX_SEGMENTATION_VALUES,
-      `a segmentation holds at most ${MAX_SEGMENTATION_VALUES} numbers`,
-    ),
-  compressedRle,
-])
+/** Polygon rings in image pixels (each ring its own part, as COCO unions them). */
+export const rings = z
+  .array(ring)
+  .min(1)
+  .max(MAX_RINGS)
+  .refine(
+    (all) => all.reduce((sum, r) => sum + r.length, 0) <= MAX_SEGMENTATION_VALUES,
+    `a polygon holds at most ${MAX_SEGMENTATION_VALUES} numbers`,
+  )
+
+export const segmentation = z.union([rings, compressedRle])
 
 // The geometry and prompt types every process uses, inferred from the schemas above (core
 // imports them as types only, which loads no zod).
