@@ -4,7 +4,13 @@
 
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { exportCoco, exportYolo, importCoco, type SegmentationMode } from '../core/coco/index.ts'
+import {
+  exportCoco,
+  exportYolo,
+  importCoco,
+  skippedAnnotationTotal,
+  type SegmentationMode,
+} from '../core/coco/index.ts'
 import { UserError } from '../core/errors.ts'
 import { importSummaryLines } from '../../src-preload/contract/summaries.ts'
 import type { Io } from './args.ts'
@@ -50,11 +56,12 @@ export async function exportCommand(args: string[], io: Io): Promise<void> {
         )
       if (result.missingImages > 0) io.err(`${result.missingImages} exported image(s) are missing from the folder`)
       const s = result.skippedAnnotations
-      const skipped = s.onSkippedImages + s.empty + s.sizeMismatch + s.unknownCategory
+      const skipped = skippedAnnotationTotal(s)
       if (skipped > 0)
         io.err(
-          `skipped ${skipped} annotation(s): ${s.onSkippedImages} on skipped images, ${s.empty} empty, ${s.sizeMismatch} whose image changed size, ${s.unknownCategory} of unknown category`,
+          `skipped ${skipped} annotation(s): ${s.onSkippedImages} on skipped images, ${s.empty} empty, ${s.sizeMismatch} whose image changed size, ${s.unknownCategory} of unknown category, ${s.invalid} whose stored mask is invalid`,
         )
+      if (s.invalid > 0) io.err(`invalid stored masks (annotation ids): ${result.invalidAnnotationIds.join(', ')}`)
       if (result.holesDropped > 0)
         io.err(
           `polygon mode dropped ${result.holesDropped} hole(s) from ${result.annotationsWithHolesDropped} annotation(s)`,

@@ -34,6 +34,8 @@ export class AnnotationService {
   /** The revision last handed out per annotation, so listing an image again mints none. */
   private latest = new Map<number, { updatedAt: string; revision: string }>()
   private minted = 0
+  /** Invalid stored annotations already logged in this open. */
+  private reported = new Set<number>()
 
   constructor(
     private readonly projects: ProjectService,
@@ -43,6 +45,7 @@ export class AnnotationService {
     projects.onClosing(async () => {
       this.revisions = new Map()
       this.latest = new Map()
+      this.reported = new Set()
     })
   }
 
@@ -90,11 +93,38 @@ export class AnnotationService {
     return { segmentation, bbox, area, score: clampScore(score), prompt, modelId: await this.model.activeModelId() }
   }
 
+  /**
+   * The image's annotations. One whose stored mask is not a mask of the image (written by an
+   * older build, by hand, or by a tool that knew no better) is left out and logged once per
+   * open, never traced: its neighbours still list, and nothing hangs on a run of 2^34 pixels.
+   * Exports leave it out too and name its id.
+   */
   list(imageId: number): Annotation[] {
-    return this.projects
-      .require()
-      .project.listAnnotations(imageId)
-      .map((annotation) => this.outgoing(annotation))
+    const { project } = this.projects.require()
+    const image = project.getImage(imageId)
+    const listed: Annotation[] = []
+    for (const annotation of project.listAnnotations(imageId)) {
+      const seg = annotation.segmentation
+      try {
+        if (
+          !Array.isArray(seg) &&
+          image.width !== null &&
+          (seg.size[0] !== image.height || seg.size[1] !== image.width)
+        ) {
+          throw new RangeError(`RLE size [${seg.size.join(', ')}] is not the image's [${image.height}, ${image.width}]`)
+        }
+        listed.push(this.outgoing(annotation))
+      } catch (err) {
+        if (!(err instanceof RangeError)) throw err
+        if (!this.reported.has(annotation.id)) {
+          this.reported.add(annotation.id)
+          console.warn(
+            `[annotations] ${image.path}: annotation ${annotation.id} left out, its stored mask is invalid: ${err.message}`,
+          )
+        }
+      }
+    }
+    return listed
   }
 
   async save(input: SaveInput): Promise<Annotation> {

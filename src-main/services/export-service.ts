@@ -1,7 +1,7 @@
 // COCO and YOLO export and COCO import of the open project, each through its native dialog,
 // with progress events; a cancelled dialog answers null.
 import { basename } from 'node:path'
-import { exportCoco, exportYolo, importCoco } from '../core/coco/index.ts'
+import { exportCoco, exportYolo, importCoco, skippedAnnotationTotal } from '../core/coco/index.ts'
 import type { ExportSummary, ImportSummary } from '../../src-preload/contract/export.ts'
 import type { Dialogs, EventSink, FileFilter } from './boundaries.ts'
 import type { ProjectService } from './project-service.ts'
@@ -35,7 +35,7 @@ export class ExportService {
       annotations: result.annotations,
       skippedImages: result.skippedImages,
       skippedImagePaths: result.skippedImagePaths,
-      skippedAnnotations: skipped.onSkippedImages + skipped.empty + skipped.sizeMismatch + skipped.unknownCategory,
+      skippedAnnotations: skippedAnnotationTotal(skipped),
       durationMs: result.durationMs,
     }
   }

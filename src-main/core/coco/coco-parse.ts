@@ -5,7 +5,7 @@
 // counts) decoded to counts and checked against its size.
 
 import { UserError } from '../errors.ts'
-import { rleFromString, type Rle } from '../segment/rle.ts'
+import { rleFromString, rleProblem, type Rle } from '../segment/rle.ts'
 
 export interface CocoImageEntry {
   index: number
@@ -246,20 +246,16 @@ function parseGeometry(
     try {
       rle = rleFromString({ size: [h, w], counts })
     } catch (err) {
-      throw fail(`segmentation RLE counts is not a valid compressed RLE (${(err as Error).message.split(':')[0]})`)
+      throw fail(`segmentation RLE counts is not a valid compressed RLE (${(err as Error).message.split(': "')[0]})`)
     }
   } else if (Array.isArray(counts)) {
     const bad = counts.findIndex((c) => !(typeof c === 'number' && Number.isSafeInteger(c) && c >= 0))
     if (bad >= 0) throw fail(`segmentation RLE counts value ${bad} (${show(counts[bad])}) is not an integer >= 0`)
     rle = { size: [h, w], counts: counts as number[] }
+    const problem = rleProblem(rle)
+    if (problem !== null) throw fail(`segmentation ${problem}`)
   } else {
     throw fail(`segmentation RLE counts ${show(counts)} is neither a string nor a list of integers`)
   }
-  let sum = 0
-  for (const c of rle.counts) {
-    if (c < 0) throw fail('segmentation RLE counts has a negative run')
-    sum += c
-  }
-  if (sum !== h * w) throw fail(`segmentation RLE counts cover ${sum} pixels, but the size [${h}, ${w}] has ${h * w}`)
   return { kind: 'rle', rle }
 }

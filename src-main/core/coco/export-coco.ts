@@ -57,7 +57,11 @@ export interface CocoExportResult {
     sizeMismatch: number
     /** Category no longer known. */
     unknownCategory: number
+    /** A stored segmentation that is not a mask of its image (e.g. RLE runs that do not cover it). */
+    invalid: number
   }
+  /** Ids of the invalid annotations (the first 20), so the user can find and delete them. */
+  invalidAnnotationIds: number[]
   /** Annotations written as polygons without their holes ('polygon' mode only). */
   annotationsWithHolesDropped: number
   holesDropped: number
@@ -110,6 +114,11 @@ function annotationEntry(
   return `{"id":${id},"image_id":${imageId},"category_id":${categoryId},"segmentation":${seg},"area":${geometry.area},"bbox":[${x},${y},${w},${h}],"iscrowd":0}`
 }
 
+/** Every annotation an export left out, whatever the reason. */
+export function skippedAnnotationTotal(s: CocoExportResult['skippedAnnotations']): number {
+  return s.onSkippedImages + s.empty + s.sizeMismatch + s.unknownCategory + s.invalid
+}
+
 export async function exportCoco(
   source: ExportSource,
   outFile: string,
@@ -128,7 +137,8 @@ export async function exportCoco(
     skippedImages: 0,
     skippedImagePaths: [],
     missingImages: 0,
-    skippedAnnotations: { onSkippedImages: 0, empty: 0, sizeMismatch: 0, unknownCategory: 0 },
+    skippedAnnotations: { onSkippedImages: 0, empty: 0, sizeMismatch: 0, unknownCategory: 0, invalid: 0 },
+    invalidAnnotationIds: [],
     annotationsWithHolesDropped: 0,
     holesDropped: 0,
     durationMs: 0,
@@ -204,7 +214,17 @@ export async function exportCoco(
         annotation.area !== undefined && annotation.bbox !== undefined
           ? { area: annotation.area, bbox: annotation.bbox }
           : undefined
-      const geometry = exportGeometry(seg, size.width, size.height, mode, stored)
+      let geometry: ExportGeometry | null
+      try {
+        geometry = exportGeometry(seg, size.width, size.height, mode, stored)
+      } catch (err) {
+        // A stored mask that is not one (written by an older build or by hand): left out and
+        // named, never written and never a reason to lose the whole export.
+        if (!(err instanceof RangeError)) throw err
+        result.skippedAnnotations.invalid++
+        if (result.invalidAnnotationIds.length < 20) result.invalidAnnotationIds.push(annotation.id)
+        continue
+      }
       if (geometry === null) {
         result.skippedAnnotations.empty++
         continue

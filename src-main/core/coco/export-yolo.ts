@@ -193,7 +193,16 @@ export async function exportYolo(
       result.skippedAnnotations++
       continue
     }
-    const { polygons, droppedHoles } = outerPolygons(seg, w, h)
+    let outer: ReturnType<typeof outerPolygons>
+    try {
+      outer = outerPolygons(seg, w, h)
+    } catch (err) {
+      // A stored mask that is not one (see exportCoco): left out, never a failed export.
+      if (!(err instanceof RangeError)) throw err
+      result.skippedAnnotations++
+      continue
+    }
+    const { polygons, droppedHoles } = outer
     if (polygons.length === 0) {
       result.skippedAnnotations++
       continue

@@ -159,14 +159,9 @@ export function exportGeometry(
   }
   if (mode !== 'polygon') {
     const segmentation: CompressedRle = { size: [height, width], counts: seg.counts }
-    if (plausible(stored, width, height)) {
-      return {
-        segmentation,
-        area: stored.area,
-        bbox: [stored.bbox[0], stored.bbox[1], stored.bbox[2], stored.bbox[3]],
-        droppedHoles: 0,
-      }
-    }
+    // The counts are decoded, never trusted: an RLE that is not a mask of its size must not
+    // reach a file (our own importer, like any reader, would refuse it), and its area and bbox
+    // come from the mask itself, not from what was stored beside it.
     const { area, bbox } = fromRle(decodeStoredRle(seg))
     if (area === 0) return null
     return { segmentation, area, bbox, droppedHoles: 0 }

@@ -2,6 +2,7 @@
 
 export {
   exportCoco,
+  skippedAnnotationTotal,
   COORDINATE_NOTE,
   type CocoExportOptions,
   type CocoExportResult,

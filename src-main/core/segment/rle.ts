@@ -81,8 +81,44 @@ export function rleToString(rle: Rle): CompressedRle {
   return { size: [rle.size[0], rle.size[1]], counts: text }
 }
 
-/** pycocotools' rleFrString. */
+/**
+ * Why `rle` is not a mask of its own size, or null: a run that is negative or not an integer,
+ * or runs that do not cover exactly height x width pixels. pycocotools decodes such RLEs
+ * without a word; every RLE we read (a file, the database, a shipped project) is checked here
+ * first, because walking a run of 2^34 pixels, or a negative one, hangs or corrupts whatever
+ * traces or rasterises it next.
+ */
+export function rleProblem(rle: Rle): string | null {
+  const [height, width] = rle.size
+  if (!Number.isSafeInteger(height) || !Number.isSafeInteger(width) || height <= 0 || width <= 0) {
+    return `RLE size [${height}, ${width}] is not [height, width] in positive integers`
+  }
+  let sum = 0
+  for (let i = 0; i < rle.counts.length; i++) {
+    const c = rle.counts[i]
+    if (!Number.isSafeInteger(c) || c < 0) return `RLE run ${i} (${c}) is not an integer >= 0`
+    sum += c
+  }
+  if (sum !== height * width) {
+    return `RLE counts cover ${sum} pixels, but the size [${height}, ${width}] has ${height * width}`
+  }
+  return null
+}
+
+/** pycocotools' rleFrString, refusing (RangeError) an RLE that is not a mask of its size (rleProblem). */
 export function rleFromString(compressed: CompressedRle): Rle {
+  const rle = rleFromStringUnchecked(compressed)
+  const problem = rleProblem(rle)
+  if (problem !== null) throw new RangeError(problem)
+  return rle
+}
+
+/** The start of a counts string for a message: a poisoned one may be megabytes long. */
+function excerpt(counts: string): string {
+  return counts.length > 40 ? `${counts.slice(0, 40)}… (${counts.length} characters)` : counts
+}
+
+function rleFromStringUnchecked(compressed: CompressedRle): Rle {
   const s = compressed.counts
   const counts: number[] = []
   let p = 0
@@ -91,9 +127,9 @@ export function rleFromString(compressed: CompressedRle): Rle {
     let k = 0
     let more = true
     while (more) {
-      if (p >= s.length) throw new RangeError(`RLE string ends inside a count: "${s}"`)
+      if (p >= s.length) throw new RangeError(`RLE string ends inside a count: "${excerpt(s)}"`)
       const c = s.charCodeAt(p) - 48
-      if (c < 0 || c > 63) throw new RangeError(`RLE string has an invalid character at ${p}: "${s}"`)
+      if (c < 0 || c > 63) throw new RangeError(`RLE string has an invalid character at ${p}: "${excerpt(s)}"`)
       x += (c & 0x1f) * 2 ** (5 * k)
       more = (c & 0x20) !== 0
       p++

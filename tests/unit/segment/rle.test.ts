@@ -100,12 +100,12 @@ describe('rleEncode / rleDecode', () => {
 describe('rleToString / rleFromString', () => {
   it('matches pycocotools strings derived by hand', () => {
     // 1 -> '1', 2 -> '2', 3 -> '3'; 40 - 2 = 38 = 6 + 1*32 -> (6|0x20)+48 = 'V', then 1 -> '1'.
-    expect(rleToString({ size: [5, 10], counts: [1, 2, 3, 40] })).toEqual({ size: [5, 10], counts: '123V1' })
+    expect(rleToString({ size: [2, 23], counts: [1, 2, 3, 40] })).toEqual({ size: [2, 23], counts: '123V1' })
     // 2 - 10 = -8: low 5 bits 24 (sign bit 0x10 set), rest -1: one char 24+48 = 'H'.
     expect(rleToString({ size: [4, 5], counts: [5, 10, 3, 2] }).counts).toBe('5:3H')
     // 100 = 4 + 3*32 -> (4|0x20)+48 = 'T', then '3'.
     expect(rleToString({ size: [10, 10], counts: [0, 100] }).counts).toBe('0T3')
-    expect(rleFromString({ size: [5, 10], counts: '123V1' }).counts).toEqual([1, 2, 3, 40])
+    expect(rleFromString({ size: [2, 23], counts: '123V1' }).counts).toEqual([1, 2, 3, 40])
     expect(rleFromString({ size: [4, 5], counts: '5:3H' }).counts).toEqual([5, 10, 3, 2])
     expect(rleFromString({ size: [10, 10], counts: '0T3' }).counts).toEqual([0, 100])
   })
@@ -117,7 +117,9 @@ describe('rleToString / rleFromString', () => {
       const counts = Array.from({ length: n }, (_, i) =>
         i === 0 && rand() < 0.3 ? 0 : 1 + Math.floor(rand() ** 4 * 4e8),
       )
-      const rle: Rle = { size: [20000, 20000], counts }
+      if (counts.length === 1 && counts[0] === 0) counts.push(1)
+      // The runs cover the mask exactly, as a decoder insists (rleProblem).
+      const rle: Rle = { size: [counts.reduce((a, b) => a + b, 0), 1], counts }
       const s = rleToString(rle)
       expect(/^[0-o]*$/.test(s.counts)).toBe(true)
       expect(rleFromString(s)).toEqual(rle)
@@ -127,6 +129,13 @@ describe('rleToString / rleFromString', () => {
   it('rejects malformed strings', () => {
     expect(() => rleFromString({ size: [1, 1], counts: 'V' })).toThrow(/ends inside/)
     expect(() => rleFromString({ size: [1, 1], counts: '1 ' })).toThrow(/invalid character/)
+  })
+
+  it('refuses runs that are negative or do not cover height x width', () => {
+    expect(() => rleFromString(rleToString({ size: [4, 5], counts: [5, -3, 18] }))).toThrow(/run 1 \(-3\)/)
+    expect(() => rleFromString(rleToString({ size: [4, 5], counts: [5, 10] }))).toThrow(/cover 15 pixels.*has 20/)
+    expect(() => rleFromString(rleToString({ size: [4, 5], counts: [0, 2 ** 34] }))).toThrow(/cover 17179869184/)
+    expect(rleFromString(rleToString({ size: [4, 5], counts: [5, 15] })).counts).toEqual([5, 15])
   })
 })
 
