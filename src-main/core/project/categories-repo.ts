@@ -27,6 +27,7 @@ export class CategoriesRepository {
   private readonly deleteStmt: Statement<[number]>
   private readonly nextOrderStmt: Statement<[], { n: number }>
   private readonly usageStmt: Statement<[number], { n: number }>
+  private readonly countStmt: Statement<[], { n: number }>
 
   constructor(db: Database) {
     const cols = 'SELECT id, name, color, sort_order, supercategory FROM categories'
@@ -42,6 +43,7 @@ export class CategoriesRepository {
     this.deleteStmt = db.prepare('DELETE FROM categories WHERE id = ?')
     this.nextOrderStmt = db.prepare('SELECT coalesce(max(sort_order) + 1, 0) AS n FROM categories')
     this.usageStmt = db.prepare('SELECT count(*) AS n FROM annotations WHERE category_id = ?')
+    this.countStmt = db.prepare('SELECT count(*) AS n FROM categories')
   }
 
   list(): Category[] {
@@ -51,6 +53,10 @@ export class CategoriesRepository {
   get(id: number): Category | null {
     const r = this.byId.get(id)
     return r ? toCategory(r) : null
+  }
+
+  count(): number {
+    return (this.countStmt.get() as { n: number }).n
   }
 
   getByKey(key: string): Category | null {

@@ -425,7 +425,8 @@ export class Project {
           'category-exists',
           `a category named "${existing.name}" already exists (names are compared ignoring case)`,
         )
-      const chosen = color ?? PALETTE[this.categories.list().length % PALETTE.length]
+      // A count, not a list: importing thousands of categories must not be quadratic.
+      const chosen = color ?? PALETTE[this.categories.count() % PALETTE.length]
       return this.categories.get(this.categories.insert(name, key, chosen, supercategory)) as Category
     })
   }
