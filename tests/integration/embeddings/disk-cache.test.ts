@@ -10,6 +10,7 @@ import {
   fromFloat16,
   toFloat16,
   type DiskCacheEvent,
+  type EntryExpectation,
   type EntryKey,
 } from '../../../src-main/core/embeddings/index.ts'
 import type { Embedding } from '../../../src-main/core/segment/prompt.ts'
@@ -37,6 +38,13 @@ function tiny(seed: number, n = 1000): Embedding {
 }
 
 const key = (i: number): EntryKey => ({ contentHash: `${i}`.padStart(64, '0'), modelKey: 'm@1', preprocess: 1 })
+/** What a lookup of tiny(i, n) knows without its entry: the model, the image size, the tensor sizes. */
+const expectOf = (i: number, n = 1000): EntryExpectation => ({
+  modelId: 'm',
+  width: 640 + i,
+  height: 480,
+  lengths: [n, n, n],
+})
 
 function expectSame(a: Embedding, b: Embedding): void {
   expect(a.modelId).toBe(b.modelId)
@@ -61,7 +69,7 @@ describe('disk cache', () => {
     const cache = new DiskCache(dir, { dtype: 'float32' })
     const e = tiny(1)
     expect(await cache.put(key(1), e)).toBe(true)
-    expectSame((await new DiskCache(dir).get(key(1)))!, e)
+    expectSame((await new DiskCache(dir).get(key(1), expectOf(1)))!, e)
   })
 
   it('stores float16 by default: half the bytes, values rounded to the nearest half', async () => {
@@ -71,16 +79,16 @@ describe('disk cache', () => {
     const size16 = statSync(join(dir, entryName(key(2)))).size
     const size32 = statSync(join(folder.dir, 'f32', entryName(key(2)))).size
     expect(size16).toBeLessThan(size32 * 0.51)
-    expectSame((await new DiskCache(dir).get(key(2)))!, halved(e))
+    expectSame((await new DiskCache(dir).get(key(2), expectOf(2, 20_000)))!, halved(e))
   })
 
   it('misses for another image, model or preprocessing version', async () => {
     const cache = new DiskCache(dir)
     await cache.put(key(1), tiny(1))
-    expect(await cache.get(key(2))).toBeNull()
-    expect(await cache.get({ ...key(1), modelKey: 'm@2' })).toBeNull()
-    expect(await cache.get({ ...key(1), preprocess: 2 })).toBeNull()
-    expect(await cache.get(key(1))).not.toBeNull()
+    expect(await cache.get(key(2), expectOf(2))).toBeNull()
+    expect(await cache.get({ ...key(1), modelKey: 'm@2' }, expectOf(1))).toBeNull()
+    expect(await cache.get({ ...key(1), preprocess: 2 }, expectOf(1))).toBeNull()
+    expect(await cache.get(key(1), expectOf(1))).not.toBeNull()
   })
 
   it('never leaves a partial entry: writes go to a temp file renamed into place', async () => {
@@ -107,7 +115,7 @@ describe('disk cache', () => {
     expect([...(await reopened.entries()).keys()]).toEqual([entryName(key(1))])
     expect(existsSync(stale)).toBe(false)
     expect(existsSync(fresh)).toBe(true) // may be another process's write in progress
-    expect(await reopened.get(key(2))).toBeNull()
+    expect(await reopened.get(key(2), expectOf(2))).toBeNull()
   })
 
   describe('damaged entries are detected, deleted and reported', () => {
@@ -143,12 +151,12 @@ describe('disk cache', () => {
         const events: DiskCacheEvent[] = []
         const reader = new DiskCache(dir)
         reader.on((e) => events.push(e))
-        expect(await reader.get(key(1))).toBeNull()
+        expect(await reader.get(key(1), expectOf(1))).toBeNull()
         expect(existsSync(file)).toBe(false)
         expect(events).toEqual([{ type: 'corrupt', file, reason: expect.any(String) }])
         // Recomputed and stored again, it is served.
         await reader.put(key(1), tiny(1))
-        expectSame((await reader.get(key(1)))!, halved(tiny(1)))
+        expectSame((await reader.get(key(1), expectOf(1)))!, halved(tiny(1)))
       })
     }
   })
@@ -175,7 +183,7 @@ describe('disk cache', () => {
       await putAged(cache, 2, 300)
       await putAged(cache, 3, 200)
       // Entry 1 is used now: 2 becomes the least recently used.
-      await new DiskCache(dir).get(key(1))
+      await new DiskCache(dir).get(key(1), expectOf(1))
       // The touch is not awaited by get: wait until the file shows it (it was 400 s old).
       const used = join(dir, entryName(key(1)))
       while (Date.now() - statSync(used).mtimeMs > 100_000) await new Promise((r) => setTimeout(r, 5))
@@ -207,7 +215,7 @@ describe('disk cache', () => {
     it('does not write an entry larger than the whole bound', async () => {
       const cache = new DiskCache(dir, { maxBytes: 1000 })
       expect(await cache.put(key(1), tiny(1))).toBe(false)
-      expect(await cache.get(key(1))).toBeNull()
+      expect(await cache.get(key(1), expectOf(1))).toBeNull()
     })
 
     it('keeps a bound set with persist for later users of the folder; 2 GiB otherwise', () => {
