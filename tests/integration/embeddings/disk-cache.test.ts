@@ -1,7 +1,18 @@
 // The disk cache's mechanics on small embeddings: exact round trips, damaged entries detected
 // and deleted (never served), atomic writes, the size bound with least-recently-used eviction.
 
-import { existsSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
@@ -118,6 +129,52 @@ describe('disk cache', () => {
     expect(await reopened.get(key(2), expectOf(2))).toBeNull()
   })
 
+  it('an entry whose sizes disagree with the lookup is a miss, reported once and left for the overwrite', async () => {
+    await new DiskCache(dir).put(key(1), tiny(1))
+    const file = join(dir, entryName(key(1)))
+    const reader = new DiskCache(dir)
+    const events: DiskCacheEvent[] = []
+    reader.on((e) => events.push(e))
+    // The image is really 700x480; the model's tensors really hold 2000 values each.
+    expect(await reader.get(key(1), { ...expectOf(1), width: 700 })).toBeNull()
+    expect(await reader.get(key(1), { ...expectOf(1), width: 700 })).toBeNull()
+    expect(await reader.get(key(1), expectOf(1, 2000))).toBeNull()
+    expect(await reader.has(key(1), expectOf(1, 2000))).toBe(false)
+    expect(await reader.get(key(1), { ...expectOf(1), modelId: 'other' })).toBeNull()
+    expect(events).toEqual([{ type: 'mismatch', file, reason: expect.stringContaining('641x480; it is 700x480') }])
+    expect(existsSync(file)).toBe(true)
+    expect(await reader.has(key(1), expectOf(1))).toBe(true)
+    expect(await reader.get(key(1), expectOf(1))).not.toBeNull()
+  })
+
+  it('a file larger than any entry of the model is not read', async () => {
+    mkdirSync(dir, { recursive: true })
+    const file = join(dir, entryName(key(1)))
+    writeFileSync(file, Buffer.alloc(200_000, 1))
+    const reader = new DiskCache(dir)
+    const events: DiskCacheEvent[] = []
+    reader.on((e) => events.push(e))
+    expect(await reader.get(key(1), expectOf(1))).toBeNull()
+    expect(await reader.has(key(1), expectOf(1))).toBe(false)
+    expect(events).toEqual([{ type: 'mismatch', file, reason: expect.stringContaining('larger than any entry') }])
+    expect(await reader.put(key(1), tiny(1))).toBe(true) // overwritten
+    expect(await reader.get(key(1), expectOf(1))).not.toBeNull()
+  })
+
+  it('a folder in place of an entry: a miss, put does not write over it, reported once', async () => {
+    const file = join(dir, entryName(key(1)))
+    mkdirSync(file, { recursive: true })
+    const cache = new DiskCache(dir)
+    const events: DiskCacheEvent[] = []
+    cache.on((e) => events.push(e))
+    expect(await cache.get(key(1), expectOf(1))).toBeNull()
+    expect(await cache.has(key(1), expectOf(1))).toBe(false)
+    expect(await cache.put(key(1), tiny(1))).toBe(false)
+    expect(lstatSync(file).isDirectory()).toBe(true)
+    expect(events).toEqual([{ type: 'skipped', file, reason: expect.stringContaining('a folder') }])
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([])
+  })
+
   describe('damaged entries are detected, deleted and reported', () => {
     const damage: [string, (file: string) => void][] = [
       ['a flipped bit in the tensors', (f) => flip(f, statSync(f).size - 100)],
@@ -210,6 +267,34 @@ describe('disk cache', () => {
       ).toEqual([5, 6].map((i) => entryName(key(i))).sort())
       expect(events.map((e) => e.type)).toEqual(['evicted', 'evicted', 'evicted', 'evicted'])
       expect(await cache.totalBytes()).toBeLessThanOrEqual(size * 2.5)
+    })
+
+    it('evicts around a folder and a symlink in place of entries: neither counted, touched nor fatal', async () => {
+      const size = await entrySize()
+      const outside = join(folder.dir, 'outside.emb')
+      writeFileSync(outside, readFileSync(join(folder.dir, 'probe', entryName(key(0)))))
+      mkdirSync(join(dir, entryName(key(8))), { recursive: true })
+      symlinkSync(outside, join(dir, entryName(key(9))))
+      const cache = new DiskCache(dir)
+      for (let i = 1; i <= 3; i++) await putAged(cache, i, 100 - i)
+      cache.setMaxBytes(Math.floor(size * 2.5))
+      const events: DiskCacheEvent[] = []
+      const reopened = new DiskCache(dir, { maxBytes: Math.floor(size * 2.5) })
+      reopened.on((e) => events.push(e))
+      expect(await reopened.put(key(4), tiny(4))).toBe(true)
+      expect(events.filter((e) => e.type === 'evicted').map((e) => e.file)).toEqual(
+        [1, 2].map((i) => join(dir, entryName(key(i)))),
+      )
+      expect(
+        events
+          .filter((e) => e.type === 'skipped')
+          .map((e) => e.file)
+          .sort(),
+      ).toEqual([8, 9].map((i) => join(dir, entryName(key(i)))).sort())
+      expect(lstatSync(join(dir, entryName(key(8)))).isDirectory()).toBe(true)
+      expect(lstatSync(join(dir, entryName(key(9)))).isSymbolicLink()).toBe(true)
+      expect(existsSync(outside)).toBe(true)
+      expect(await reopened.totalBytes()).toBe(2 * size)
     })
 
     it('does not write an entry larger than the whole bound', async () => {
