@@ -14,10 +14,11 @@
 // - Nothing found here is trusted (the folder may have been shipped from another machine; see
 //   entry-file.ts on why the checksum is no signature): every lookup says what it knows about
 //   the image and model, and an entry that disagrees is a miss, overwritten by the recompute.
-// - Anything in an entry's place that is not a regular file (a folder, a symlink, a FIFO) or
-//   cannot be read is skipped: never opened in a way that could block, never followed, never
-//   written over or deleted, and reported once per cache object (one CLI run, one open project).
-//   The image is then simply not cached on disk.
+// - Anything in an entry's place that is not a regular file (a folder, a symlink, a FIFO) is
+//   skipped: never opened in a way that could block, never followed, never written over or
+//   deleted (someone put it there), and reported once per cache object (one CLI run, one open
+//   project); the image is then simply not cached on disk. A regular file that cannot be read
+//   is reported the same way, and replaced like any other bad entry.
 
 import { createHash, randomBytes } from 'node:crypto'
 import { constants, mkdirSync, readFileSync, renameSync, writeFileSync, type Stats } from 'node:fs'
