@@ -81,6 +81,11 @@ export async function embedCommand(args: string[], io: Io): Promise<number> {
       disk: { dtype: values.float32 ? 'float32' : 'float16' },
     })
     if (maxBytes !== undefined) (cache.disk as NonNullable<typeof cache.disk>).setMaxBytes(maxBytes, { persist: true })
+    // A shipped cache may hold entries that disagree with the images, are damaged, or are not
+    // entry files at all: each is a miss and one warning line, never the end of the run.
+    cache.onDiskEvent((event) => {
+      if (event.type !== 'evicted') io.err(`warning: ${event.file}: ${event.reason}`)
+    })
     const engine = await Engine.open({ modelDir: values.model })
     try {
       if (!values.json || engine.info.demo) io.err(modelLine(engine.info, engine.demoFallback))

@@ -163,6 +163,11 @@ export class ProjectService {
         running: event.running,
         currentImageId: event.current?.id ?? null,
       })
+    } else if (event.event.type !== 'evicted') {
+      // A cache entry that was damaged, disagreed with its image, or is not an entry file (the
+      // disk cache reports each once): the image is encoded again, so a log line is enough.
+      const why = 'reason' in event.event ? event.event.reason : event.event.error.message
+      console.warn(`[embeddings] ${event.event.file}: ${why}`)
     }
   }
 

@@ -7,7 +7,7 @@ import type { Embedding } from '../segment/prompt.ts'
 import { ContentHasher } from './content-hash.ts'
 import { DiskCache, type DiskCacheEvent, type DiskCacheOptions } from './disk-cache.ts'
 import { PREPROCESS_VERSION } from './encoder.ts'
-import type { EntryKey } from './entry-file.ts'
+import type { EntryExpectation, EntryKey } from './entry-file.ts'
 import { MemoryCache, type MemoryCacheOptions } from './memory-cache.ts'
 
 export const EMBEDDINGS_DIR = 'embeddings'
@@ -50,9 +50,12 @@ export class EmbeddingCache {
     return this.memory.get(EmbeddingCache.memoryKey(key))
   }
 
-  /** Reads the disk entry and, when sound, keeps it in memory too. */
-  async fromDisk(key: EntryKey): Promise<Embedding | null> {
-    const embedding = (await this.disk?.get(key)) ?? null
+  /**
+   * Reads the disk entry and, when sound and in agreement with `expected` (what the caller
+   * knows of the image and model), keeps it in memory too.
+   */
+  async fromDisk(key: EntryKey, expected: EntryExpectation): Promise<Embedding | null> {
+    const embedding = (await this.disk?.get(key, expected)) ?? null
     if (embedding) this.memory.set(EmbeddingCache.memoryKey(key), embedding)
     return embedding
   }

@@ -11,14 +11,33 @@
 //   last use (touched on every hit), so the order survives restarts and is shared between the
 //   app and a CLI working on the same folder. The bound is stored in config.json beside the
 //   entries, so a cache precomputed under a larger bound is not cut down by the next app start.
+// - Nothing found here is trusted (the folder may have been shipped from another machine; see
+//   entry-file.ts on why the checksum is no signature): every lookup says what it knows about
+//   the image and model, and an entry that disagrees is a miss, overwritten by the recompute.
+// - Anything in an entry's place that is not a regular file (a folder, a symlink, a FIFO) is
+//   skipped: never opened in a way that could block, never followed, never written over or
+//   deleted (someone put it there), and reported once per cache object (one CLI run, one open
+//   project); the image is then simply not cached on disk. A regular file that cannot be read
+//   is reported the same way, and replaced like any other bad entry.
 
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { mkdir, open, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises'
+import { constants, mkdirSync, readFileSync, renameSync, writeFileSync, type Stats } from 'node:fs'
+import { lstat, mkdir, open, readdir, rename, unlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UserError } from '../errors.ts'
 import type { Embedding } from '../segment/prompt.ts'
-import { CorruptEntryError, decodeEntry, encodeEntry, type EntryKey, type StorageType } from './entry-file.ts'
+import {
+  CorruptEntryError,
+  checkEntryHead,
+  decodeEntry,
+  encodeEntry,
+  ENTRY_PREFIX_BYTES,
+  MAX_HEADER_BYTES,
+  maxEntryBytes,
+  type EntryExpectation,
+  type EntryKey,
+  type StorageType,
+} from './entry-file.ts'
 
 export const DEFAULT_DISK_BYTES = 2 * 1024 ** 3
 export const ENTRY_SUFFIX = '.emb'
@@ -41,16 +60,60 @@ export interface DiskEntry {
 }
 
 export type DiskCacheEvent =
-  { type: 'corrupt'; file: string; reason: string } | { type: 'evicted'; file: string; bytes: number }
+  | { type: 'corrupt'; file: string; reason: string }
+  | { type: 'evicted'; file: string; bytes: number }
+  /** A sound entry that disagrees with what the lookup knows: a miss, overwritten by the recompute. */
+  | { type: 'mismatch'; file: string; reason: string }
+  /** Something in an entry's place that is not a readable regular file: left alone. */
+  | { type: 'skipped'; file: string; reason: string }
+
+/** An entry's place holds something that is not a readable regular file. */
+class OddEntry extends Error {}
+
+/** Why a path that is not a regular file cannot be an entry. */
+function oddKind(st: Stats): string {
+  if (st.isDirectory()) return 'a folder'
+  if (st.isSymbolicLink()) return 'a symbolic link'
+  if (st.isFIFO()) return 'a FIFO'
+  if (st.isSocket()) return 'a socket'
+  return 'not a regular file'
+}
+
+/**
+ * Opens an entry for reading without following a symlink and without blocking on a FIFO (an
+ * open of a FIFO for reading waits for a writer: it would hold a thread-pool thread forever).
+ * Resolves null when there is no entry; throws OddEntry when the place holds something else.
+ */
+async function openEntry(file: string) {
+  let handle
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return null
+    if (code === 'ELOOP') throw new OddEntry('a symbolic link, not an entry file: skipped')
+    throw new OddEntry(`cannot be read (${code ?? (err as Error).message}): skipped`)
+  }
+  const st = await handle.stat()
+  if (!st.isFile()) {
+    await handle.close()
+    throw new OddEntry(`${oddKind(st)}, not an entry file: skipped`)
+  }
+  return { handle, size: st.size }
+}
 
 /**
  * The whole file in one read call: fs.readFile reads in 512 KB pieces, each a round trip
  * through the thread pool, which costs tens of ms for an 8 MB entry on a busy machine.
+ * Resolves null when there is no entry, or the entry's size when it is larger than `limit`
+ * (not read: no entry of this model is that big).
  */
-async function readWhole(file: string, scratch: Buffer | null): Promise<Buffer> {
-  const handle = await open(file, 'r')
+async function readWhole(file: string, scratch: Buffer | null, limit: number): Promise<Buffer | number | null> {
+  const opened = await openEntry(file)
+  if (!opened) return null
+  const { handle, size } = opened
   try {
-    const { size } = await handle.stat()
+    if (size > limit) return size
     const buf = scratch && scratch.length >= size ? scratch.subarray(0, size) : Buffer.allocUnsafeSlow(size)
     let done = 0
     while (done < size) {
@@ -94,6 +157,8 @@ export class DiskCache {
    * page faults and garbage of 8 MB per read. Taken by one read at a time; others allocate.
    */
   private scratch: Buffer | null = null
+  /** Entries already reported as skipped or mismatched by this object: one line each. */
+  private readonly reported = new Set<string>()
 
   constructor(dir: string, options: DiskCacheOptions = {}) {
     this.dir = dir
@@ -128,26 +193,48 @@ export class DiskCache {
     for (const l of this.listeners) l(event)
   }
 
+  /** Reports a skipped or mismatched entry, once per entry and kind for this object. */
+  private reportOnce(event: Extract<DiskCacheEvent, { type: 'skipped' | 'mismatch' }>): void {
+    const id = `${event.type}\n${event.file}`
+    if (this.reported.has(id)) return
+    this.reported.add(id)
+    this.emit(event)
+  }
+
   fileOf(key: EntryKey): string {
     return join(this.dir, entryName(key))
   }
 
-  /** The embedding stored for `key`, or null. A damaged entry is deleted and reported. */
-  async get(key: EntryKey): Promise<Embedding | null> {
+  /**
+   * The embedding stored for `key`, or null. `expected` is what the caller knows of the image
+   * and model on its own; an entry that disagrees is a miss (reported, left for the recompute
+   * to overwrite). A damaged entry is deleted and reported; something that is not an entry
+   * file is skipped and reported.
+   */
+  async get(key: EntryKey, expected: EntryExpectation): Promise<Embedding | null> {
     const name = entryName(key)
     const file = join(this.dir, name)
     const scratch = this.scratch
     this.scratch = null
-    let buf: Buffer
+    let read: Buffer | number | null
     try {
-      buf = await readWhole(file, scratch)
-    } catch {
+      read = await readWhole(file, scratch, maxEntryBytes(expected))
+    } catch (err) {
       this.scratch = scratch
+      const reason = err instanceof OddEntry ? err.message : `cannot be read (${(err as Error).message}): skipped`
+      this.reportOnce({ type: 'skipped', file, reason })
       return null
     }
-    let embedding: Embedding | null
+    if (!Buffer.isBuffer(read)) {
+      this.scratch = scratch
+      if (read !== null)
+        this.reportOnce({ type: 'mismatch', file, reason: `${read} bytes, larger than any entry of this model` })
+      return null
+    }
+    const buf = read
+    let decoded
     try {
-      embedding = await decodeEntry(buf, key)
+      decoded = await decodeEntry(buf, key, expected)
     } catch (err) {
       if (!(err instanceof CorruptEntryError)) throw err
       this.keepScratch(buf)
@@ -157,8 +244,12 @@ export class DiskCache {
       return null
     }
     this.keepScratch(buf)
-    if (embedding) this.touch(name)
-    return embedding
+    if (!decoded.ok) {
+      this.reportOnce({ type: 'mismatch', file, reason: decoded.reason })
+      return null
+    }
+    this.touch(name)
+    return decoded.embedding
   }
 
   private keepScratch(buf: Buffer): void {
@@ -167,12 +258,41 @@ export class DiskCache {
     if (!this.scratch || whole.length > this.scratch.length) this.scratch = whole
   }
 
-  /** Whether an entry exists (not whether it is sound: a damaged one is caught when read). */
-  async has(key: EntryKey): Promise<boolean> {
+  /**
+   * Whether a usable entry exists: a regular file whose header agrees with the lookup and
+   * `expected` and whose size fits its header. Reads the header only, so the checksum is not
+   * verified here (a damaged entry is caught when read). Anything else is a miss: a
+   * mismatched or damaged entry is reported and left for the recompute to overwrite, an odd
+   * one is skipped and reported.
+   */
+  async has(key: EntryKey, expected: EntryExpectation): Promise<boolean> {
+    const file = this.fileOf(key)
+    let opened
     try {
-      return (await stat(this.fileOf(key))).isFile()
-    } catch {
+      opened = await openEntry(file)
+    } catch (err) {
+      if (err instanceof OddEntry) this.reportOnce({ type: 'skipped', file, reason: err.message })
       return false
+    }
+    if (!opened) return false
+    const { handle, size } = opened
+    try {
+      if (size > maxEntryBytes(expected)) {
+        this.reportOnce({ type: 'mismatch', file, reason: `${size} bytes, larger than any entry of this model` })
+        return false
+      }
+      const head = Buffer.alloc(Math.min(size, ENTRY_PREFIX_BYTES + MAX_HEADER_BYTES))
+      const { bytesRead } = await handle.read(head, 0, head.length, 0)
+      const checked = checkEntryHead(head.subarray(0, bytesRead), size, key, expected)
+      if (!checked.ok) this.reportOnce({ type: 'mismatch', file, reason: checked.reason })
+      return checked.ok
+    } catch (err) {
+      if (err instanceof CorruptEntryError)
+        this.reportOnce({ type: 'mismatch', file, reason: `damaged: ${err.message}` })
+      else this.reportOnce({ type: 'skipped', file, reason: `cannot be read (${(err as Error).message}): skipped` })
+      return false
+    } finally {
+      await handle.close()
     }
   }
 
@@ -187,7 +307,8 @@ export class DiskCache {
 
   /**
    * Stores an embedding. Resolves true once the entry is in place, false when it was not
-   * written (larger than the whole bound). Rejects with a UserError naming the file when the
+   * written (larger than the whole bound, or its place holds something that is not an entry
+   * file, which is reported and left alone). Rejects with a UserError naming the file when the
    * disk refuses the write; a concurrent put of the same key shares one write.
    */
   put(key: EntryKey, embedding: Embedding): Promise<boolean> {
@@ -212,10 +333,23 @@ export class DiskCache {
     try {
       await mkdir(this.dir, { recursive: true })
       await writeFile(temp, buf, { flag: 'wx' })
+      // rename replaces a symlink or FIFO silently and fails on a folder: check first, so
+      // whatever someone put in the entry's place is left as it is.
+      const there = await lstat(file).catch(() => null)
+      if (there && !there.isFile()) {
+        await unlink(temp).catch(() => {})
+        this.reportOnce({ type: 'skipped', file, reason: `${oddKind(there)}, not an entry file: skipped` })
+        return false
+      }
       await rename(temp, file)
     } catch (err) {
       await unlink(temp).catch(() => {})
       const code = (err as NodeJS.ErrnoException).code
+      if (code === 'EISDIR') {
+        // A folder appeared in the entry's place after the check above.
+        this.reportOnce({ type: 'skipped', file, reason: 'a folder, not an entry file: skipped' })
+        return false
+      }
       const why =
         code === 'ENOSPC'
           ? 'the disk is full'
@@ -243,10 +377,20 @@ export class DiskCache {
     const now = Date.now()
     await Promise.all(
       names.map(async (name) => {
-        const st = await stat(join(this.dir, name)).catch(() => null)
-        if (!st?.isFile()) return
-        if (name.endsWith(ENTRY_SUFFIX) && !name.startsWith('.'))
-          index.set(name, { name, bytes: st.size, usedMs: st.mtimeMs })
+        // lstat: a symlink is not followed, so neither counted at its target's size nor evicted.
+        const st = await lstat(join(this.dir, name)).catch(() => null)
+        if (!st) return
+        const isEntry = name.endsWith(ENTRY_SUFFIX) && !name.startsWith('.')
+        if (!st.isFile()) {
+          if (isEntry)
+            this.reportOnce({
+              type: 'skipped',
+              file: join(this.dir, name),
+              reason: `${oddKind(st)}, not an entry file: skipped`,
+            })
+          return
+        }
+        if (isEntry) index.set(name, { name, bytes: st.size, usedMs: st.mtimeMs })
         else if (name.endsWith('.tmp') && now - st.mtimeMs > STALE_TEMP_MS)
           await unlink(join(this.dir, name)).catch(() => {})
       }),

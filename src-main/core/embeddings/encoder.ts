@@ -4,9 +4,10 @@
 
 import { join } from 'node:path'
 import type { Engine } from '../segment/engine.ts'
-import { preprocessImage, MAX_IMAGE_PIXELS, type PreparedImage } from '../segment/preprocess.ts'
+import { preprocessImage, readImageHeader, MAX_IMAGE_PIXELS, type PreparedImage } from '../segment/preprocess.ts'
 import type { Embedding } from '../segment/prompt.ts'
 import type { ContentHasher } from './content-hash.ts'
+import { MODEL_TENSOR_LENGTHS, type EntryExpectation } from './entry-file.ts'
 
 /**
  * Bump when preprocessing changes what the encoder sees (resize filter, normalisation,
@@ -19,8 +20,21 @@ export interface ImageEncoder {
   readonly modelId: string
   /** modelId plus a fingerprint of the encoder weights: part of every cache key. */
   readonly modelKey: string
+  /** Values per tensor of every embedding it makes (imageEmbed, highResFeats0, highResFeats1). */
+  readonly tensorLengths: readonly [number, number, number]
+  /** The image's size after EXIF orientation, from its header (no pixels decoded). */
+  imageSize(file: string): Promise<{ width: number; height: number }>
   preprocess(file: string): Promise<PreparedImage>
   encode(image: PreparedImage): Promise<Embedding>
+}
+
+/**
+ * What a disk cache entry for `file` must agree with, known without the entry: the cache is
+ * shipped between machines and its entries' own claims are not believed.
+ */
+export async function expectationOf(encoder: ImageEncoder, file: string): Promise<EntryExpectation> {
+  const { width, height } = await encoder.imageSize(file)
+  return { modelId: encoder.modelId, width, height, lengths: encoder.tensorLengths }
 }
 
 /**
@@ -42,6 +56,11 @@ export async function engineEncoder(
   return {
     modelId: engine.info.id,
     modelKey: await modelKeyOf(engine.info, hasher),
+    tensorLengths: MODEL_TENSOR_LENGTHS,
+    imageSize: async (file) => {
+      const { width, height } = await readImageHeader(file, maxPixels)
+      return { width, height }
+    },
     preprocess: (file) => preprocessImage(file, maxPixels),
     encode: (image) => engine.encodeTensor(image.tensor, image.width, image.height),
   }

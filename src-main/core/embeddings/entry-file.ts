@@ -10,8 +10,20 @@
 //
 // The file's exact size follows from the header, so a truncated file is refused before any
 // hashing; a flipped bit anywhere (the size in the header included) fails the checksum.
+//
+// What the checksum is not: a signature. It is an unkeyed sha256, so anyone who can write an
+// entry (a cache folder shipped with the images, from another machine) can also write a
+// matching checksum; it catches damage, never tampering. What protects us instead is that an
+// entry's content is not believed, only cross-checked: its key fields must equal the lookup's
+// (the image's content hash, the model key, the preprocessing version), its width and height
+// must equal the image's real oriented size (read from the image's header by the caller), and
+// its tensors must have exactly the sizes of the model interface; any disagreement is a miss,
+// recomputed and overwritten. What a poisoned entry that passes all of that can still do is
+// change the features, so the masks of that one image are worse: every shape decoded from it
+// is in the image's real frame and bounded by its real size.
 
 import { createHash, webcrypto } from 'node:crypto'
+import { ENCODER_OUTPUTS } from '../segment/model-interface.ts'
 import type { Embedding } from '../segment/prompt.ts'
 import { fromFloat16, toFloat16 } from './float16.ts'
 
@@ -37,9 +49,54 @@ export interface EntryHeader extends EntryKey {
   lengths: [number, number, number]
 }
 
+/**
+ * What the caller knows about the image and model independently of the entry: a sound entry
+ * that disagrees with any of it is a miss, never believed.
+ */
+export interface EntryExpectation {
+  /** The model's id (the engine refuses embeddings of another). */
+  modelId: string
+  /** The image's size after EXIF orientation, from its own header. */
+  width: number
+  height: number
+  /** Values per tensor, in file order (imageEmbed, highResFeats0, highResFeats1). */
+  lengths: readonly [number, number, number]
+}
+
 const MAGIC = Buffer.from('SAMEMB01', 'latin1')
-const PREFIX = 44
+export const ENTRY_PREFIX_BYTES = 44
+const PREFIX = ENTRY_PREFIX_BYTES
+/** A real header is about 300 bytes; a larger one is not an entry this app wrote. */
+export const MAX_HEADER_BYTES = 64 * 1024
 const TENSORS = ['imageEmbed', 'highResFeats0', 'highResFeats1'] as const
+/** The encoder output each stored tensor is (the model interface's names). */
+const TENSOR_OUTPUTS = {
+  imageEmbed: 'image_embed',
+  highResFeats0: 'high_res_feats_0',
+  highResFeats1: 'high_res_feats_1',
+}
+
+function valuesOf(name: string): number {
+  const spec = ENCODER_OUTPUTS.find((t) => t.name === name)
+  if (!spec || spec.type !== 'float32') throw new Error(`model interface has no float32 encoder output ${name}`)
+  return spec.shape.reduce<number>((n, d) => n * (d as number), 1)
+}
+
+/**
+ * Values per stored tensor for the SAM 2.1 model interface: what every entry of a real model
+ * must hold (the decoder's inputs have exactly these shapes; all float32, stored as float16
+ * or float32 and widened on read).
+ */
+export const MODEL_TENSOR_LENGTHS: readonly [number, number, number] = [
+  valuesOf(TENSOR_OUTPUTS.imageEmbed),
+  valuesOf(TENSOR_OUTPUTS.highResFeats0),
+  valuesOf(TENSOR_OUTPUTS.highResFeats1),
+]
+
+/** The largest file an entry for `expected` can be: anything bigger is not read. */
+export function maxEntryBytes(expected: EntryExpectation): number {
+  return PREFIX + MAX_HEADER_BYTES + expected.lengths.reduce((n, l) => n + l * 4, 0)
+}
 
 export class CorruptEntryError extends Error {
   override readonly name = 'CorruptEntryError'
@@ -100,7 +157,7 @@ function parseHeader(buf: Buffer): EntryHeader {
   if (buf.length < PREFIX || !buf.subarray(0, 8).equals(MAGIC))
     throw new CorruptEntryError('not an embedding entry (bad magic)')
   const length = buf.readUInt32LE(8)
-  if (length % 4 !== 0 || PREFIX + length > buf.length)
+  if (length % 4 !== 0 || length > MAX_HEADER_BYTES || PREFIX + length > buf.length)
     throw new CorruptEntryError(`header length ${length} does not fit the file`)
   let parsed: unknown
   try {
@@ -131,25 +188,57 @@ function parseHeader(buf: Buffer): EntryHeader {
 }
 
 /**
- * Checks and decodes an entry. Throws CorruptEntryError for anything damaged; returns null
- * for a sound entry computed from something else (another image, model or preprocessing).
- * The checksum runs on libuv's thread pool (WebCrypto) while this thread widens the tensors;
- * nothing is returned before it matched.
+ * Why a sound entry must not be used for this lookup, or null when it agrees with everything
+ * the caller knows. The entry's own claims are never taken for facts about the image.
  */
-export async function decodeEntry(bufIn: Buffer, key: EntryKey): Promise<Embedding | null> {
+function mismatchOf(header: EntryHeader, key: EntryKey, expected: EntryExpectation): string | null {
+  if (header.contentHash !== key.contentHash)
+    return `computed from other image content (${header.contentHash.slice(0, 12)}), not this image (${key.contentHash.slice(0, 12)})`
+  if (header.modelKey !== key.modelKey) return `computed by model ${header.modelKey}, not ${key.modelKey}`
+  if (header.preprocess !== key.preprocess)
+    return `computed with preprocessing version ${header.preprocess}, not ${key.preprocess}`
+  if (header.modelId !== expected.modelId) return `says model ${header.modelId}, not ${expected.modelId}`
+  if (header.width !== expected.width || header.height !== expected.height)
+    return `says the image is ${header.width}x${header.height}; it is ${expected.width}x${expected.height}`
+  if (header.lengths.some((l, i) => l !== expected.lengths[i]))
+    return `tensor sizes ${header.lengths.join(',')} are not the model's ${expected.lengths.join(',')}`
+  return null
+}
+
+/** Header and size check of an entry, without the checksum: what precompute needs to skip an image. */
+export function checkEntryHead(
+  head: Buffer,
+  fileBytes: number,
+  key: EntryKey,
+  expected: EntryExpectation,
+): { ok: true } | { ok: false; reason: string } {
+  const header = parseHeader(head)
+  const size = PREFIX + head.readUInt32LE(8) + header.lengths.reduce((n, l) => n + l * bytesPer(header.dtype), 0)
+  if (fileBytes !== size)
+    throw new CorruptEntryError(`file has ${fileBytes} bytes, its header says ${size} (truncated or extended)`)
+  const reason = mismatchOf(header, key, expected)
+  return reason === null ? { ok: true } : { ok: false, reason }
+}
+
+export type DecodedEntry = { ok: true; embedding: Embedding } | { ok: false; reason: string }
+
+/**
+ * Checks and decodes an entry. Throws CorruptEntryError for anything damaged; returns the
+ * reason for a sound entry that disagrees with the lookup (another image, model or
+ * preprocessing, another image size, other tensor sizes). The checksum runs on libuv's thread
+ * pool (WebCrypto) while this thread widens the tensors; nothing is returned before it matched.
+ */
+export async function decodeEntry(bufIn: Buffer, key: EntryKey, expected: EntryExpectation): Promise<DecodedEntry> {
   const header = parseHeader(bufIn)
   const headerLength = bufIn.readUInt32LE(8)
   const size = PREFIX + headerLength + header.lengths.reduce((n, l) => n + l * bytesPer(header.dtype), 0)
   if (bufIn.length !== size)
     throw new CorruptEntryError(`file has ${bufIn.length} bytes, its header says ${size} (truncated or extended)`)
-  if (
-    header.contentHash !== key.contentHash ||
-    header.modelKey !== key.modelKey ||
-    header.preprocess !== key.preprocess
-  ) {
+  const reason = mismatchOf(header, key, expected)
+  if (reason !== null) {
     // Only trusted after the checksum: a damaged header must be reported as damage, not a miss.
     await checkDigest(bufIn)
-    return null
+    return { ok: false, reason }
   }
   // Typed array views need aligned offsets; a pooled Buffer may not be.
   let buf = bufIn
@@ -174,12 +263,16 @@ export async function decodeEntry(bufIn: Buffer, key: EntryKey): Promise<Embeddi
   })
   await digest
   return {
-    modelId: header.modelId,
-    width: header.width,
-    height: header.height,
-    imageEmbed: out[0],
-    highResFeats0: out[1],
-    highResFeats1: out[2],
+    ok: true,
+    // Width, height and model id are the expected ones (equal to the header's, checked above).
+    embedding: {
+      modelId: expected.modelId,
+      width: expected.width,
+      height: expected.height,
+      imageEmbed: out[0],
+      highResFeats0: out[1],
+      highResFeats1: out[2],
+    },
   }
 }
 

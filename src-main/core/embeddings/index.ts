@@ -1,7 +1,7 @@
 // The embedding cache's public surface: memory and disk cache, the scheduler that prefetches
 // and orders encoder work, batch precompute, and the engine wired to them. Import from here.
 
-export { PREPROCESS_VERSION, engineEncoder, modelKeyOf, type ImageEncoder } from './encoder.ts'
+export { PREPROCESS_VERSION, engineEncoder, expectationOf, modelKeyOf, type ImageEncoder } from './encoder.ts'
 export { EmbeddingCache, EMBEDDINGS_DIR, embeddingsDirOf, type EmbeddingCacheOptions } from './cache.ts'
 export {
   MemoryCache,
@@ -18,7 +18,13 @@ export {
   type DiskCacheOptions,
   type DiskEntry,
 } from './disk-cache.ts'
-export { CorruptEntryError, type EntryKey, type StorageType } from './entry-file.ts'
+export {
+  CorruptEntryError,
+  MODEL_TENSOR_LENGTHS,
+  type EntryExpectation,
+  type EntryKey,
+  type StorageType,
+} from './entry-file.ts'
 export { ContentHasher } from './content-hash.ts'
 export { toFloat16, fromFloat16 } from './float16.ts'
 export {

@@ -9,7 +9,7 @@
 // The run stops, rather than evicting its own work, when the cache's size bound is reached.
 
 import type { EmbeddingCache } from './cache.ts'
-import type { ImageEncoder } from './encoder.ts'
+import { expectationOf, type ImageEncoder } from './encoder.ts'
 import type { EntryKey } from './entry-file.ts'
 import { payloadBytes } from './entry-file.ts'
 import type { PreparedImage } from '../segment/preprocess.ts'
@@ -67,7 +67,9 @@ export async function precomputeEmbeddings(
     const image = images[i]
     try {
       const key = await cache.keyOf(image.file, encoder.modelKey)
-      if (await disk.has(key)) {
+      // An entry counts only when its header agrees with the image's own header and the
+      // model: a shipped entry that does not is encoded again and overwritten.
+      if (await disk.has(key, await expectationOf(encoder, image.file))) {
         alreadyCached++
         // Recently used: the bound then evicts other folders' or models' entries, not these.
         disk.touch(key)
@@ -113,8 +115,9 @@ export async function precomputeEmbeddings(
         stopped = 'cache-full'
         break
       }
-      await disk.put(key, embedding)
-      encoded++
+      // false: not stored (its place holds something that is not an entry file, reported by
+      // the cache); the image stays among the remaining ones.
+      if (await disk.put(key, embedding)) encoded++
     }
     options.onProgress?.({ phase: 'encoding', done: i + 1, total: work.length })
   }

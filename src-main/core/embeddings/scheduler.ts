@@ -21,7 +21,7 @@ import type { EmbeddingSource, EmbeddingState } from '../../../src-preload/contr
 import type { Embedding } from '../segment/prompt.ts'
 import { EmbeddingCache } from './cache.ts'
 import type { DiskCacheEvent } from './disk-cache.ts'
-import type { ImageEncoder } from './encoder.ts'
+import { expectationOf, type ImageEncoder } from './encoder.ts'
 import type { EntryKey } from './entry-file.ts'
 
 export type { EmbeddingSource }
@@ -354,8 +354,12 @@ export class EmbeddingScheduler {
       return true
     }
     if (!this.isWanted(job)) return false
-    if (this.cache.disk) this.emitState(job, 'reading')
-    const fromDisk = await this.cache.fromDisk(key)
+    let fromDisk = null
+    if (this.cache.disk) {
+      this.emitState(job, 'reading')
+      // The image's real size comes from its own header, never from the entry.
+      fromDisk = await this.cache.fromDisk(key, await expectationOf(this.encoder, job.file))
+    }
     job.looked = true
     if (fromDisk) {
       this.finish(job, { embedding: fromDisk, source: 'disk' })

@@ -1,7 +1,18 @@
 // The disk cache's mechanics on small embeddings: exact round trips, damaged entries detected
 // and deleted (never served), atomic writes, the size bound with least-recently-used eviction.
 
-import { existsSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
@@ -10,6 +21,7 @@ import {
   fromFloat16,
   toFloat16,
   type DiskCacheEvent,
+  type EntryExpectation,
   type EntryKey,
 } from '../../../src-main/core/embeddings/index.ts'
 import type { Embedding } from '../../../src-main/core/segment/prompt.ts'
@@ -37,6 +49,13 @@ function tiny(seed: number, n = 1000): Embedding {
 }
 
 const key = (i: number): EntryKey => ({ contentHash: `${i}`.padStart(64, '0'), modelKey: 'm@1', preprocess: 1 })
+/** What a lookup of tiny(i, n) knows without its entry: the model, the image size, the tensor sizes. */
+const expectOf = (i: number, n = 1000): EntryExpectation => ({
+  modelId: 'm',
+  width: 640 + i,
+  height: 480,
+  lengths: [n, n, n],
+})
 
 function expectSame(a: Embedding, b: Embedding): void {
   expect(a.modelId).toBe(b.modelId)
@@ -61,7 +80,7 @@ describe('disk cache', () => {
     const cache = new DiskCache(dir, { dtype: 'float32' })
     const e = tiny(1)
     expect(await cache.put(key(1), e)).toBe(true)
-    expectSame((await new DiskCache(dir).get(key(1)))!, e)
+    expectSame((await new DiskCache(dir).get(key(1), expectOf(1)))!, e)
   })
 
   it('stores float16 by default: half the bytes, values rounded to the nearest half', async () => {
@@ -71,16 +90,16 @@ describe('disk cache', () => {
     const size16 = statSync(join(dir, entryName(key(2)))).size
     const size32 = statSync(join(folder.dir, 'f32', entryName(key(2)))).size
     expect(size16).toBeLessThan(size32 * 0.51)
-    expectSame((await new DiskCache(dir).get(key(2)))!, halved(e))
+    expectSame((await new DiskCache(dir).get(key(2), expectOf(2, 20_000)))!, halved(e))
   })
 
   it('misses for another image, model or preprocessing version', async () => {
     const cache = new DiskCache(dir)
     await cache.put(key(1), tiny(1))
-    expect(await cache.get(key(2))).toBeNull()
-    expect(await cache.get({ ...key(1), modelKey: 'm@2' })).toBeNull()
-    expect(await cache.get({ ...key(1), preprocess: 2 })).toBeNull()
-    expect(await cache.get(key(1))).not.toBeNull()
+    expect(await cache.get(key(2), expectOf(2))).toBeNull()
+    expect(await cache.get({ ...key(1), modelKey: 'm@2' }, expectOf(1))).toBeNull()
+    expect(await cache.get({ ...key(1), preprocess: 2 }, expectOf(1))).toBeNull()
+    expect(await cache.get(key(1), expectOf(1))).not.toBeNull()
   })
 
   it('never leaves a partial entry: writes go to a temp file renamed into place', async () => {
@@ -107,7 +126,53 @@ describe('disk cache', () => {
     expect([...(await reopened.entries()).keys()]).toEqual([entryName(key(1))])
     expect(existsSync(stale)).toBe(false)
     expect(existsSync(fresh)).toBe(true) // may be another process's write in progress
-    expect(await reopened.get(key(2))).toBeNull()
+    expect(await reopened.get(key(2), expectOf(2))).toBeNull()
+  })
+
+  it('an entry whose sizes disagree with the lookup is a miss, reported once and left for the overwrite', async () => {
+    await new DiskCache(dir).put(key(1), tiny(1))
+    const file = join(dir, entryName(key(1)))
+    const reader = new DiskCache(dir)
+    const events: DiskCacheEvent[] = []
+    reader.on((e) => events.push(e))
+    // The image is really 700x480; the model's tensors really hold 2000 values each.
+    expect(await reader.get(key(1), { ...expectOf(1), width: 700 })).toBeNull()
+    expect(await reader.get(key(1), { ...expectOf(1), width: 700 })).toBeNull()
+    expect(await reader.get(key(1), expectOf(1, 2000))).toBeNull()
+    expect(await reader.has(key(1), expectOf(1, 2000))).toBe(false)
+    expect(await reader.get(key(1), { ...expectOf(1), modelId: 'other' })).toBeNull()
+    expect(events).toEqual([{ type: 'mismatch', file, reason: expect.stringContaining('641x480; it is 700x480') }])
+    expect(existsSync(file)).toBe(true)
+    expect(await reader.has(key(1), expectOf(1))).toBe(true)
+    expect(await reader.get(key(1), expectOf(1))).not.toBeNull()
+  })
+
+  it('a file larger than any entry of the model is not read', async () => {
+    mkdirSync(dir, { recursive: true })
+    const file = join(dir, entryName(key(1)))
+    writeFileSync(file, Buffer.alloc(200_000, 1))
+    const reader = new DiskCache(dir)
+    const events: DiskCacheEvent[] = []
+    reader.on((e) => events.push(e))
+    expect(await reader.get(key(1), expectOf(1))).toBeNull()
+    expect(await reader.has(key(1), expectOf(1))).toBe(false)
+    expect(events).toEqual([{ type: 'mismatch', file, reason: expect.stringContaining('larger than any entry') }])
+    expect(await reader.put(key(1), tiny(1))).toBe(true) // overwritten
+    expect(await reader.get(key(1), expectOf(1))).not.toBeNull()
+  })
+
+  it('a folder in place of an entry: a miss, put does not write over it, reported once', async () => {
+    const file = join(dir, entryName(key(1)))
+    mkdirSync(file, { recursive: true })
+    const cache = new DiskCache(dir)
+    const events: DiskCacheEvent[] = []
+    cache.on((e) => events.push(e))
+    expect(await cache.get(key(1), expectOf(1))).toBeNull()
+    expect(await cache.has(key(1), expectOf(1))).toBe(false)
+    expect(await cache.put(key(1), tiny(1))).toBe(false)
+    expect(lstatSync(file).isDirectory()).toBe(true)
+    expect(events).toEqual([{ type: 'skipped', file, reason: expect.stringContaining('a folder') }])
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([])
   })
 
   describe('damaged entries are detected, deleted and reported', () => {
@@ -143,12 +208,12 @@ describe('disk cache', () => {
         const events: DiskCacheEvent[] = []
         const reader = new DiskCache(dir)
         reader.on((e) => events.push(e))
-        expect(await reader.get(key(1))).toBeNull()
+        expect(await reader.get(key(1), expectOf(1))).toBeNull()
         expect(existsSync(file)).toBe(false)
         expect(events).toEqual([{ type: 'corrupt', file, reason: expect.any(String) }])
         // Recomputed and stored again, it is served.
         await reader.put(key(1), tiny(1))
-        expectSame((await reader.get(key(1)))!, halved(tiny(1)))
+        expectSame((await reader.get(key(1), expectOf(1)))!, halved(tiny(1)))
       })
     }
   })
@@ -175,7 +240,7 @@ describe('disk cache', () => {
       await putAged(cache, 2, 300)
       await putAged(cache, 3, 200)
       // Entry 1 is used now: 2 becomes the least recently used.
-      await new DiskCache(dir).get(key(1))
+      await new DiskCache(dir).get(key(1), expectOf(1))
       // The touch is not awaited by get: wait until the file shows it (it was 400 s old).
       const used = join(dir, entryName(key(1)))
       while (Date.now() - statSync(used).mtimeMs > 100_000) await new Promise((r) => setTimeout(r, 5))
@@ -204,10 +269,38 @@ describe('disk cache', () => {
       expect(await cache.totalBytes()).toBeLessThanOrEqual(size * 2.5)
     })
 
+    it('evicts around a folder and a symlink in place of entries: neither counted, touched nor fatal', async () => {
+      const size = await entrySize()
+      const outside = join(folder.dir, 'outside.emb')
+      writeFileSync(outside, readFileSync(join(folder.dir, 'probe', entryName(key(0)))))
+      mkdirSync(join(dir, entryName(key(8))), { recursive: true })
+      symlinkSync(outside, join(dir, entryName(key(9))))
+      const cache = new DiskCache(dir)
+      for (let i = 1; i <= 3; i++) await putAged(cache, i, 100 - i)
+      cache.setMaxBytes(Math.floor(size * 2.5))
+      const events: DiskCacheEvent[] = []
+      const reopened = new DiskCache(dir, { maxBytes: Math.floor(size * 2.5) })
+      reopened.on((e) => events.push(e))
+      expect(await reopened.put(key(4), tiny(4))).toBe(true)
+      expect(events.filter((e) => e.type === 'evicted').map((e) => e.file)).toEqual(
+        [1, 2].map((i) => join(dir, entryName(key(i)))),
+      )
+      expect(
+        events
+          .filter((e) => e.type === 'skipped')
+          .map((e) => e.file)
+          .sort(),
+      ).toEqual([8, 9].map((i) => join(dir, entryName(key(i)))).sort())
+      expect(lstatSync(join(dir, entryName(key(8)))).isDirectory()).toBe(true)
+      expect(lstatSync(join(dir, entryName(key(9)))).isSymbolicLink()).toBe(true)
+      expect(existsSync(outside)).toBe(true)
+      expect(await reopened.totalBytes()).toBe(2 * size)
+    })
+
     it('does not write an entry larger than the whole bound', async () => {
       const cache = new DiskCache(dir, { maxBytes: 1000 })
       expect(await cache.put(key(1), tiny(1))).toBe(false)
-      expect(await cache.get(key(1))).toBeNull()
+      expect(await cache.get(key(1), expectOf(1))).toBeNull()
     })
 
     it('keeps a bound set with persist for later users of the folder; 2 GiB otherwise', () => {

@@ -8,6 +8,8 @@ import type { PreparedImage } from '../../../src-main/core/segment/preprocess.ts
 import type { Embedding } from '../../../src-main/core/segment/prompt.ts'
 import { basename } from 'node:path'
 
+const NAME_LENGTH = 32
+
 interface Gate {
   step: 'preprocess' | 'encode'
   image: string
@@ -17,6 +19,8 @@ interface Gate {
 export class GatedEncoder implements ImageEncoder {
   readonly modelId = 'fake'
   readonly modelKey = 'fake@0000'
+  /** Every tensor holds the image's name, padded with zeros to a fixed length. */
+  readonly tensorLengths = [NAME_LENGTH, NAME_LENGTH, NAME_LENGTH] as const
   /** 'preprocess:a3', 'encode:a3', ... in the order they started. */
   readonly log: string[] = []
   private gates: Gate[] = []
@@ -32,6 +36,10 @@ export class GatedEncoder implements ImageEncoder {
     await new Promise<void>((release) => this.gates.push({ step, image, release }))
   }
 
+  async imageSize(): Promise<{ width: number; height: number }> {
+    return { width: 10, height: 10 }
+  }
+
   async preprocess(file: string): Promise<PreparedImage> {
     await this.step('preprocess', file)
     return { width: 10, height: 10, tensor: Float32Array.from(basename(file), (c) => c.charCodeAt(0)) }
@@ -40,7 +48,8 @@ export class GatedEncoder implements ImageEncoder {
   async encode(image: PreparedImage): Promise<Embedding> {
     const name = String.fromCharCode(...image.tensor)
     await this.step('encode', name)
-    const code = Float32Array.from(name, (c) => c.charCodeAt(0))
+    const code = new Float32Array(NAME_LENGTH)
+    code.set(Array.from(name, (c) => c.charCodeAt(0)))
     return {
       modelId: this.modelId,
       width: 10,
@@ -82,5 +91,5 @@ export class GatedEncoder implements ImageEncoder {
 
 /** The image name an embedding of the fake encoder was made from. */
 export function nameOf(e: Embedding): string {
-  return String.fromCharCode(...e.imageEmbed)
+  return String.fromCharCode(...e.imageEmbed.filter((c) => c !== 0))
 }
