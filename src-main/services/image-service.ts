@@ -5,12 +5,19 @@ import type { ImagePage, ImageStatus, ImageUrls } from '../../src-preload/contra
 import { imageUrl, previewSize } from '../../src-preload/contract/images.ts'
 import type { ProjectService } from './project-service.ts'
 
-/** An image the protocol may serve: its file and, when known, its oriented size. */
+/**
+ * An image row the protocol is asked for: its file, its oriented size and byte size as the header
+ * read found them, and that read's error. The protocol serves it only when the header was read
+ * as an image (no error, a size), and only while the file still looks like that image.
+ */
 export interface ServableImage {
   id: number
   file: string
   width: number | null
   height: number | null
+  /** Bytes of the file when its header was read. */
+  size: number
+  error: string | null
 }
 
 export class ImageService {
@@ -28,9 +35,11 @@ export class ImageService {
     return this.projects.require().project.getImage(imageId)
   }
 
-  urls(imageId: number): ImageUrls {
+  async urls(imageId: number): Promise<ImageUrls> {
     const opened = this.projects.require()
-    const image = opened.project.getImage(imageId)
+    // The protocol serves only images whose header was read; one the background read has not
+    // reached yet is read now, so the first image of a large new folder shows at once.
+    const image = await opened.project.readHeaderNow(imageId)
     const preview = image.width !== null && image.height !== null ? previewSize(image.width, image.height) : null
     // A rescan that finds the file changed updates its size and header: a new URL, new pixels.
     const version = [opened.token, image.size, image.width ?? 0, image.height ?? 0]
@@ -56,20 +65,29 @@ export class ImageService {
   /**
    * For the image protocol: the image of the open project with this id, or null. A URL versioned
    * by an earlier open names an image of another project (or of this one before it was closed):
-   * null too. Never throws.
+   * null too. A row whose header the background read has not reached yet is read now (the
+   * protocol serves only images whose header was read). Never rejects.
    */
-  servableImage(imageId: number, version: string | null = null): ServableImage | null {
+  async servableImage(imageId: number, version: string | null = null): Promise<ServableImage | null> {
     const opened = this.projects.opened
     if (opened === null) return null
     if (version !== null && !version.startsWith(`${opened.token}.`)) return null
     const project = opened.project
     let row: ProjectImage
     try {
-      row = project.getImage(imageId)
+      row = await project.readHeaderNow(imageId)
     } catch {
       return null
     }
-    if (row.missing) return null
-    return { id: row.id, file: project.absolutePath(row), width: row.width, height: row.height }
+    // Closed or replaced while the header was read: the answer belongs to no open project.
+    if (this.projects.opened !== opened || row.missing) return null
+    return {
+      id: row.id,
+      file: project.absolutePath(row),
+      width: row.width,
+      height: row.height,
+      size: row.size,
+      error: row.error,
+    }
   }
 }

@@ -32,6 +32,15 @@ export interface PendingImage {
   path: string
 }
 
+/** What reading one image's header stores: its size in pixels, or why it cannot be used. */
+export interface StoredHeader {
+  width: number | null
+  height: number | null
+  fingerprint: string
+  size: number
+  error: string | null
+}
+
 export interface NewImage {
   path: string
   size: number
@@ -191,10 +200,7 @@ export class ImagesRepository {
     ).n
   }
 
-  saveHeader(
-    image: PendingImage,
-    header: { width: number | null; height: number | null; fingerprint: string; size: number; error: string | null },
-  ): void {
+  saveHeader(image: PendingImage, header: StoredHeader): void {
     this.headerStmt.run(
       header.width,
       header.height,

@@ -20,7 +20,7 @@ import {
   type Synchronous,
 } from './database.ts'
 import { findImageFiles, mapLimit, naturalCompare, readHeader, sampleFile, type FoundFile } from './image-files.ts'
-import { ImagesRepository, type StoredImage } from './images-repo.ts'
+import { ImagesRepository, type PendingImage, type StoredHeader, type StoredImage } from './images-repo.ts'
 import { readMeta } from './meta-repo.ts'
 import type {
   StoredAnnotation,
@@ -341,28 +341,7 @@ export class Project {
       const batch = this.read(() => this.images.pending(256, after))
       if (batch.length === 0) break
       after = batch[batch.length - 1].id
-      const results = await mapLimit(batch, options.concurrency ?? 8, async (image) => {
-        const file = this.absolutePath(image)
-        let sample
-        try {
-          sample = await sampleFile(file)
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code
-          if (code === 'ENOENT') return null // gone since the scan: the next scan marks it missing
-          return {
-            image,
-            header: {
-              width: null,
-              height: null,
-              fingerprint: '',
-              size: 0,
-              error: `cannot read file (${code ?? (err as Error).message})`,
-            },
-          }
-        }
-        const header = await readHeader(file, sample)
-        return { image, header: { ...header, fingerprint: sample.fingerprint, size: sample.size } }
-      })
+      const results = await mapLimit(batch, options.concurrency ?? 8, (image) => this.headerOf(image))
       this.write(() => {
         for (const r of results) if (r) this.images.saveHeader(r.image, r.header)
       })
@@ -370,6 +349,43 @@ export class Project {
       options.onProgress?.(Math.min(done, total), total)
     }
     return done
+  }
+
+  /** One image's header from its file, or null when the file is gone (the next scan marks it missing). */
+  private async headerOf(image: PendingImage): Promise<{ image: PendingImage; header: StoredHeader } | null> {
+    const file = this.absolutePath(image)
+    let sample
+    try {
+      sample = await sampleFile(file)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'ENOENT') return null
+      return {
+        image,
+        header: {
+          width: null,
+          height: null,
+          fingerprint: '',
+          size: 0,
+          error: `cannot read file (${code ?? (err as Error).message})`,
+        },
+      }
+    }
+    const header = await readHeader(file, sample)
+    return { image, header: { ...header, fingerprint: sample.fingerprint, size: sample.size } }
+  }
+
+  /**
+   * Reads this image's header now when it is still pending (the background read has not reached
+   * it yet): a viewer asking for one image need not wait for the whole folder. Returns the row
+   * as stored afterwards.
+   */
+  async readHeaderNow(id: number): Promise<ProjectImage> {
+    const row = this.getImage(id)
+    if (row.missing || row.width !== null || row.error !== null) return row
+    const result = await this.headerOf({ id: row.id, path: row.path })
+    if (result !== null) this.write(() => this.images.saveHeader(result.image, result.header))
+    return this.getImage(id)
   }
 
   listImages(

@@ -221,6 +221,23 @@ describe('rescan', () => {
 })
 
 describe('readPendingHeaders', () => {
+  it('readHeaderNow reads one pending image at once (a viewer need not wait for the folder), and only once', async () => {
+    const dir = folder()
+    writeFile(dir, 'a.png', await imageBytes('png', 40, 30, 3))
+    writeFile(dir, 'b.jpg', await imageBytes('jpeg', 20, 10, 3, 6))
+    writeFile(dir, 'c.png', Buffer.from('not a png'))
+    const project = open(dir)
+    await project.scan()
+    const b = project.imageByPath('b.jpg')!
+    expect(b).toMatchObject({ width: null, height: null, error: null })
+    expect(await project.readHeaderNow(b.id)).toMatchObject({ width: 10, height: 20, error: null })
+    const c = project.imageByPath('c.png')!
+    expect((await project.readHeaderNow(c.id)).error).toMatch(/not an image format/)
+    // The background pass finds only the one left.
+    expect(await project.readPendingHeaders()).toBe(1)
+    expect(project.imageByPath('a.png')).toMatchObject({ width: 40, height: 30 })
+  })
+
   it('records the oriented size for every format, EXIF orientation 5-8 swapping width and height', async () => {
     const dir = folder()
     const cases: [string, Format, number | undefined, [number, number]][] = [

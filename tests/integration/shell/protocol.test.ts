@@ -184,10 +184,10 @@ describe('sam-image: protocol', () => {
     expect((await get(imageUrl('image', idOf('a-square.png')))).status).toBe(200)
   })
 
-  it('answers 404 for a file gone since the scan and 422 for one that cannot be decoded', async () => {
+  it('answers 404 for a file gone since the scan and 422, with the reason, for one the header read refused', async () => {
     const broken = await get(imageUrl('image', idOf('e-broken.png')))
     expect(broken.status).toBe(422)
-    expect(await broken.text()).toMatch(/cannot be decoded/)
+    expect(await broken.text()).toMatch(/cannot be shown: not an image format that can be read/)
     unlinkSync(join(project.dir, 'b-photo.jpg'))
     expect((await get(imageUrl('image', idOf('b-photo.jpg')))).status).toBe(404)
     expect((await get(imageUrl('preview', idOf('b-photo.jpg')))).status).toBe(404)
