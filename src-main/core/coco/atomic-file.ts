@@ -57,7 +57,9 @@ export class AtomicTextWriter {
     this.parts = []
     this.pending = 0
     try {
-      await this.handle.write(chunk, null, 'utf8')
+      // writeFile, not write: one write() may take only part of the chunk (a nearly full disk)
+      // and return the count rather than fail; writeFile loops until all of it is written.
+      await this.handle.writeFile(chunk, 'utf8')
     } catch (err) {
       throw fileError(this.target, 'write', err)
     }

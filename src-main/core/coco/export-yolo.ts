@@ -39,7 +39,6 @@ import {
   statSync,
   symlinkSync,
   writeFileSync,
-  writeSync,
 } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { UserError } from '../errors.ts'
@@ -319,7 +318,7 @@ async function writeDataset(
   try {
     const fd = openSync(inStaging('data.yaml'), 'wx')
     try {
-      writeSync(fd, yaml, null, 'utf8')
+      writeFileSync(fd, yaml, 'utf8') // loops until all is written, unlike one writeSync
       fsyncSync(fd)
     } finally {
       closeSync(fd)

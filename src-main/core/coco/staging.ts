@@ -43,7 +43,7 @@ import {
   renameSync,
   rmSync,
   unlinkSync,
-  writeSync,
+  writeFileSync,
   type Stats,
 } from 'node:fs'
 import { hostname } from 'node:os'
@@ -128,7 +128,7 @@ function sleep(ms: number): Promise<void> {
 function writeDurable(path: string, text: string, flags = 'wx'): void {
   const fd = openSync(path, flags)
   try {
-    writeSync(fd, text, null, 'utf8')
+    writeFileSync(fd, text, 'utf8') // loops until all is written, unlike one writeSync
     fsyncSync(fd)
   } finally {
     closeSync(fd)
