@@ -30,6 +30,12 @@
 // dead and rolls it back the same way before it starts. Files the previous export wrote but the
 // new one does not (labels of images no longer in the project) go with the old entries: no stale
 // label survives a successful export.
+//
+// Limits: label files are not fsynced one by one (thousands of fsyncs cost seconds), only the
+// journal, data.yaml, the manifest and the folders, so after a power cut right after a swap a
+// label may read empty; a journal that parses but names anything besides the dataset's own
+// entries is left alone with its folder; two exports that find the same dead lock at the same
+// instant may both take it (the window is one unlink and one create).
 
 import { createHash, randomBytes } from 'node:crypto'
 import {
@@ -219,6 +225,25 @@ function rollBack(root: string, staging: string, journal: Journal): void {
   syncFolder(root)
 }
 
+const SWAPPED = new Set(['labels', 'images', 'data.yaml', MANIFEST])
+
+/**
+ * A journal read back from disk, or null when it is not one this module wrote: a rollback only
+ * ever renames the dataset's own entries and paths inside labels/ and images/.
+ */
+function checkedJournal(value: unknown): Journal | null {
+  const j = value as Partial<Journal> | null
+  if (!j || !Array.isArray(j.entries) || !Array.isArray(j.kept)) return null
+  const entriesOk = j.entries.every((e) => SWAPPED.has(e?.name) && typeof e.hadOld === 'boolean')
+  const keptOk = j.kept.every(
+    (rel) =>
+      typeof rel === 'string' &&
+      /^(labels|images)\//.test(rel) &&
+      !rel.split('/').some((part) => part === '' || part === '.' || part === '..'),
+  )
+  return entriesOk && keptOk ? (j as Journal) : null
+}
+
 /** Rolls back and removes dead staging folders and removes dead temp files directly in `root`. Call under the lock. */
 function recoverLeftovers(root: string): void {
   for (const name of readdirSync(root)) {
@@ -228,13 +253,23 @@ function recoverLeftovers(root: string): void {
     const kind = deadLeftover(name, stat)
     if (kind === 'tmp' && stat.isFile()) rmSync(path, { force: true })
     if (kind === 'staging' && stat.isDirectory()) {
-      let journal: Journal | null
+      let text: string | null
       try {
-        journal = JSON.parse(readFileSync(join(path, JOURNAL), 'utf8')) as Journal
+        text = readFileSync(join(path, JOURNAL), 'utf8')
       } catch {
-        journal = null // no journal: killed before its swap began, or after it committed
+        text = null // no journal: killed before its swap began, or after it committed
       }
-      if (journal) rollBack(root, path, journal)
+      let parsed: unknown
+      try {
+        parsed = text === null ? null : JSON.parse(text)
+      } catch {
+        parsed = null // cut short while being written, before anything was moved
+      }
+      if (parsed !== null) {
+        const journal = checkedJournal(parsed)
+        if (!journal) continue // not a journal this module wrote: leave the folder alone
+        rollBack(root, path, journal)
+      }
       rmSync(path, { recursive: true, force: true })
     }
   }
@@ -330,9 +365,13 @@ export class StagedFolder {
       }
     })
     this.done = true
-    // The previous export's own files are all that is left in it; a failure here leaves a
-    // hidden leftover that the next export removes.
-    rmSync(this.path, { recursive: true, force: true })
+    // The previous export's own files are all that is left in it. The export has committed, so
+    // a failure here is not the user's concern: the next export removes the hidden leftover.
+    try {
+      rmSync(this.path, { recursive: true, force: true })
+    } catch {
+      // left for the next export
+    }
   }
 
   /** Removes the staging folder (before any swap). Safe to call more than once. */
