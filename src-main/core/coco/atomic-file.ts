@@ -5,45 +5,17 @@
 //
 // `AtomicTextWriter` also streams: callers append small strings, which are joined and written
 // in chunks of about CHUNK_CHARS, so a large export never holds its whole text in memory.
+//
+// The temp file is named `.sam-annotator-tmp-<host>-<pid>-<random>` (staging.ts): short, so a
+// target with a 255-byte name still gets one, and recognisable, so the next export into that
+// folder removes one left by a killed process.
 
-import { randomBytes } from 'node:crypto'
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises'
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
-import { basename, dirname, join } from 'node:path'
-import { UserError } from '../errors.ts'
+import { dirname } from 'node:path'
+import { fileError } from './file-errors.ts'
+import { removeDeadTempFiles, syncFolder, tempPathFor } from './staging.ts'
 
 const CHUNK_CHARS = 1 << 16
-
-function tempName(target: string): string {
-  return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-}
-
-/** Maps file-system failures to a UserError that names the file; anything else passes through. */
-export function fileError(file: string, what: string, err: unknown): unknown {
-  const code = (err as NodeJS.ErrnoException)?.code
-  if (code === 'ENOSPC')
-    return new UserError('disk-full', `${file}: the disk is full; nothing was written`, { cause: err })
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new UserError('write-denied', `${file}: cannot ${what} (permission denied)`, { cause: err })
-  }
-  if (code === 'ENOENT' || code === 'ENOTDIR')
-    return new UserError('write-folder', `${file}: cannot ${what} (the folder does not exist)`, { cause: err })
-  if (code === 'EISDIR') return new UserError('write-folder', `${file}: is a folder, not a file`, { cause: err })
-  return err
-}
-
-/** fsync a folder so a rename in it is durable. Not supported everywhere (Windows): best effort. */
-function syncFolder(dir: string): void {
-  let fd: number | undefined
-  try {
-    fd = openSync(dir, 'r')
-    fsyncSync(fd)
-  } catch {
-    // Folders cannot be opened for fsync on some platforms; the rename is still atomic.
-  } finally {
-    if (fd !== undefined) closeSync(fd)
-  }
-}
 
 export class AtomicTextWriter {
   readonly target: string
@@ -60,7 +32,9 @@ export class AtomicTextWriter {
   }
 
   static async create(target: string): Promise<AtomicTextWriter> {
-    const temp = tempName(target)
+    // What an export killed earlier left here; then a temp name that fits beside any target name.
+    removeDeadTempFiles(dirname(target))
+    const temp = tempPathFor(target)
     let handle: FileHandle
     try {
       handle = await open(temp, 'wx')
@@ -83,7 +57,9 @@ export class AtomicTextWriter {
     this.parts = []
     this.pending = 0
     try {
-      await this.handle.write(chunk, null, 'utf8')
+      // writeFile, not write: one write() may take only part of the chunk (a nearly full disk)
+      // and return the count rather than fail; writeFile loops until all of it is written.
+      await this.handle.writeFile(chunk, 'utf8')
     } catch (err) {
       throw fileError(this.target, 'write', err)
     }
@@ -118,37 +94,4 @@ export class AtomicTextWriter {
     }
     await unlink(this.temp).catch(() => undefined)
   }
-}
-
-/**
- * Writes a small file atomically in one go (temp file, rename). `durable` also fsyncs the data
- * and the folder; per-file label exports skip that (thousands of fsyncs cost seconds) and still
- * never leave a half-written file in place of a whole one.
- */
-export function writeFileAtomicSync(target: string, content: string, durable: boolean): void {
-  const temp = tempName(target)
-  let fd: number | undefined
-  try {
-    fd = openSync(temp, 'wx')
-    writeSync(fd, content, null, 'utf8')
-    if (durable) fsyncSync(fd)
-    closeSync(fd)
-    fd = undefined
-    renameSync(temp, target)
-  } catch (err) {
-    if (fd !== undefined) {
-      try {
-        closeSync(fd)
-      } catch {
-        // already failing; the original error is what matters
-      }
-    }
-    try {
-      unlinkSync(temp)
-    } catch {
-      // never created, or already renamed
-    }
-    throw fileError(target, 'write', err)
-  }
-  if (durable) syncFolder(dirname(target))
 }

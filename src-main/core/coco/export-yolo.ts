@@ -6,36 +6,46 @@
 //   labels/<relative path>.txt    the image's extension replaced by .txt; one line per polygon:
 //                                 `<class> x1 y1 x2 y2 ...`, coordinates divided by the image's
 //                                 width and height (0..1, 6 decimals)
+//   .sam-annotator-export.json    the files this export wrote (so the next one knows its own)
 //
 // Ultralytics finds an image's labels by replacing the last `/images/` in its path with
 // `/labels/` and the extension with `.txt`; that is why the images are linked under `images/`.
 // `class` is the category's index in the project's category order. Every exported image gets
-// a label file, empty when it has no annotations (a background image), so a stale label from
-// an earlier export is always overwritten. An annotation with several parts writes one line per
-// part; YOLO polygons cannot have holes, so holes are dropped and counted; RLE masks are traced
-// to their outline. Each file is replaced atomically (temp file, rename).
+// a label file, empty when it has no annotations (a background image). An annotation with
+// several parts writes one line per part; YOLO polygons cannot have holes, so holes are dropped
+// and counted; RLE masks are traced to their outline.
+//
+// All or nothing, like the COCO export: the whole dataset is written into a staging folder
+// inside `outDir` and swapped in by renames (staging.ts). A failure at any point leaves the
+// previous export exactly as it was. After a success the dataset is exactly this export:
+// labels and links the previous export wrote for images no longer exported are gone, while
+// files in labels/ or images/ that no export wrote are kept (a file at a path this export
+// writes is replaced, as any export into that folder always has), and anything else in
+// `outDir` is never touched.
 //
 // Every path the export will write or unlink is checked before the first one is touched, so a
 // refused export leaves the disk as it was: none may be a project image, the database or its
 // folder (write-guard.ts). One overlap is welcome: the usual layout `dataset/images` (the
 // project) exported to `dataset`, where `images/` already is the image folder. Then the images
-// are left where they are and only labels/ and data.yaml are written (`imagesInPlace`).
+// are left where they are and only labels/ and data.yaml are swapped in (`imagesInPlace`).
 
 import {
+  closeSync,
   copyFileSync,
-  existsSync,
-  lstatSync,
+  fsyncSync,
   mkdirSync,
-  readlinkSync,
+  openSync,
+  rmdirSync,
   statSync,
   symlinkSync,
-  unlinkSync,
+  writeFileSync,
 } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { UserError } from '../errors.ts'
-import { fileError, writeFileAtomicSync } from './atomic-file.ts'
+import { fileError } from './file-errors.ts'
+import { MANIFEST, StagedFolder } from './staging.ts'
 import { outerPolygons } from './geometry.ts'
-import type { ExportAnnotation, ExportSource, ProgressCallback } from './source.ts'
+import type { ExportAnnotation, ExportImage, ExportSource, ProgressCallback } from './source.ts'
 import { WriteGuard } from './write-guard.ts'
 
 export interface YoloExportOptions {
@@ -85,16 +95,8 @@ function safeRelative(rel: string): boolean {
   return rel.length > 0 && !rel.startsWith('/') && !rel.split('/').some((p) => p === '..' || p === '')
 }
 
-/** Links (or copies) the project's image to `to`; returns true when it had to copy. */
+/** Links (or copies) the project's image to `to` (a fresh path in the staging folder); returns true when it had to copy. */
 function placeImage(from: string, to: string, mode: 'link' | 'copy'): boolean {
-  let existing: ReturnType<typeof lstatSync> | undefined
-  try {
-    existing = lstatSync(to)
-  } catch {
-    existing = undefined
-  }
-  if (existing?.isSymbolicLink() && mode === 'link' && readlinkSync(to) === from) return false
-  if (existing) unlinkSync(to)
   if (mode === 'link') {
     try {
       symlinkSync(from, to)
@@ -106,6 +108,22 @@ function placeImage(from: string, to: string, mode: 'link' | 'copy'): boolean {
   }
   copyFileSync(from, to)
   return true
+}
+
+/** Creates `dir` and its missing ancestors; returns a function that removes those again when they are empty. */
+function makeFolder(dir: string): () => void {
+  const first = mkdirSync(dir, { recursive: true })
+  return () => {
+    if (first === undefined) return
+    for (let d = dir; ; d = dirname(d)) {
+      try {
+        rmdirSync(d)
+      } catch {
+        return // not empty (or gone): keep it and everything above
+      }
+      if (d === first || dirname(d) === d) return
+    }
+  }
 }
 
 export async function exportYolo(
@@ -153,21 +171,58 @@ export async function exportYolo(
   const labelFileOf = (image: { path: string }): string => join(root, 'labels', ...labelPath(image.path).split('/'))
   const imageLinkOf = (image: { path: string }): string => join(root, 'images', ...image.path.split('/'))
   guard.check(result.dataYaml, 'folder')
+  guard.check(join(root, MANIFEST), 'folder')
   for (const image of images) {
     guard.check(labelFileOf(image), 'folder')
     if (!result.imagesInPlace) guard.check(imageLinkOf(image), 'folder')
   }
   // A file where the dataset folder should be would otherwise read as "the folder does not exist".
-  if (existsSync(root) && !statSync(root).isDirectory()) {
+  let rootStat: ReturnType<typeof statSync> | undefined
+  try {
+    rootStat = statSync(root)
+  } catch {
+    rootStat = undefined
+  }
+  if (rootStat && !rootStat.isDirectory()) {
     throw new UserError('write-folder', `${root}: is a file, not a folder; choose a folder for the YOLO dataset`)
   }
+  let removeMadeFolders: () => void
   try {
-    mkdirSync(join(root, 'labels'), { recursive: true })
-    mkdirSync(join(root, 'images'), { recursive: true })
+    removeMadeFolders = makeFolder(root)
   } catch (err) {
     throw fileError(root, 'create the export folder', err)
   }
+  let staging: StagedFolder
+  try {
+    staging = await StagedFolder.create(root)
+  } catch (err) {
+    removeMadeFolders()
+    throw fileError(root, 'create the export folder', err)
+  }
+  try {
+    await writeDataset(staging, result, images, source, options, imagesMode)
+  } catch (err) {
+    staging.abort()
+    removeMadeFolders()
+    throw err
+  }
+  result.durationMs = performance.now() - started
+  return result
+}
 
+/** Writes the dataset into the staging folder, then swaps it in. */
+async function writeDataset(
+  staging: StagedFolder,
+  result: YoloExportResult,
+  images: ExportImage[],
+  source: ExportSource,
+  options: YoloExportOptions,
+  imagesMode: 'link' | 'copy',
+): Promise<void> {
+  const root = result.outDir
+  const labelRel = (image: { path: string }): string => `labels/${labelPath(image.path)}`
+  const imageRel = (image: { path: string }): string => `images/${image.path}`
+  const inStaging = (rel: string): string => join(staging.path, ...rel.split('/'))
   const categories = [...source.listCategories()].sort((a, b) => a.order - b.order || a.id - b.id)
   const classOf = new Map(categories.map((c, i) => [c.id, i]))
 
@@ -225,26 +280,36 @@ export async function exportYolo(
     result.annotations++
   }
 
+  const files: string[] = []
   const madeDirs = new Set<string>()
   const ensureDir = (dir: string): void => {
     if (madeDirs.has(dir)) return
     mkdirSync(dir, { recursive: true })
     madeDirs.add(dir)
   }
+  ensureDir(inStaging('labels'))
+  if (!result.imagesInPlace) ensureDir(inStaging('images'))
   for (const image of images) {
-    const labelFile = labelFileOf(image)
+    // Errors name the file where it would have landed: the staging folder is gone by then.
+    let rel = labelRel(image)
     try {
+      const labelFile = inStaging(rel)
       ensureDir(dirname(labelFile))
       const list = lines.get(image.id)
-      writeFileAtomicSync(labelFile, list ? `${list.join('\n')}\n` : '', false)
+      // No temp file and no fsync per label: the staging folder is the temp, and a failure
+      // anywhere before the swap removes it whole.
+      writeFileSync(labelFile, list ? `${list.join('\n')}\n` : '', { flag: 'wx' })
+      files.push(rel)
       if (!result.imagesInPlace) {
-        const imageLink = imageLinkOf(image)
+        rel = imageRel(image)
+        const imageLink = inStaging(rel)
         ensureDir(dirname(imageLink))
         if (placeImage(join(options.imagesFolder, ...image.path.split('/')), imageLink, imagesMode))
           result.copiedImages++
+        files.push(rel)
       }
     } catch (err) {
-      throw fileError(labelFile, 'write', err)
+      throw fileError(join(root, ...rel.split('/')), 'write', err)
     }
     result.labelFiles++
   }
@@ -259,8 +324,23 @@ export async function exportYolo(
     `train: images\n` +
     `val: images\n` +
     `names:${names ? `\n${names}` : ' {}'}\n`
-  writeFileAtomicSync(result.dataYaml, yaml, true)
+  try {
+    const fd = openSync(inStaging('data.yaml'), 'wx')
+    try {
+      writeFileSync(fd, yaml, 'utf8') // loops until all is written, unlike one writeSync
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+  } catch (err) {
+    throw fileError(result.dataYaml, 'write', err)
+  }
+  files.push('data.yaml')
+  const entries = result.imagesInPlace ? ['labels', 'data.yaml'] : ['labels', 'images', 'data.yaml']
+  try {
+    await staging.commit(entries, files)
+  } catch (err) {
+    throw fileError((err as { path?: string }).path ?? root, 'replace', err)
+  }
   options.onProgress?.(seen, Math.max(total, seen))
-  result.durationMs = performance.now() - started
-  return result
 }
