@@ -1,8 +1,9 @@
-// Electron main process: one hardened window, the IPC table, the sam-image: protocol, the menu,
-// the single-instance lock and the remembered window bounds. Thin on purpose: the work lives in
-// src-main/core/ (no Electron there) behind the services of services/app-services.ts, and everything here that
-// can be tested without Electron is a pure module (ipc.ts, image-protocol.ts, menu.ts, argv.ts,
-// window-state.ts, native-sqlite.ts). Never imports Svelte or Konva.
+// Electron main process: one hardened window, the IPC table, the app: and sam-image: protocols,
+// the menu, the single-instance lock and the remembered window bounds. Thin on purpose: the work
+// lives in src-main/core/ (no Electron there) behind the services of services/app-services.ts, and
+// everything here that can be tested without Electron is a pure module (ipc.ts, app-protocol.ts,
+// image-protocol.ts, navigation.ts, menu.ts, argv.ts, window-state.ts, native-sqlite.ts). Never
+// imports Svelte or Konva.
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
@@ -18,11 +19,13 @@ import {
 } from 'electron'
 import { Engine } from './core/segment/engine.ts'
 import { defaultModelDir } from './core/segment/model.ts'
+import { APP_INDEX_URL, APP_SCHEME, handleAppRequest, refuseFileRequest } from './app-protocol.ts'
 import { folderArgument } from './argv.ts'
 import { createHandlers } from './handlers.ts'
 import { handleImageRequest, PreviewCache } from './image-protocol.ts'
 import { isAppPageUrl, registerIpc, trustedSender } from './ipc.ts'
 import { buildMenuTemplate, type MenuItemTemplate } from './menu.ts'
+import { APP_PAGES, mayNavigate, mayRequest, type AppPages } from './navigation.ts'
 import { electronSqliteBinding, useElectronSqlite } from './native-sqlite.ts'
 import { AppServices, type Dialogs, type EventSink } from './services/app-services.ts'
 import { loadWindowState, MIN_SIZE, restoreBounds, saveWindowState } from './window-state.ts'
@@ -31,10 +34,12 @@ import { IMAGE_SCHEME } from '../src-preload/contract/images.ts'
 import { KEYMAP, type CommandId } from '../src-preload/contract/keymap.ts'
 
 const PRELOAD_PATH = fileURLToPath(new URL('../preload/index.cjs', import.meta.url))
-const INDEX_HTML_URL = new URL('../renderer/index.html', import.meta.url)
+// The built renderer, served as app://renderer/ (app-protocol.ts); inside app.asar when packaged.
+const RENDERER_DIR = fileURLToPath(new URL('../renderer/', import.meta.url))
 // electron-vite sets ELECTRON_RENDERER_URL for `electron-vite dev`; a packaged app must never
 // follow it, or an environment variable could point the window at any page.
 const DEV_RENDERER_URL = !app.isPackaged ? process.env['ELECTRON_RENDERER_URL'] : undefined
+const PAGES: AppPages = { ...APP_PAGES, ...(DEV_RENDERER_URL !== undefined ? { devServerUrl: DEV_RENDERER_URL } : {}) }
 
 /** Where models/ lives: the project root in development, beside app.asar when packaged. */
 function modelsRoot(): string {
@@ -46,28 +51,34 @@ function modelsRoot(): string {
 
 let mainWindow: BrowserWindow | null = null
 
-/** Web contents may not navigate, open windows, attach webviews, or get permissions. */
+/**
+ * Web contents may not leave the app's origin (navigation.ts), open windows, attach webviews,
+ * follow redirects, or get permissions; the session loads nothing but our own URLs.
+ */
 function hardenWebContents(): void {
   app.on('web-contents-created', (_event, contents) => {
-    contents.on('will-navigate', (navigation) => navigation.preventDefault())
+    // will-navigate covers the main frame, will-frame-navigate every frame; both are asked, so a
+    // change to one event's coverage in a later Electron cannot open a gap.
+    contents.on('will-navigate', (navigation) => {
+      if (!mayNavigate({ url: navigation.url, isMainFrame: true }, PAGES)) navigation.preventDefault()
+    })
+    contents.on('will-frame-navigate', (navigation) => {
+      if (!mayNavigate({ url: navigation.url, isMainFrame: navigation.isMainFrame }, PAGES)) navigation.preventDefault()
+    })
     contents.on('will-redirect', (navigation) => navigation.preventDefault())
     contents.on('will-attach-webview', (attach) => attach.preventDefault())
+    // The renderer has no external links, so nothing is handed to shell.openExternal either.
     contents.setWindowOpenHandler(() => ({ action: 'deny' }))
   })
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
   session.defaultSession.setPermissionCheckHandler(() => false)
-  // No remote content: only our page, its bundle and our image scheme are ever loaded.
   session.defaultSession.webRequest.onBeforeRequest((details, callback) => {
-    const url = details.url
-    const local =
-      url.startsWith('file:') ||
-      url.startsWith(`${IMAGE_SCHEME}:`) ||
-      url.startsWith('devtools:') ||
-      url.startsWith('data:') ||
-      url.startsWith('blob:')
-    const dev = DEV_RENDERER_URL !== undefined && url.startsWith(new URL(DEV_RENDERER_URL).origin)
-    callback({ cancel: !(local || dev) })
+    callback({ cancel: !mayRequest(details.url, PAGES) })
   })
+  // A second wall for file: URLs, should a request reach the network stack without passing the
+  // filter above: the file scheme itself answers 403 to everything (protocol.handle intercepts
+  // built-in schemes). The app reads its own files through app: and project images through sam-image:.
+  protocol.handle('file', refuseFileRequest)
 }
 
 function createWindow(): BrowserWindow {
@@ -99,10 +110,10 @@ function createWindow(): BrowserWindow {
   window.on('closed', () => {
     if (mainWindow === window) mainWindow = null
   })
-  // The Content-Security-Policy is a <meta> tag in src-renderer/index.html: it applies to
-  // file:// loads too, where response headers never arrive.
+  // The Content-Security-Policy is a <meta> tag in src-renderer/index.html, one policy for the
+  // app: page, the dev server and the e2e tests' loopback server alike.
   if (DEV_RENDERER_URL !== undefined) void window.loadURL(DEV_RENDERER_URL)
-  else void window.loadURL(INDEX_HTML_URL.href)
+  else void window.loadURL(APP_INDEX_URL)
   return window
 }
 
@@ -165,6 +176,14 @@ function focusWindow(): void {
 app.enableSandbox()
 // Must happen before 'ready': privileged schemes are fixed at start-up.
 protocol.registerSchemesAsPrivileged([
+  // The page's own origin. standard: relative URLs, an origin, web storage; secure: a secure
+  // context like https; supportFetchAPI and corsEnabled: Vite's bundle is module scripts with
+  // `crossorigin`, loaded in CORS mode (nothing else in this session can read app: cross-origin,
+  // since mayRequest cancels every foreign URL); codeCache: V8 caches the compiled bundle.
+  {
+    scheme: APP_SCHEME,
+    privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true, codeCache: true },
+  },
   {
     scheme: IMAGE_SCHEME,
     privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true, stream: true },
@@ -220,6 +239,9 @@ if (!app.requestSingleInstanceLock()) {
       return
     }
     hardenWebContents()
+    protocol.handle(APP_SCHEME, (request) =>
+      handleAppRequest({ url: request.url, method: request.method }, RENDERER_DIR),
+    )
     const cache = new PreviewCache()
     protocol.handle(IMAGE_SCHEME, (request) =>
       handleImageRequest({ url: request.url, method: request.method }, services.images, cache),
@@ -229,7 +251,7 @@ if (!app.requestSingleInstanceLock()) {
       handlers: createHandlers(services),
       isTrustedSender: trustedSender({
         webContentsId: () => mainWindow?.webContents.id ?? null,
-        isAppUrl: (url) => isAppPageUrl(url, { indexHtmlUrl: INDEX_HTML_URL.href, devServerUrl: DEV_RENDERER_URL }),
+        isAppUrl: (url) => isAppPageUrl(url, { indexHtmlUrl: APP_INDEX_URL, devServerUrl: DEV_RENDERER_URL }),
       }),
     })
     installMenu(services)

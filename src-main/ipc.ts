@@ -5,6 +5,7 @@
 // Electron-free: the registrar (ipcMain in the app, a fake in tests) and the sender policy
 // are passed in, so tests drive these exact handlers without Electron.
 import { isUserError, type UserErrorCode } from './core/errors.ts'
+import { isSameOrigin } from './navigation.ts'
 import {
   CONTRACT,
   INVOKE_CHANNELS,
@@ -74,17 +75,17 @@ export function trustedSender(options: {
   }
 }
 
-/** Our page: index.html from the build (file:) or, in development only, the dev server's origin. */
+/**
+ * Our page: the build's index.html as the app serves it (app://renderer/index.html), or, in
+ * development only, any page of the dev server's origin. A file: URL never passes, even one
+ * naming the same index.html: the app no longer loads its page from file://.
+ */
 export function isAppPageUrl(url: string, pages: { indexHtmlUrl: string; devServerUrl?: string }): boolean {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    return false
-  }
-  if (pages.devServerUrl !== undefined) return parsed.origin === new URL(pages.devServerUrl).origin
+  if (pages.devServerUrl !== undefined) return isSameOrigin(url, pages.devServerUrl)
   const index = new URL(pages.indexHtmlUrl)
-  return parsed.protocol === 'file:' && parsed.host === index.host && parsed.pathname === index.pathname
+  // isSameOrigin refuses file: URLs: they have no host.
+  if (!isSameOrigin(url, pages.indexHtmlUrl)) return false
+  return new URL(url).pathname === index.pathname
 }
 
 /**

@@ -1,14 +1,15 @@
 // Test-only loopback bridge: serves the IPC contract from the real core (real demo model, real
 // SQLite, real images) to the built renderer running in Chromium, over plain HTTP on 127.0.0.1.
 // The same handler table and registrar as the app (src-main/ipc.ts, handlers.ts) answer every
-// call, with a sender that passes the app's own trustedSender check; `sam-image:` URLs are
-// served by the app's image-protocol function under /sam-image/. Events go out as
+// call, with a sender that passes the app's own trustedSender check; the page and its assets are
+// served by the app's app-protocol function (what app://renderer/<path> answers, here at /<path>),
+// `sam-image:` URLs by the app's image-protocol function under /sam-image/. Events go out as
 // server-sent events. Nothing here is mocked: only the transport differs from Electron's.
-import { createReadStream, existsSync, statSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { extname, join, normalize, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { Engine } from '../../src-main/core/segment/engine.ts'
+import { APP_ORIGIN, handleAppRequest } from '../../src-main/app-protocol.ts'
 import { createHandlers } from '../../src-main/handlers.ts'
 import { handleImageRequest, PreviewCache } from '../../src-main/image-protocol.ts'
 import { registerIpc, trustedSender, type IpcEventLike, type IpcListener } from '../../src-main/ipc.ts'
@@ -17,14 +18,6 @@ import { IMAGE_SCHEME, INVOKE_CHANNELS, type ImageUrls } from '../../src-preload
 
 export const ROOT = resolve(import.meta.dirname, '..', '..')
 export const DEMO_MODEL = join(ROOT, 'models', 'demo')
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-}
 
 export interface BridgeOptions {
   /** The built renderer (index.html and assets). */
@@ -133,20 +126,20 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         services.images,
         cache,
       )
-      response.statusCode = answer.status
-      answer.headers.forEach((value, key) => response.setHeader(key, value))
-      response.end(Buffer.from(await answer.arrayBuffer()))
+      await send(response, answer)
       return
     }
-    const rel = url.pathname === '/' ? 'index.html' : normalize(decodeURIComponent(url.pathname)).replace(/^[/\\]+/, '')
-    const file = join(options.rendererDir, rel)
-    if (!file.startsWith(options.rendererDir) || !existsSync(file) || !statSync(file).isFile()) {
-      response.statusCode = 404
-      response.end()
-      return
-    }
-    response.setHeader('content-type', TYPES[extname(file)] ?? 'application/octet-stream')
-    createReadStream(file).pipe(response)
+    const page = await handleAppRequest(
+      { url: `${APP_ORIGIN}${url.pathname}${url.search}`, method: request.method ?? 'GET' },
+      options.rendererDir,
+    )
+    await send(response, page)
+  }
+
+  async function send(response: ServerResponse, answer: Response): Promise<void> {
+    response.statusCode = answer.status
+    answer.headers.forEach((value, key) => response.setHeader(key, value))
+    response.end(Buffer.from(await answer.arrayBuffer()))
   }
 
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))

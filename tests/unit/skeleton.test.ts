@@ -161,9 +161,26 @@ describe('window hardening', () => {
     expect(main).not.toMatch(/webSecurity:\s*false|allowRunningInsecureContent:\s*true/)
   })
 
-  it('blocks navigation and window.open', () => {
-    expect(main).toMatch(/'will-navigate',\s*\(\w+\)\s*=>\s*\w+\.preventDefault\(\)/)
+  it('keeps navigation on the app origin and denies window.open (policy: src-main/navigation.ts)', () => {
+    for (const event of ['will-navigate', 'will-frame-navigate'])
+      expect(main, event).toMatch(
+        new RegExp(
+          `'${event}',\\s*\\((\\w+)\\)\\s*=>\\s*\\{\\s*if \\(!mayNavigate\\([^)]*\\)\\)\\s*\\1\\.preventDefault\\(\\)`,
+        ),
+      )
+    expect(main).toMatch(/'will-redirect',\s*\(\w+\)\s*=>\s*\w+\.preventDefault\(\)/)
     expect(main).toMatch(/setWindowOpenHandler\(\(\)\s*=>\s*\(\{\s*action:\s*'deny'\s*\}\)\)/)
+  })
+
+  it('serves the page from app: and refuses file: (handlers: src-main/app-protocol.ts)', () => {
+    expect(main).toMatch(/loadURL\(APP_INDEX_URL\)/)
+    expect(main).not.toMatch(/loadFile\(|renderer\/index\.html', import\.meta\.url/)
+    expect(main).toMatch(/protocol\.handle\(APP_SCHEME,[^)]*\)\s*=>\s*handleAppRequest\(/)
+    expect(main).toMatch(/protocol\.handle\('file', refuseFileRequest\)/)
+    expect(main).toMatch(
+      /onBeforeRequest\(\(details, callback\)\s*=>\s*\{\s*callback\(\{ cancel: !mayRequest\(details\.url, PAGES\) \}\)/,
+    )
+    expect(main).toMatch(/scheme:\s*APP_SCHEME,\s*privileges:\s*\{\s*standard:\s*true,\s*secure:\s*true/)
   })
 
   it('the renderer page sets a CSP that allows only our own scripts', () => {

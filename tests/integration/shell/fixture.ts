@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import sharp from 'sharp'
+import { APP_INDEX_URL } from '../../../src-main/app-protocol.ts'
 import { Engine } from '../../../src-main/core/segment/engine.ts'
 import { createHandlers } from '../../../src-main/handlers.ts'
 import {
@@ -23,7 +24,8 @@ import type { IpcResult } from '../../../src-preload/contract/result.ts'
 
 export const ROOT = resolve(import.meta.dirname, '..', '..', '..')
 export const DEMO_MODEL = join(ROOT, 'models', 'demo')
-export const APP_PAGE = 'file:///opt/sam-annotator/resources/app.asar/out/renderer/index.html'
+/** The page the app's window loads (app-protocol.ts), as its frame reports it to IPC. */
+export const APP_PAGE = APP_INDEX_URL
 export const WINDOW_ID = 7
 
 /** ipcMain as the handlers see it: one listener per channel, a second registration is an error. */

@@ -2,8 +2,9 @@
 // The Electron rebuild itself needs electronjs.org, so here: the decision logic (stamps), the
 // offline refusal (nothing changed, a clear message), the copy-and-stamp path with
 // @electron/rebuild replaced, the dlopen redirect (in a child Node process, with a copy of the
-// Node build standing in for the Electron one), electron-builder.yml's native mapping, and the
-// built preload requiring nothing a sandbox lacks.
+// Node build standing in for the Electron one), electron-builder.yml's native mapping, its fuses
+// (flipped by a real electron-builder run into a stand-in Electron executable), and the built
+// preload requiring nothing a sandbox lacks.
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -25,6 +26,10 @@ import {
 import { ROOT } from './fixture.ts'
 
 const run = promisify(execFile)
+/** A folder of the asar archive's header (its file table). */
+interface AsarDir {
+  files?: Record<string, AsarDir>
+}
 const require = createRequire(import.meta.url)
 const NODE_SQLITE = join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', BINARY_NAME)
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex')
@@ -251,6 +256,81 @@ describe('packaging (electron-builder.yml) and the built preload', () => {
     expect(config['npmRebuild']).toBe(false)
     expect(JSON.stringify(config)).not.toMatch(/\.cache\/electron-native\/work/)
   })
+
+  it('sets the Electron fuses: no Node, NODE_OPTIONS or inspector from outside, file: unprivileged, app only from a checked asar', () => {
+    expect(config['electronFuses']).toEqual({
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      grantFileProtocolExtraPrivileges: false,
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+      enableCookieEncryption: true,
+    })
+  })
+
+  // electron-builder's own run with a stand-in Electron (`electronDist`: a folder with an
+  // "executable" holding nothing but a fuse wire), so it works offline: the fuses it flips are read
+  // back from the packaged executable, and the app is checked to sit inside app.asar, which the
+  // onlyLoadAppFromAsar fuse makes the only place Electron looks.
+  it.skipIf(process.platform !== 'linux')(
+    'packaging flips those fuses in the executable and packs the app into app.asar (electron-builder --dir)',
+    async () => {
+      const work = temp()
+      // The marker @electron/fuses looks for; then the wire: format version 1, its length, one byte
+      // per fuse ('1' on, '0' off) in Electron's order, as a stock Electron 45 ships them.
+      const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX'
+      const stock = '101100011'
+      const dist = join(work, 'electron-dist')
+      mkdirSync(dist)
+      writeFileSync(
+        join(dist, 'electron'),
+        Buffer.concat([
+          Buffer.from('\x7fELF stand-in\n'),
+          Buffer.from(SENTINEL),
+          Buffer.from([1, stock.length]),
+          Buffer.from(stock),
+        ]),
+        { mode: 0o755 },
+      )
+      writeFileSync(join(dist, 'LICENSE'), 'MIT')
+      // A private build: build.test.ts may be rewriting out/ in parallel.
+      const built = join(work, 'out')
+      await run(join(ROOT, 'node_modules', '.bin', 'electron-vite'), ['build', '--outDir', built], {
+        cwd: ROOT,
+        maxBuffer: 16 << 20,
+      })
+      const builderConfig = {
+        ...config,
+        files: (config['files'] as string[]).map((pattern) =>
+          pattern === 'out/**' ? { from: built, to: 'out', filter: ['**/*'] } : pattern,
+        ),
+        electronDist: dist,
+        directories: { ...(config['directories'] as object), output: join(work, 'dist') },
+      }
+      writeFileSync(join(work, 'builder.json'), JSON.stringify(builderConfig))
+      await run(
+        join(ROOT, 'node_modules', '.bin', 'electron-builder'),
+        ['--dir', '--linux', '--config', join(work, 'builder.json')],
+        { cwd: ROOT, maxBuffer: 16 << 20 },
+      )
+      const unpacked = join(work, 'dist', 'linux-unpacked')
+      const executable = readFileSync(join(unpacked, 'sam-annotator'))
+      const at = executable.indexOf(SENTINEL) + SENTINEL.length
+      const wire = executable.subarray(at + 2, at + 2 + stock.length).toString('latin1')
+      // RunAsNode, cookie encryption, NODE_OPTIONS, --inspect, asar integrity, only app.asar,
+      // browser V8 snapshot (not ours to set), file: privileges, WASM trap handlers (not ours).
+      expect(wire).toBe('010011001')
+      const asar = readFileSync(join(unpacked, 'resources', 'app.asar'))
+      const header = JSON.parse(asar.subarray(16, 16 + asar.readUInt32LE(12)).toString('utf8')) as AsarDir
+      const has = (path: string): boolean =>
+        path.split('/').reduce<AsarDir | undefined>((dir, name) => dir?.files?.[name], header) !== undefined
+      for (const path of ['package.json', 'out/main/index.js', 'out/preload/index.cjs', 'out/renderer/index.html'])
+        expect(has(path), path).toBe(true)
+      expect(existsSync(join(unpacked, 'resources', 'app'))).toBe(false)
+    },
+    240_000,
+  )
 
   it('bundles the preload so a sandbox can load it: it requires electron and nothing else', async () => {
     const out = temp()

@@ -375,6 +375,14 @@ describe('ids that parse but do not exist, and requests that need a project', ()
       { sender: TRUSTED_EVENT.sender, senderFrame: { url: TRUSTED_EVENT.senderFrame?.url ?? '', parent: {} } },
       { sender: TRUSTED_EVENT.sender, senderFrame: { url: 'https://evil.example/index.html', parent: null } },
       { sender: TRUSTED_EVENT.sender, senderFrame: { url: 'file:///tmp/other/index.html', parent: null } },
+      // The page the app loaded before it had its own scheme, and near misses of today's.
+      {
+        sender: TRUSTED_EVENT.sender,
+        senderFrame: { url: 'file:///opt/sam-annotator/resources/app.asar/out/renderer/index.html', parent: null },
+      },
+      { sender: TRUSTED_EVENT.sender, senderFrame: { url: 'app://renderer/other.html', parent: null } },
+      { sender: TRUSTED_EVENT.sender, senderFrame: { url: 'app://elsewhere/index.html', parent: null } },
+      { sender: TRUSTED_EVENT.sender, senderFrame: { url: 'sam-image://renderer/index.html', parent: null } },
       { sender: TRUSTED_EVENT.sender, senderFrame: { url: 'not a url', parent: null } },
     ]
     for (const stranger of strangers) {
