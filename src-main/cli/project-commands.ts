@@ -9,13 +9,16 @@ import { Engine } from '../core/segment/engine.ts'
 import { checkPrompt } from '../core/segment/prompt.ts'
 import { parseBox, parsePoint, parseCandidate, modelLine, type Io } from './args.ts'
 import { progressBar } from './progress.ts'
+import { scanSkippedLines } from '../../src-preload/contract/summaries.ts'
 
 /** Opens (or creates) the project and brings it up to date with the folder. */
 export async function openAndScan(folder: string, io: Io): Promise<Project> {
   const project = Project.open(folder)
   if (project.notice) io.err(project.notice)
   try {
-    await project.scan()
+    const scan = await project.scan()
+    // The same words the app shows after Rescan Folder; on stderr, so --json output stays clean.
+    for (const line of scanSkippedLines(scan)) io.err(line.text)
     const bar = progressBar('reading image headers')
     try {
       await project.readPendingHeaders({ onProgress: (done, total) => bar.update(done, total) })

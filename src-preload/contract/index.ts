@@ -86,5 +86,5 @@ export {
   type ImageUrls,
 } from './images.ts'
 export type { ModelInfo } from './model.ts'
-export type { ProjectCounts, ProjectSummary, RecentProject, ScanSummary } from './project.ts'
+export type { ProjectCounts, ProjectSummary, RecentProject, ScanSkipped, ScanSummary } from './project.ts'
 export type { DecodeResult, EmbeddingSource, EmbeddingState, EmbeddingStatus } from './segment.ts'

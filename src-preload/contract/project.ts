@@ -15,6 +15,19 @@ export interface ProjectCounts {
   perCategory: { name: string; count: number }[]
 }
 
+/** Something the scan found but could not list as an image, and why. */
+export interface ScanSkipped {
+  /**
+   * Relative to the folder, '/' separators. Bytes of a name that are not valid UTF-8 are
+   * written as `\xFF`, so the user can find the file (it cannot be named exactly as text).
+   */
+  path: string
+  /** 'name-not-utf8': a file or folder name that is not valid UTF-8; the others: read errors. */
+  reason: 'name-not-utf8' | 'unreadable-folder' | 'unreadable-file'
+  /** In words, e.g. "cannot read the folder (permission denied); its images are not listed". */
+  detail: string
+}
+
 /** What one scan of the folder found. */
 export interface ScanSummary {
   /** Image files found on disk by this scan. */
@@ -31,6 +44,8 @@ export interface ScanSummary {
   changed: number
   /** Images whose header is still being read in the background (progress events follow). */
   pendingHeaders: number
+  /** What the scan could not list (natural order of path); nothing about them is stored. */
+  skipped: ScanSkipped[]
   durationMs: number
 }
 

@@ -1,5 +1,6 @@
 // What an import or a rescan did, in words. The CLI prints the import lines after
-// `import --coco` and the app shows them after Import COCO…, so both say the same thing.
+// `import --coco` and the app shows them after Import COCO…, so both say the same thing; the
+// same holds for what a scan skipped (the CLI after any scan, the app after Rescan Folder).
 // Runtime-neutral (plain strings).
 import type { ImportSummary } from './export.ts'
 import type { ScanSummary } from './project.ts'
@@ -31,10 +32,34 @@ export function importSummaryLines(result: ImportSummary): SummaryLine[] {
   return lines
 }
 
-/** One line after Rescan Folder: what the scan found that was not known before. */
+/** Skipped entries the one-line rescan message names before "...". */
+const SKIPPED_IN_LINE = 3
+
+function skippedHeadline(count: number): string {
+  return `skipped ${count} file(s) or folder(s) the scan cannot list`
+}
+
+/** What a scan could not list (names that are not UTF-8, folders it may not read): warnings, at most 20 named. */
+export function scanSkippedLines(scan: ScanSummary): SummaryLine[] {
+  const skipped = scan.skipped
+  if (skipped.length === 0) return []
+  const lines: SummaryLine[] = [{ text: `${skippedHeadline(skipped.length)}:`, warning: true }]
+  for (const s of skipped.slice(0, SKIPPED_LISTED)) lines.push({ text: `  ${s.path}: ${s.detail}`, warning: true })
+  if (skipped.length > SKIPPED_LISTED)
+    lines.push({ text: `  ... and ${skipped.length - SKIPPED_LISTED} more`, warning: true })
+  return lines
+}
+
+/** One line after Rescan Folder: what the scan found that was not known before, and what it skipped. */
 export function scanSummaryText(scan: ScanSummary): string {
   const parts = [`${scan.added} added`, `${scan.missing} missing`, `${scan.relinked} relinked`]
   if (scan.returned > 0) parts.push(`${scan.returned} back`)
   if (scan.changed > 0) parts.push(`${scan.changed} changed`)
-  return `Rescanned: ${scan.found} image(s) found; ${parts.join(', ')}`
+  let text = `Rescanned: ${scan.found} image(s) found; ${parts.join(', ')}`
+  if (scan.skipped.length > 0) {
+    const named = scan.skipped.slice(0, SKIPPED_IN_LINE).map((s) => `${s.path}: ${s.detail}`)
+    if (scan.skipped.length > SKIPPED_IN_LINE) named.push(`... and ${scan.skipped.length - SKIPPED_IN_LINE} more`)
+    text += `; ${skippedHeadline(scan.skipped.length)} (${named.join('; ')})`
+  }
+  return text
 }

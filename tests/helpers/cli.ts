@@ -16,9 +16,21 @@ export interface CliResult {
   stderr: string
 }
 
-export async function runCli(args: string[], options: { cwd?: string } = {}): Promise<CliResult> {
+/**
+ * `asUser` runs the child as that uid (and gid), with HOME set to `home`: root passes every
+ * permission check, so a test of EACCES run as root needs another user (e.g. 65534, "nobody").
+ */
+export async function runCli(
+  args: string[],
+  options: { cwd?: string; asUser?: { uid: number; home: string } } = {},
+): Promise<CliResult> {
+  const user = options.asUser
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: options.cwd, maxBuffer: 64 << 20 })
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      cwd: options.cwd,
+      maxBuffer: 64 << 20,
+      ...(user ? { uid: user.uid, gid: user.uid, env: { ...process.env, HOME: user.home } } : {}),
+    })
     return { code: 0, stdout, stderr }
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string }

@@ -1,12 +1,22 @@
 // The project commands of the CLI as a user runs them: open (summary, rescan) and annotate
 // (segment with the demo model and save), through bin/sam-annotator.js on real files.
 
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEMO_MODEL, runCli } from '../helpers/cli.ts'
+import { errorLine } from '../helpers/project-fixtures.ts'
 import { Project } from '../../src-main/core/project/index.ts'
 
 const folder = mkdtempSync(join(tmpdir(), 'sam-cli-project-'))
@@ -174,6 +184,50 @@ describe('sam-annotator open / annotate', () => {
       expect({ args, code: r.code }).toEqual({ args, code: 1 })
       expect(r.stderr.trim().split('\n')).toHaveLength(1)
       expect(r.stderr).toMatch(pattern)
+    }
+  })
+})
+
+describe('sam-annotator open: what the scan skips', () => {
+  const NOBODY = 65534
+
+  it('names a sub-folder it may not read (EACCES) and a file name that is not UTF-8, and still opens', async (ctx) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sam-cli-skip-'))
+    const locked = join(dir, 'locked')
+    try {
+      // As root every folder is readable: the CLI then runs as "nobody", who needs to reach
+      // the folder and write its project database.
+      const asRoot = process.getuid?.() === 0
+      chmodSync(dir, 0o777)
+      const png = readFileSync(join(folder, 'img1.png'))
+      writeFileSync(join(dir, 'ok.png'), png)
+      writeFileSync(Buffer.from(`${dir}/caf\xe9.png`, 'latin1'), png)
+      mkdirSync(locked)
+      writeFileSync(join(locked, 'in.png'), png)
+      chmodSync(locked, 0o000)
+      const run = (...args: string[]) => runCli(args, asRoot ? { asUser: { uid: NOBODY, home: dir } } : {})
+      if (asRoot) {
+        const probe = await run('--help')
+        if (probe.code !== 0)
+          ctx.skip(
+            `running as root, and uid ${NOBODY} cannot run the CLI from this checkout: ${errorLine(probe.stderr)}`,
+          )
+      }
+      const r = await run('open', dir)
+      expect(r.code).toBe(0)
+      expect(r.stdout).toMatch(/images 1 \(missing 0, unreadable 0\)/)
+      expect(r.stderr.trimEnd().split('\n')).toEqual([
+        'skipped 2 file(s) or folder(s) the scan cannot list:',
+        '  caf\\xE9.png: the file name is not valid UTF-8, so it cannot be stored and opened again (rename it)',
+        '  locked: cannot read the folder (permission denied); its images are not listed',
+      ])
+      // --json keeps stdout to the JSON; the warnings stay on stderr.
+      const json = await run('open', dir, '--json')
+      expect(JSON.parse(json.stdout)).toMatchObject({ images: 1 })
+      expect(json.stderr).toMatch(/^skipped 2 file\(s\) or folder\(s\) the scan cannot list:/)
+    } finally {
+      chmodSync(locked, 0o755)
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

@@ -4,13 +4,15 @@
 // Geometry is normalised here: polygons as flat rings, RLE (compressed string or uncompressed
 // counts) decoded to counts and checked against its size.
 
+import { isUtf8 } from 'node:buffer'
 import { UserError } from '../errors.ts'
 import { rleFromString, rleProblem, type Rle } from '../segment/rle.ts'
+import { jsonSourcePreview, locateJsonValue, type JsonPath } from './json-source.ts'
 
 export interface CocoImageEntry {
   index: number
   id: number
-  /** As written in the file, '\\' turned into '/'. */
+  /** As written in the file (import-coco.ts decides what a '\\' in it means). */
   fileName: string
   width: number | null
   height: number | null
@@ -50,19 +52,23 @@ const SHOW_CHARS = 60
 const SHOW_DEPTH = 3
 
 /**
- * The start of `value` as JSON, for an error line. Bounded in depth and length on purpose: a
- * file may hold a segmentation nested thousands of levels deep, which JSON.stringify (and
- * String(), its fallback) would recurse through until the stack overflows.
+ * The start of `value` for an error line: as written in the file when its text is at hand
+ * (`1e400`, not the Infinity it parsed to; json-source.ts), else as JSON. Bounded in depth and
+ * length on purpose: a file may hold a segmentation nested thousands of levels deep, which
+ * JSON.stringify (and String(), its fallback) would recurse through until the stack overflows.
  */
-function show(value: unknown): string {
-  const s = preview(value, 0)
+function showValue(value: unknown, source: string | undefined, path: JsonPath): string {
+  const start = source === undefined ? -1 : locateJsonValue(source, path)
+  const s = start >= 0 ? jsonSourcePreview(source as string, start, SHOW_CHARS, SHOW_DEPTH) : preview(value, 0)
   return s.length > SHOW_CHARS ? `${s.slice(0, SHOW_CHARS - 3)}...` : s
 }
 
 function preview(value: unknown, depth: number): string {
   if (typeof value === 'string') return JSON.stringify(value.length > SHOW_CHARS ? value.slice(0, SHOW_CHARS) : value)
-  if (value === null || typeof value === 'number' || typeof value === 'boolean')
-    return JSON.stringify(value) ?? String(value)
+  // JSON.stringify writes Infinity and NaN as null; a parsed file holds them only from numbers
+  // like 1e400, so String() says more (the source text, when there is one, says it exactly).
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value)
+  if (value === null || typeof value === 'boolean') return JSON.stringify(value)
   if (Array.isArray(value)) {
     if (depth >= SHOW_DEPTH) return value.length === 0 ? '[]' : '[...]'
     let out = '['
@@ -98,10 +104,55 @@ function isSize(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v > 0
 }
 
+/** Names the encoding a byte-order mark (or zero bytes between characters) shows, or null. */
+function otherEncoding(bytes: Uint8Array): string | null {
+  const [a, b, c, d] = bytes
+  if (a === 0xff && b === 0xfe && c === 0 && d === 0) return 'UTF-32 (little-endian, with a byte-order mark)'
+  if (a === 0 && b === 0 && c === 0xfe && d === 0xff) return 'UTF-32 (big-endian, with a byte-order mark)'
+  if (a === 0xff && b === 0xfe) return 'UTF-16 (little-endian, with a byte-order mark)'
+  if (a === 0xfe && b === 0xff) return 'UTF-16 (big-endian, with a byte-order mark)'
+  // JSON starts with an ASCII character: a zero byte beside it is UTF-16 or UTF-32 without a mark.
+  if (bytes.length >= 2 && (a === 0 || b === 0)) return 'UTF-16 or UTF-32 (zero bytes between the characters)'
+  return null
+}
+
+/** Offset of the first byte that does not belong to a valid UTF-8 sequence (only called when there is one). */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0
+  while (i < bytes.length) {
+    const c = bytes[i]
+    const len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0
+    if (len === 0 || !isUtf8(bytes.subarray(i, i + len)) || i + len > bytes.length) return i
+    i += len
+  }
+  return -1
+}
+
+/**
+ * The text of a COCO file's bytes. JSON is UTF-8 (RFC 8259); a UTF-8 byte-order mark, which
+ * Windows editors write, is dropped without a word. Other encodings are refused, naming the
+ * file and the encoding: decoded as UTF-8 they would become replacement characters, and file
+ * names would silently stop matching.
+ */
+export function decodeCocoBytes(bytes: Uint8Array, file: string): string {
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf
+  const body = bom ? bytes.subarray(3) : bytes
+  const other = bom ? null : otherEncoding(bytes)
+  if (other) throw new UserError('coco-json', `${file}: the file is ${other} text; save it as UTF-8`)
+  if (!isUtf8(body)) {
+    const at = firstInvalidUtf8(body) + (bom ? 3 : 0)
+    throw new UserError(
+      'coco-json',
+      `${file}: not UTF-8 text (byte 0x${bytes[at].toString(16).toUpperCase().padStart(2, '0')} at offset ${at} is not valid UTF-8; a Latin-1 or Windows-1252 file?); save it as UTF-8`,
+    )
+  }
+  return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')
+}
+
 export function parseCocoText(text: string, file: string): CocoDocument {
   let data: unknown
   try {
-    data = JSON.parse(text)
+    data = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)
   } catch (err) {
     // V8's parser is iterative today, but engines that recurse give up on deep nesting with a
     // RangeError, which says nothing about the file: name what is wrong with it instead.
@@ -111,36 +162,43 @@ export function parseCocoText(text: string, file: string): CocoDocument {
       cause: err,
     })
   }
-  return parseCoco(data, file)
+  return parseCoco(data, file, text)
 }
 
-export function parseCoco(data: unknown, file: string): CocoDocument {
+/**
+ * Checks a parsed COCO document. `source`, the text it was parsed from, lets error lines show
+ * values as written (see showValue()).
+ */
+export function parseCoco(data: unknown, file: string, source?: string): CocoDocument {
+  const show = (value: unknown, ...path: JsonPath): string => showValue(value, source, path)
   const fail = (where: string, what: string): UserError => new UserError('coco-invalid', `${file}: ${where}: ${what}`)
   if (!isObject(data)) throw new UserError('coco-invalid', `${file}: not a COCO file (the top level is not an object)`)
   for (const key of ['images', 'categories', 'annotations'] as const) {
     if (data[key] === undefined)
       throw fail(key, 'missing (a COCO instance file has images, categories and annotations)')
-    if (!Array.isArray(data[key])) throw fail(key, `is ${show(data[key])}, not a list`)
+    if (!Array.isArray(data[key])) throw fail(key, `is ${show(data[key], key)}, not a list`)
   }
 
   const images: CocoImageEntry[] = []
   const imageById = new Map<number, CocoImageEntry>()
   ;(data.images as unknown[]).forEach((raw, index) => {
     const where = `images[${index}]`
-    if (!isObject(raw)) throw fail(where, `${show(raw)} is not an object`)
-    if (!isId(raw.id)) throw fail(where, `id ${show(raw.id)} is not an integer`)
+    if (!isObject(raw)) throw fail(where, `${show(raw, 'images', index)} is not an object`)
+    if (!isId(raw.id)) throw fail(where, `id ${show(raw.id, 'images', index, 'id')} is not an integer`)
     const at = `${where} (id ${raw.id})`
     if (imageById.has(raw.id)) throw fail(at, `id ${raw.id} is also used by images[${imageById.get(raw.id)?.index}]`)
     if (typeof raw.file_name !== 'string' || raw.file_name.trim() === '')
-      throw fail(at, `file_name ${show(raw.file_name)} is missing or empty`)
+      throw fail(at, `file_name ${show(raw.file_name, 'images', index, 'file_name')} is missing or empty`)
     const width = raw.width ?? null
     const height = raw.height ?? null
-    if (width !== null && !isSize(width)) throw fail(at, `width ${show(width)} is not a positive integer`)
-    if (height !== null && !isSize(height)) throw fail(at, `height ${show(height)} is not a positive integer`)
+    if (width !== null && !isSize(width))
+      throw fail(at, `width ${show(width, 'images', index, 'width')} is not a positive integer`)
+    if (height !== null && !isSize(height))
+      throw fail(at, `height ${show(height, 'images', index, 'height')} is not a positive integer`)
     const entry: CocoImageEntry = {
       index,
       id: raw.id,
-      fileName: raw.file_name.replace(/\\/g, '/'),
+      fileName: raw.file_name,
       width: width as number | null,
       height: height as number | null,
     }
@@ -152,17 +210,17 @@ export function parseCoco(data: unknown, file: string): CocoDocument {
   const categoryById = new Map<number, CocoCategoryEntry>()
   ;(data.categories as unknown[]).forEach((raw, index) => {
     const where = `categories[${index}]`
-    if (!isObject(raw)) throw fail(where, `${show(raw)} is not an object`)
-    if (!isId(raw.id)) throw fail(where, `id ${show(raw.id)} is not an integer`)
+    if (!isObject(raw)) throw fail(where, `${show(raw, 'categories', index)} is not an object`)
+    if (!isId(raw.id)) throw fail(where, `id ${show(raw.id, 'categories', index, 'id')} is not an integer`)
     const at = `${where} (id ${raw.id})`
     if (categoryById.has(raw.id))
       throw fail(at, `id ${raw.id} is also used by categories[${categoryById.get(raw.id)?.index}]`)
     if (raw.name === undefined || raw.name === null) throw fail(at, 'name missing')
     if (typeof raw.name !== 'string' || raw.name.trim() === '')
-      throw fail(at, `name ${show(raw.name)} is not a non-empty text`)
+      throw fail(at, `name ${show(raw.name, 'categories', index, 'name')} is not a non-empty text`)
     const sc = raw.supercategory
     if (sc !== undefined && sc !== null && typeof sc !== 'string')
-      throw fail(at, `supercategory ${show(sc)} is not text`)
+      throw fail(at, `supercategory ${show(sc, 'categories', index, 'supercategory')} is not text`)
     const entry: CocoCategoryEntry = {
       index,
       id: raw.id,
@@ -177,8 +235,9 @@ export function parseCoco(data: unknown, file: string): CocoDocument {
   const annotationIds = new Map<number, number>()
   ;(data.annotations as unknown[]).forEach((raw, index) => {
     const where = `annotations[${index}]`
-    if (!isObject(raw)) throw fail(where, `${show(raw)} is not an object`)
-    if (raw.id !== undefined && !isId(raw.id)) throw fail(where, `id ${show(raw.id)} is not an integer`)
+    const showHere = (value: unknown, ...path: JsonPath) => show(value, 'annotations', index, ...path)
+    if (!isObject(raw)) throw fail(where, `${showHere(raw)} is not an object`)
+    if (raw.id !== undefined && !isId(raw.id)) throw fail(where, `id ${showHere(raw.id, 'id')} is not an integer`)
     const id = raw.id === undefined ? null : (raw.id as number)
     const at = id === null ? where : `${where} (id ${id})`
     if (id !== null) {
@@ -186,13 +245,15 @@ export function parseCoco(data: unknown, file: string): CocoDocument {
       if (earlier !== undefined) throw fail(at, `id ${id} is also used by annotations[${earlier}]`)
       annotationIds.set(id, index)
     }
-    if (!isId(raw.image_id)) throw fail(at, `image_id ${show(raw.image_id)} is not an integer`)
+    if (!isId(raw.image_id)) throw fail(at, `image_id ${showHere(raw.image_id, 'image_id')} is not an integer`)
     const image = imageById.get(raw.image_id)
-    if (!image) throw fail(at, `image_id ${raw.image_id} not in images`)
-    if (!isId(raw.category_id)) throw fail(at, `category_id ${show(raw.category_id)} is not an integer`)
-    if (!categoryById.has(raw.category_id)) throw fail(at, `category_id ${raw.category_id} not in categories`)
+    if (!image) throw fail(at, `image_id ${showHere(raw.image_id, 'image_id')} not in images`)
+    if (!isId(raw.category_id))
+      throw fail(at, `category_id ${showHere(raw.category_id, 'category_id')} is not an integer`)
+    if (!categoryById.has(raw.category_id))
+      throw fail(at, `category_id ${showHere(raw.category_id, 'category_id')} not in categories`)
     const iscrowd = raw.iscrowd === 1 || raw.iscrowd === true
-    const geometry = parseGeometry(raw, image, (what) => fail(at, what))
+    const geometry = parseGeometry(raw, image, (what) => fail(at, what), showHere)
     annotations.push({ index, id, imageId: raw.image_id, categoryId: raw.category_id, geometry, iscrowd })
   })
 
@@ -203,24 +264,27 @@ function parseGeometry(
   raw: Record<string, unknown>,
   image: CocoImageEntry,
   fail: (what: string) => UserError,
+  /** A value of this annotation, by its path inside it, for an error line. */
+  show: (value: unknown, ...path: JsonPath) => string,
 ): CocoGeometry {
   const seg = raw.segmentation
   const noSegmentation = seg === undefined || seg === null || (Array.isArray(seg) && seg.length === 0)
   if (noSegmentation) {
     const bbox = raw.bbox
     if (!Array.isArray(bbox) || bbox.length !== 4 || !bbox.every(isFiniteNumber)) {
-      throw fail(`no segmentation, and bbox ${show(bbox)} is not [x, y, width, height]`)
+      throw fail(`no segmentation, and bbox ${show(bbox, 'bbox')} is not [x, y, width, height]`)
     }
-    if (bbox[2] <= 0 || bbox[3] <= 0) throw fail(`no segmentation, and bbox ${show(bbox)} is empty`)
+    if (bbox[2] <= 0 || bbox[3] <= 0) throw fail(`no segmentation, and bbox ${show(bbox, 'bbox')} is empty`)
     return { kind: 'bbox', bbox: [bbox[0], bbox[1], bbox[2], bbox[3]] }
   }
   if (Array.isArray(seg)) {
     const polygons: number[][] = []
     seg.forEach((ring: unknown, i) => {
       const name = seg.length === 1 ? 'segmentation polygon' : `segmentation polygon ${i}`
-      if (!Array.isArray(ring)) throw fail(`${name} ${show(ring)} is not a list of numbers`)
+      if (!Array.isArray(ring)) throw fail(`${name} ${show(ring, 'segmentation', i)} is not a list of numbers`)
       const bad = ring.findIndex((v) => !isFiniteNumber(v))
-      if (bad >= 0) throw fail(`${name} value ${bad} (${show(ring[bad])}) is not a finite number`)
+      if (bad >= 0)
+        throw fail(`${name} value ${bad} (${show(ring[bad], 'segmentation', i, bad)}) is not a finite number`)
       if (ring.length % 2 !== 0)
         throw fail(`${name} has an odd count of numbers (${ring.length}); it must be x, y pairs`)
       if (ring.length < 6)
@@ -229,10 +293,12 @@ function parseGeometry(
     })
     return { kind: 'polygons', polygons }
   }
-  if (!isObject(seg)) throw fail(`segmentation ${show(seg)} is neither a list of polygons nor an RLE`)
+  if (!isObject(seg)) throw fail(`segmentation ${show(seg, 'segmentation')} is neither a list of polygons nor an RLE`)
   const size = seg.size
   if (!Array.isArray(size) || size.length !== 2 || !size.every(isSize)) {
-    throw fail(`segmentation RLE size ${show(size)} is not [height, width] in positive integers`)
+    throw fail(
+      `segmentation RLE size ${show(size, 'segmentation', 'size')} is not [height, width] in positive integers`,
+    )
   }
   const [h, w] = size as [number, number]
   if ((image.height !== null && image.height !== h) || (image.width !== null && image.width !== w)) {
@@ -250,12 +316,17 @@ function parseGeometry(
     }
   } else if (Array.isArray(counts)) {
     const bad = counts.findIndex((c) => !(typeof c === 'number' && Number.isSafeInteger(c) && c >= 0))
-    if (bad >= 0) throw fail(`segmentation RLE counts value ${bad} (${show(counts[bad])}) is not an integer >= 0`)
+    if (bad >= 0)
+      throw fail(
+        `segmentation RLE counts value ${bad} (${show(counts[bad], 'segmentation', 'counts', bad)}) is not an integer >= 0`,
+      )
     rle = { size: [h, w], counts: counts as number[] }
     const problem = rleProblem(rle)
     if (problem !== null) throw fail(`segmentation ${problem}`)
   } else {
-    throw fail(`segmentation RLE counts ${show(counts)} is neither a string nor a list of integers`)
+    throw fail(
+      `segmentation RLE counts ${show(counts, 'segmentation', 'counts')} is neither a string nor a list of integers`,
+    )
   }
   return { kind: 'rle', rle }
 }

@@ -2,7 +2,10 @@
 //
 // - The whole file is read and checked first (coco-parse.ts); a malformed file changes nothing.
 // - Images are matched by file_name as a path relative to the project folder, else by its base
-//   name when exactly one project image has it. COCO images not in the project are skipped and
+//   name when exactly one project image has it. A '\' in file_name is first taken literally (on
+//   Linux it is an ordinary character of a file name, and `export --coco` writes names as they
+//   are); only when no project image has that literal name is it taken as the separator Windows
+//   exporters write (`sub\img.png` -> `sub/img.png`). COCO images not in the project are skipped and
 //   named in the result; so are images whose size differs from the project's (a different EXIF
 //   frame would put every label in the wrong place) or is unknown.
 // - Categories are merged by name (ignoring case, as the store compares names); new ones are
@@ -15,12 +18,12 @@
 // - Everything is written in one transaction: the import lands whole or not at all.
 
 import { readFile } from 'node:fs/promises'
-import { basename } from 'node:path'
+import { posix } from 'node:path'
 import { UserError } from '../errors.ts'
 import type { StoredAnnotation, AnnotationInput, Category, ProjectImage, Segmentation } from '../project/types.ts'
 import { rasterizeShape, rleToString } from '../segment/rle.ts'
 import { maskMeasures } from '../segment/segmentation.ts'
-import { parseCocoText, type CocoAnnotationEntry, type CocoGeometry } from './coco-parse.ts'
+import { decodeCocoBytes, parseCocoText, type CocoAnnotationEntry, type CocoGeometry } from './coco-parse.ts'
 import { cleanRing, polygonsToShape } from './geometry.ts'
 import type { ProgressCallback } from './source.ts'
 
@@ -133,6 +136,26 @@ function readFailure(err: unknown): string {
   return code ?? (err as Error)?.message ?? String(err)
 }
 
+/**
+ * The project image a COCO file_name names (see the header: the literal path, then '\\' as a
+ * separator, then a unique base name, literal before separated).
+ */
+function matchImage(
+  fileName: string,
+  byPath: Map<string, ProjectImage>,
+  byBase: Map<string, ProjectImage | null>,
+): ProjectImage | null {
+  const literal = fileName.replace(/^\.\//, '')
+  const separated = fileName.replace(/\\/g, '/').replace(/^\.\//, '')
+  return (
+    byPath.get(literal) ??
+    byPath.get(separated) ??
+    byBase.get(posix.basename(literal)) ??
+    byBase.get(posix.basename(separated)) ??
+    null
+  )
+}
+
 export async function importCoco(
   project: ImportTarget,
   file: string,
@@ -141,8 +164,11 @@ export async function importCoco(
   const started = performance.now()
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    // Bytes first: the encoding is checked before decoding (coco-parse.ts decodeCocoBytes). The
+    // bytes are dropped as soon as the text exists, so the peak is what readFile(file, 'utf8') had.
+    text = decodeCocoBytes(await readFile(file), file)
   } catch (err) {
+    if (err instanceof UserError) throw err
     throw new UserError('coco-file', `${file}: cannot read the COCO file (${readFailure(err)})`, { cause: err })
   }
   const doc = parseCocoText(text, file)
@@ -167,13 +193,12 @@ export async function importCoco(
   const byPath = new Map(projectImages.map((i) => [i.path, i]))
   const byBase = new Map<string, ProjectImage | null>()
   for (const image of projectImages) {
-    const base = basename(image.path)
+    const base = posix.basename(image.path)
     byBase.set(base, byBase.has(base) ? null : image)
   }
   const target = new Map<number, ProjectImage>()
   for (const entry of doc.images) {
-    const rel = entry.fileName.replace(/^\.\//, '')
-    const image = byPath.get(rel) ?? byBase.get(basename(rel)) ?? null
+    const image = matchImage(entry.fileName, byPath, byBase)
     if (!image) {
       result.skippedImages.push({
         fileName: entry.fileName,

@@ -15,6 +15,7 @@
 // with a trailer (e.g. the video that "motion photos" append). Well-formed files never pay
 // for that decode.
 
+import { isUtf8 } from 'node:buffer'
 import { createHash } from 'node:crypto'
 import { open, readdir, realpath, stat } from 'node:fs/promises'
 import { extname, join, sep } from 'node:path'
@@ -22,6 +23,7 @@ import sharp from 'sharp'
 import { isUserError } from '../errors.ts'
 import { MAX_IMAGE_PIXELS, readImageHeader } from '../segment/preprocess.ts'
 import { orientedSize, parseImageHeader } from './header-parse.ts'
+import type { ScanSkipped } from './types.ts'
 
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
   '.jpg',
@@ -72,30 +74,93 @@ export async function mapLimit<T, R>(
   return out
 }
 
+/** A name's bytes as text: valid UTF-8 decoded, every other byte written as `\xFF`. */
+export function describeNameBytes(bytes: Uint8Array): string {
+  let out = ''
+  let i = 0
+  while (i < bytes.length) {
+    const c = bytes[i]
+    const len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0
+    const seq = len > 0 && i + len <= bytes.length ? bytes.subarray(i, i + len) : null
+    if (seq && isUtf8(seq)) {
+      out += Buffer.from(seq.buffer, seq.byteOffset, seq.byteLength).toString('utf8')
+      i += len
+    } else {
+      out += `\\x${c.toString(16).toUpperCase().padStart(2, '0')}`
+      i++
+    }
+  }
+  return out
+}
+
+/** An fs error's code in words, for a skipped entry. */
+function failure(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied'
+  return code ?? (err as Error)?.message ?? String(err)
+}
+
+/** Gone between listing and reading (or a link to nothing): not worth a word, the next scan agrees. */
+const isGone = (err: unknown) => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException)?.code ?? '')
+
+export interface FoundImages {
+  files: FoundFile[]
+  /** What could not be listed, with why, in natural order of path. */
+  skipped: ScanSkipped[]
+}
+
 /**
  * Every image file under `folder`, recursively. Dot-names (hidden files and folders, our own
  * `.sam-annotator` included) are skipped. Symbolic links to files are followed; links to
- * folders are not, so a link cycle cannot make the walk endless. Unreadable sub-folders are
- * skipped rather than failing the whole listing.
+ * folders are not, so a link cycle cannot make the walk endless.
+ *
+ * What cannot be listed is returned as skipped, with the reason, never dropped without a word:
+ * sub-folders that cannot be read (EACCES), files that cannot be stat'ed, and names that are
+ * not valid UTF-8. Linux allows any bytes in a name; Node would hand such a name over with
+ * replacement characters, a path that names no file, so it could be neither stored nor opened
+ * again. Names are therefore read as bytes and checked.
  */
-export async function findImageFiles(folder: string): Promise<FoundFile[]> {
+export async function findImageFiles(folder: string): Promise<FoundImages> {
   const files: string[] = []
   const links: string[] = []
+  const skipped: ScanSkipped[] = []
   const walk = async (rel: string): Promise<void> => {
     let entries
     try {
-      entries = await readdir(rel ? join(folder, rel) : folder, { withFileTypes: true })
+      entries = await readdir(rel ? join(folder, rel) : folder, { withFileTypes: true, encoding: 'buffer' })
     } catch (err) {
       if (!rel) throw err
+      if (!isGone(err))
+        skipped.push({
+          path: rel,
+          reason: 'unreadable-folder',
+          detail: `cannot read the folder (${failure(err)}); its images are not listed`,
+        })
       return
     }
     const subdirs: string[] = []
     for (const entry of entries) {
-      if (entry.name.startsWith('.')) continue
-      const relPath = rel ? `${rel}/${entry.name}` : entry.name
-      if (entry.isDirectory()) subdirs.push(relPath)
-      else if (entry.isFile() && isImageFileName(entry.name)) files.push(relPath)
-      else if (entry.isSymbolicLink() && isImageFileName(entry.name)) links.push(relPath)
+      const bytes = entry.name
+      if (bytes[0] === 0x2e) continue // '.'
+      const valid = isUtf8(bytes)
+      const name = valid ? bytes.toString('utf8') : describeNameBytes(bytes)
+      const relPath = rel ? `${rel}/${name}` : name
+      const isDir = entry.isDirectory()
+      const isImage = (entry.isFile() || entry.isSymbolicLink()) && isImageFileName(name)
+      if (!valid) {
+        if (isDir || isImage)
+          skipped.push({
+            path: relPath,
+            reason: 'name-not-utf8',
+            detail: isDir
+              ? 'the folder name is not valid UTF-8, so its images are not listed (rename it)'
+              : 'the file name is not valid UTF-8, so it cannot be stored and opened again (rename it)',
+          })
+        continue
+      }
+      if (isDir) subdirs.push(relPath)
+      else if (isImage && entry.isFile()) files.push(relPath)
+      else if (isImage) links.push(relPath)
     }
     await Promise.all(subdirs.map(walk))
   }
@@ -108,7 +173,10 @@ export async function findImageFiles(folder: string): Promise<FoundFile[]> {
     try {
       const target = await realpath(join(folder, ...rel.split('/')))
       return target.startsWith(root + sep) ? null : rel
-    } catch {
+    } catch (err) {
+      // A dangling link is nothing to list; a link that cannot be followed is said.
+      if (!isGone(err))
+        skipped.push({ path: rel, reason: 'unreadable-file', detail: `cannot read the file (${failure(err)})` })
       return null
     }
   })
@@ -117,11 +185,15 @@ export async function findImageFiles(folder: string): Promise<FoundFile[]> {
     try {
       const st = await stat(join(folder, ...rel.split('/')))
       return st.isFile() ? { path: rel, size: st.size, mtimeMs: st.mtimeMs } : null
-    } catch {
-      return null // vanished between listing and stat, or a dangling link
+    } catch (err) {
+      // vanished between listing and stat, or a dangling link: nothing there to list
+      if (!isGone(err))
+        skipped.push({ path: rel, reason: 'unreadable-file', detail: `cannot read the file (${failure(err)})` })
+      return null
     }
   })
-  return stats.filter((f): f is FoundFile => f !== null)
+  skipped.sort((a, b) => naturalCompare(a.path, b.path))
+  return { files: stats.filter((f): f is FoundFile => f !== null), skipped }
 }
 
 export interface FileSample {

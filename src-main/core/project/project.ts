@@ -272,7 +272,7 @@ export class Project {
    */
   async scan(options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ScanSummary> {
     const started = performance.now()
-    const found = await findImageFiles(this.folder)
+    const { files: found, skipped } = await findImageFiles(this.folder)
     found.sort((a, b) => naturalCompare(a.path, b.path))
     options.onProgress?.(0, found.length)
 
@@ -322,6 +322,7 @@ export class Project {
       relinked: plan.relinks.length,
       changed: plan.changed.length,
       pendingHeaders: this.read(() => this.images.countPending()),
+      skipped,
       durationMs: performance.now() - started,
     }
   }

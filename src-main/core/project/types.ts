@@ -5,7 +5,7 @@
 import type { StoredAnnotation } from '../../../src-preload/contract/annotations.ts'
 export type { Category } from '../../../src-preload/contract/categories.ts'
 export type { ProjectImage } from '../../../src-preload/contract/images.ts'
-export type { ProjectCounts, ScanSummary } from '../../../src-preload/contract/project.ts'
+export type { ProjectCounts, ScanSkipped, ScanSummary } from '../../../src-preload/contract/project.ts'
 export type {
   CompressedRle,
   ImageStatus,

@@ -119,6 +119,63 @@ describe('scan: which files, in which order', () => {
   })
 })
 
+describe('scan: what it skips, and says so', () => {
+  /** A path whose name holds raw bytes (Linux allows any but '/' and NUL). */
+  const rawPath = (dir: string, ...parts: (string | number[])[]) =>
+    Buffer.concat([
+      Buffer.from(dir),
+      ...parts.map((p) => Buffer.concat([Buffer.from('/'), typeof p === 'string' ? Buffer.from(p) : Buffer.from(p)])),
+    ])
+
+  it('names files and folders whose name is not valid UTF-8 and lists none of them; a real U+FFFD is fine', async () => {
+    const dir = folder()
+    const png = await imageBytes('png')
+    writeFile(dir, 'ok.png', png)
+    // A valid name that contains the replacement character itself is an ordinary name.
+    writeFile(dir, 'repl\uFFFD.png', png)
+    const bad = [0x62, 0x61, 0x64, 0xff, 0x2e, 0x70, 0x6e, 0x67] // "bad\xFF.png"
+    writeFileSync(rawPath(dir, bad), png)
+    const badDir = [0x64, 0x69, 0x72, 0xc3, 0x28] // "dir" + an invalid two-byte sequence
+    mkdirSync(rawPath(dir, badDir))
+    writeFileSync(rawPath(dir, badDir, 'inside.png'), png)
+    writeFileSync(rawPath(dir, [0x6e, 0xe9, 0x2e, 0x74, 0x78, 0x74]), 'not an image: not worth a word')
+    writeFileSync(rawPath(dir, [0x2e, 0x68, 0xe9, 0x2e, 0x70, 0x6e, 0x67]), png) // hidden: not worth a word
+    writeFile(dir, 'sub/deep.png', png)
+    writeFileSync(rawPath(dir, 'sub', [0xe2, 0x82, 0x2e, 0x6a, 0x70, 0x67]), png) // truncated "€"
+    const project = open(dir)
+    const summary = await project.scan()
+    expect(paths(project)).toEqual(['ok.png', 'repl\uFFFD.png', 'sub/deep.png'])
+    expect(summary.found).toBe(3)
+    expect(summary.skipped).toEqual([
+      {
+        path: 'bad\\xFF.png',
+        reason: 'name-not-utf8',
+        detail: 'the file name is not valid UTF-8, so it cannot be stored and opened again (rename it)',
+      },
+      {
+        path: 'dir\\xC3(',
+        reason: 'name-not-utf8',
+        detail: 'the folder name is not valid UTF-8, so its images are not listed (rename it)',
+      },
+      {
+        path: 'sub/\\xE2\\x82.jpg',
+        reason: 'name-not-utf8',
+        detail: 'the file name is not valid UTF-8, so it cannot be stored and opened again (rename it)',
+      },
+    ])
+    // Every listed image can be read; a rescan says the same again and changes nothing.
+    expect(await project.readPendingHeaders()).toBe(3)
+    expect(project.listImages().map((i) => [i.path, i.error, i.width])).toEqual([
+      ['ok.png', null, 40],
+      ['repl\uFFFD.png', null, 40],
+      ['sub/deep.png', null, 40],
+    ])
+    const again = await project.scan()
+    expect(again.skipped).toEqual(summary.skipped)
+    expect(again).toMatchObject({ added: 0, missing: 0, found: 3 })
+  })
+})
+
 describe('rescan', () => {
   it('marks vanished files missing with annotations kept, and un-marks them when they return', async () => {
     const dir = folder()
