@@ -20,6 +20,7 @@ import {
 } from '../../../src-main/ipc.ts'
 import { AppServices, type Dialogs } from '../../../src-main/services/app-services.ts'
 import type { EventName, EventPayloads } from '../../../src-preload/contract/events.ts'
+import type { ImagePage } from '../../../src-preload/contract/images.ts'
 import type { IpcResult } from '../../../src-preload/contract/result.ts'
 
 export const ROOT = resolve(import.meta.dirname, '..', '..', '..')
@@ -199,4 +200,39 @@ function wrapTable(table: HandlerTable, wrap: (channel: string, call: () => unkn
 
 export function openDemoEngine(): Promise<Engine> {
   return Engine.open({ modelDir: DEMO_MODEL, threads: 1 })
+}
+
+export interface OpenedShell {
+  engine: Promise<Engine>
+  shell: Shell
+  folder: string
+  /** Image ids by path in the project. */
+  imageIds: Map<string, number>
+  /** A category created for the test. */
+  categoryId: number
+  close(): Promise<void>
+}
+
+/** A shell with the demo engine over a freshly opened project (headers read) and one category. */
+export async function openShellProject(prefix: string): Promise<OpenedShell> {
+  const engine = openDemoEngine()
+  const shell = startShell(engine)
+  const folder = (await makeProjectFolder(prefix)).dir
+  shell.dialogs.folders.push(folder)
+  await shell.value('annot:project.openDialog')
+  await shell.app.projects.project?.readPendingHeaders()
+  const page = await shell.value<ImagePage>('annot:images.list')
+  const categoryId = (await shell.value<{ id: number }>('annot:categories.create', { name: 'thing' })).id
+  return {
+    engine,
+    shell,
+    folder,
+    imageIds: new Map(page.images.map((image) => [image.path, image.id])),
+    categoryId,
+    async close() {
+      await shell.dispose()
+      await (await engine).close()
+      rmSync(folder, { recursive: true, force: true })
+    },
+  }
 }

@@ -2,15 +2,13 @@
 // area is its rasterised pixel count (as for RLE), a prompted mask is stored exactly as decoded,
 // bad rings are refused naming the value, every annotation carries its outline, and the CLI and
 // the app turn the same prompt into the same result.
-import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { main } from '../../../src-main/cli.ts'
-import type { Engine } from '../../../src-main/core/segment/engine.ts'
 import { rasterizeShape, rleArea, rleToString } from '../../../src-main/core/segment/rle.ts'
 import { segmentationMeasures } from '../../../src-main/core/segment/segmentation.ts'
-import type { Annotation, DecodeResult, ImagePage } from '../../../src-preload/contract/index.ts'
-import { makeProjectFolder, openDemoEngine, startShell, type Shell } from './fixture.ts'
+import type { Annotation, DecodeResult } from '../../../src-preload/contract/index.ts'
+import { openShellProject, type OpenedShell, type Shell } from './fixture.ts'
 
 /** Pixels whose centre lies inside the triangle (0,0), (20,0), (0,20): x + y + 1 < 20. */
 function triangleByPixelCentres(): number {
@@ -20,27 +18,19 @@ function triangleByPixelCentres(): number {
 }
 
 describe('geometry decided in main', () => {
-  let engine: Promise<Engine>
+  let opened: OpenedShell
   let shell: Shell
   let folder = ''
   let squareId = 0
   let categoryId = 0
 
   beforeAll(async () => {
-    engine = openDemoEngine()
-    shell = startShell(engine)
-    folder = (await makeProjectFolder('sam-shell-geometry-')).dir
-    shell.dialogs.folders.push(folder)
-    await shell.value('annot:project.openDialog')
-    await shell.app.projects.project?.readPendingHeaders()
-    const page = await shell.value<ImagePage>('annot:images.list')
-    squareId = page.images.find((image) => image.path === 'a-square.png')?.id ?? 0
-    categoryId = (await shell.value<{ id: number }>('annot:categories.create', { name: 'thing' })).id
+    opened = await openShellProject('sam-shell-geometry-')
+    ;({ shell, folder, categoryId } = opened)
+    squareId = opened.imageIds.get('a-square.png') ?? 0
   })
   afterAll(async () => {
-    await shell.dispose()
-    await (await engine).close()
-    rmSync(folder, { recursive: true, force: true })
+    await opened.close()
   })
 
   it("measures a hand-drawn polygon by its rasterised pixels, the same as the mask's RLE", async () => {

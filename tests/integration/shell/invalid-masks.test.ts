@@ -4,15 +4,14 @@
 // rows are written here straight into the database, as an older build or a hand edit would have
 // left them; list leaves them out, exports leave them out and name them, and nothing hangs (the
 // test's timeout is the bound: today's code spends seconds per list on the first row alone).
-import { readFileSync, rmSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { exportCoco, exportYolo } from '../../../src-main/core/coco/index.ts'
-import type { Engine } from '../../../src-main/core/segment/engine.ts'
 import { rleFromString, rleProblem, rleToString } from '../../../src-main/core/segment/rle.ts'
-import type { Annotation, ExportSummary, ImagePage } from '../../../src-preload/contract/index.ts'
-import { makeProjectFolder, openDemoEngine, startShell, type Shell } from './fixture.ts'
+import type { Annotation, ExportSummary } from '../../../src-preload/contract/index.ts'
+import { openShellProject, type OpenedShell, type Shell } from './fixture.ts'
 
 // a-square.png of the project fixture is 96x64: an RLE of it is [64, 96] and covers 6144 pixels.
 const POISONS = {
@@ -22,7 +21,7 @@ const POISONS = {
 }
 
 describe('invalid stored masks', () => {
-  let engine: Promise<Engine>
+  let opened: OpenedShell
   let shell: Shell
   let folder = ''
   let squareId = 0
@@ -32,15 +31,9 @@ describe('invalid stored masks', () => {
   let otherSizeId = 0
 
   beforeAll(async () => {
-    engine = openDemoEngine()
-    shell = startShell(engine)
-    folder = (await makeProjectFolder('sam-shell-invalid-')).dir
-    shell.dialogs.folders.push(folder)
-    await shell.value('annot:project.openDialog')
-    await shell.app.projects.project?.readPendingHeaders()
-    const page = await shell.value<ImagePage>('annot:images.list')
-    squareId = page.images.find((image) => image.path === 'a-square.png')?.id ?? 0
-    categoryId = (await shell.value<{ id: number }>('annot:categories.create', { name: 'thing' })).id
+    opened = await openShellProject('sam-shell-invalid-')
+    ;({ shell, folder, categoryId } = opened)
+    squareId = opened.imageIds.get('a-square.png') ?? 0
     good = await shell.value<Annotation>('annot:annotations.save', {
       imageId: squareId,
       categoryId,
@@ -60,9 +53,7 @@ describe('invalid stored masks', () => {
     db.close()
   })
   afterAll(async () => {
-    await shell.dispose()
-    await (await engine).close()
-    rmSync(folder, { recursive: true, force: true })
+    await opened.close()
   })
 
   it('every decode refuses the poisons, and accepts a mask that covers its image', () => {
