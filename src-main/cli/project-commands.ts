@@ -100,16 +100,20 @@ export async function annotateCommand(args: string[], io: Io): Promise<void> {
         { points, box },
         { candidate },
       )
-      const category = project.ensureCategory(values.category.trim())
-      const saved = project.saveAnnotation({
-        imageId: image.id,
-        categoryId: category.id,
-        segmentation: result.segmentation,
-        bbox: result.bbox,
-        area: result.area,
-        score: result.score,
-        prompt: { points, box },
-        modelId: engine.info.id,
+      // One transaction: a save that fails (a full disk) takes the category it created with it.
+      const { category, saved } = project.transaction(() => {
+        const category = project.ensureCategory(values.category!.trim())
+        const saved = project.saveAnnotation({
+          imageId: image.id,
+          categoryId: category.id,
+          segmentation: result.segmentation,
+          bbox: result.bbox,
+          area: result.area,
+          score: result.score,
+          prompt: { points, box },
+          modelId: engine.info.id,
+        })
+        return { category, saved }
       })
       if (!values.json || engine.info.demo) io.err(modelLine(engine.info, engine.demoFallback))
       if (values.json) {

@@ -13,6 +13,7 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEMO_MODEL, runCli } from '../helpers/cli.ts'
@@ -104,6 +105,38 @@ describe('sam-annotator open / annotate', () => {
     }
     const summary = await cli('open', folder)
     expect(summary.stdout).toMatch(/red box: 2/)
+  })
+
+  it('annotate whose save fails leaves nothing behind, not even the category it created', async () => {
+    // A real SQLite failure on the annotation insert, as a full disk would give one: the
+    // category created just before it in the same command must go too.
+    const database = join(folder, '.sam-annotator', 'project.sqlite')
+    const db = new Database(database)
+    db.exec(`CREATE TRIGGER refuse_annotations BEFORE INSERT ON annotations BEGIN SELECT RAISE(ABORT, 'no room'); END`)
+    db.close()
+    try {
+      const r = await cli(
+        'annotate',
+        folder,
+        '--image',
+        'img1.png',
+        '--category',
+        'never created',
+        '--point',
+        '300,250',
+        '--model',
+        DEMO_MODEL,
+      )
+      expect(r.code).not.toBe(0)
+      const check = new Database(database, { readonly: true })
+      const names = check.prepare('SELECT name FROM categories').all() as { name: string }[]
+      check.close()
+      expect(names.map((c) => c.name)).not.toContain('never created')
+    } finally {
+      const cleanup = new Database(database)
+      cleanup.exec('DROP TRIGGER refuse_annotations')
+      cleanup.close()
+    }
   })
 
   it('exports COCO and YOLO, and imports the COCO file into another folder', async () => {
