@@ -267,6 +267,32 @@ describe('project databases', () => {
       new RegExp(`^error: ${escape(dbPath)}: the project database is a folder, not a file`),
     )
   })
+
+  it('a completely full disk says so, even for an export written to another disk (a tiny tmpfs)', async (ctx) => {
+    const disk = join(dir, 'full-disk')
+    mkdirSync(disk)
+    try {
+      await execFileAsync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', disk])
+    } catch (e) {
+      return ctx.skip(`cannot mount a tmpfs here (${(e as Error).message.split('\n')[0]})`)
+    }
+    try {
+      writeFileSync(join(disk, 'a.png'), readFileSync(image))
+      expect((await cli('open', disk)).code).toBe(0)
+      // Every byte taken: SQLite cannot even create the -shm index it needs to open the project.
+      try {
+        writeFileSync(join(disk, 'filler'), Buffer.alloc(4 * 1024 * 1024, 1))
+      } catch (e) {
+        expect((e as NodeJS.ErrnoException).code).toBe('ENOSPC')
+      }
+      const dbPath = join(disk, '.sam-annotator', 'project.sqlite')
+      const full = new RegExp(`^error: ${escape(dbPath)}: the disk is full, so the project database cannot be opened`)
+      expectOneLine(await cli('export', disk, '--coco', join(dir, 'from-full-disk.json')), full)
+      expectOneLine(await cli('open', disk), full)
+    } finally {
+      await execFileAsync('umount', [disk])
+    }
+  })
 })
 
 describe('long command lines', () => {

@@ -22,12 +22,13 @@ import {
   readSync,
   realpathSync,
   renameSync,
+  statfsSync,
   statSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs'
 import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { UserError } from '../errors.ts'
 import { writeMeta } from './meta-repo.ts'
 import { migrate, readSchemaVersion, SCHEMA_VERSION } from './migrations/index.ts'
@@ -166,11 +167,37 @@ function setupFailure(file: string, err: unknown): unknown {
     typeof code === 'string' &&
     (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_IOERR') || code === 'SQLITE_PERM')
   ) {
-    return new UserError('project-open', `${file}: cannot open the project database (${(err as Error).message})`, {
-      cause: err,
-    })
+    return cannotOpen(file, err)
   }
   return err
+}
+
+/**
+ * Opening a WAL database writes (its -shm index, a checkpoint), so on a full disk SQLite says
+ * only "disk I/O error" or "unable to open": the free space of the database's folder tells
+ * which it is, so the user reads "the disk is full" instead of a riddle.
+ */
+function cannotOpen(file: string, err: unknown): UserError {
+  if (diskIsFull(file)) {
+    return new UserError(
+      'disk-full',
+      `${file}: the disk is full, so the project database cannot be opened; free some space and try again`,
+      { cause: err },
+    )
+  }
+  return new UserError('project-open', `${file}: cannot open the project database (${(err as Error).message})`, {
+    cause: err,
+  })
+}
+
+/** Less room than SQLite needs to open a database (its -shm index alone is 32 KiB). */
+function diskIsFull(file: string): boolean {
+  try {
+    const fs = statfsSync(dirname(file))
+    return fs.bavail * fs.bsize < 64 * 1024
+  } catch {
+    return false
+  }
 }
 
 function corrupt(file: string, why: string, cause?: unknown): UserError {
@@ -387,9 +414,7 @@ export function openDatabase(file: string, folder: string, synchronous: Synchron
     db = connect(file, { timeout: BUSY_TIMEOUT_MS, fileMustExist: true })
   } catch (err) {
     if (isCorruptionError(err)) throw corrupt(file, (err as Error).message, err)
-    throw new UserError('project-open', `${file}: cannot open the project database (${(err as Error).message})`, {
-      cause: err,
-    })
+    throw cannotOpen(file, err)
   }
   try {
     // Read-only checks first: nothing below writes until the file is known to be ours and sound.
