@@ -111,9 +111,34 @@ export function polygonGeometry(
       )
     return out
   })
+  const crossings = polygons.reduce((sum, ring) => sum + columnCrossings(ring, width), 0)
+  if (crossings > MAX_RASTER_CROSSINGS)
+    throw new UserError(
+      'annotation-rings',
+      `the polygon ${showRing(rings[0])} is too tangled to measure: its edges cross the image's pixel columns ${crossings} times (at most ${MAX_RASTER_CROSSINGS})`,
+    )
   const rle = rasterizeShape({ parts: polygons.map((outer) => ({ outer, holes: [] })) }, width, height)
   const { area, bbox } = maskMeasures(rle)
   if (area === 0)
     throw new UserError('annotation-rings', `the polygon ${showRing(rings[0])} covers no pixel centre of the image`)
   return { segmentation: polygons, area, bbox, hasHoles: false }
+}
+
+/**
+ * Most edge/column crossings a client's polygon may take to rasterise. Rasterising costs about
+ * half a microsecond per crossing and runs in main, so a ring of 10^5 vertices zigzagging across
+ * a tall image (3 * 10^7 crossings) held main, and with it every window, for 16 s. An outline,
+ * however detailed, crosses each column a few dozen times at most: 2 * 10^6 is 200 crossings per
+ * column of a 10000-pixel-wide image.
+ */
+export const MAX_RASTER_CROSSINGS = 2_000_000
+
+/** An upper bound of the pixel columns a ring's edges cross (what rasterising it visits). */
+function columnCrossings(ring: Ring, width: number): number {
+  let sum = 0
+  for (let i = 0; i < ring.length; i += 2) {
+    const j = (i + 2) % ring.length
+    sum += Math.min(width, Math.ceil(Math.abs(ring[j] - ring[i])) + 1)
+  }
+  return sum
 }
