@@ -21,8 +21,9 @@ import { readFile } from 'node:fs/promises'
 import { posix } from 'node:path'
 import { UserError } from '../errors.ts'
 import type { StoredAnnotation, AnnotationInput, Category, ProjectImage, Segmentation } from '../project/types.ts'
+import { nameKey } from '../project/validate.ts'
 import { rasterizeShape, rleToString } from '../segment/rle.ts'
-import { maskMeasures } from '../segment/segmentation.ts'
+import { checkRasterCost, maskMeasures } from '../segment/segmentation.ts'
 import { decodeCocoBytes, parseCocoText, type CocoAnnotationEntry, type CocoGeometry } from './coco-parse.ts'
 import { cleanRing, polygonsToShape } from './geometry.ts'
 import type { ProgressCallback } from './source.ts'
@@ -76,9 +77,9 @@ export interface CocoImportResult {
 
 const PROGRESS_EVERY = 500
 
-/** The key two category names must not share: as the store compares them (NFC, case-folded). */
-function nameKey(name: string): string {
-  return name.trim().normalize('NFC').toLowerCase()
+/** The key two category names must not share, exactly as the store compares them. */
+function categoryKey(name: string): string {
+  return nameKey(name.trim())
 }
 
 interface Prepared {
@@ -115,6 +116,7 @@ function prepare(geometry: CocoGeometry, width: number, height: number): Prepare
     if (clean) polygons.push(clean)
   }
   if (polygons.length === 0) return null
+  checkRasterCost(polygons, width, 'segmentation')
   // Area and bbox by the one definition (segment/segmentation.ts): the rasterised pixel count.
   const { area, bbox } = maskMeasures(rasterizeShape(polygonsToShape(polygons), width, height))
   if (area === 0) return null
@@ -245,10 +247,10 @@ export async function importCoco(
 
   project.transaction(() => {
     // Categories: merged by name; every category of the file exists afterwards.
-    const known = new Map(project.listCategories().map((c) => [nameKey(c.name), c]))
+    const known = new Map(project.listCategories().map((c) => [categoryKey(c.name), c]))
     const categoryFor = new Map<number, number>()
     for (const c of doc.categories) {
-      let category = known.get(nameKey(c.name))
+      let category = known.get(categoryKey(c.name))
       if (!category) {
         try {
           category = project.createCategory({ name: c.name, supercategory: c.supercategory })
@@ -259,7 +261,7 @@ export async function importCoco(
             })
           throw err
         }
-        known.set(nameKey(c.name), category)
+        known.set(categoryKey(c.name), category)
         result.categoriesCreated.push(category.name)
       }
       categoryFor.set(c.id, category.id)
@@ -273,7 +275,14 @@ export async function importCoco(
         result.skippedAnnotations.onSkippedImages++
         continue
       }
-      const prepared = prepare(a.geometry, image.width as number, image.height as number)
+      let prepared: Prepared | null
+      try {
+        prepared = prepare(a.geometry, image.width as number, image.height as number)
+      } catch (err) {
+        if (err instanceof UserError)
+          throw new UserError(err.code, `${file}: ${entryName(a)}: ${err.message}`, { cause: err })
+        throw err
+      }
       if (!prepared) {
         result.skippedAnnotations.empty++
         continue

@@ -111,12 +111,7 @@ export function polygonGeometry(
       )
     return out
   })
-  const crossings = polygons.reduce((sum, ring) => sum + columnCrossings(ring, width), 0)
-  if (crossings > MAX_RASTER_CROSSINGS)
-    throw new UserError(
-      'annotation-rings',
-      `the polygon ${showRing(rings[0])} is too tangled to measure: its edges cross the image's pixel columns ${crossings} times (at most ${MAX_RASTER_CROSSINGS})`,
-    )
+  checkRasterCost(polygons, width, `the polygon ${showRing(rings[0])}`)
   const rle = rasterizeShape({ parts: polygons.map((outer) => ({ outer, holes: [] })) }, width, height)
   const { area, bbox } = maskMeasures(rle)
   if (area === 0)
@@ -132,6 +127,20 @@ export function polygonGeometry(
  * column of a 10000-pixel-wide image.
  */
 export const MAX_RASTER_CROSSINGS = 2_000_000
+
+/**
+ * Refuses polygons too tangled to rasterise in bounded time (MAX_RASTER_CROSSINGS), naming
+ * `what`: every polygon main measures passes here first, whether a client drew it or a file
+ * brought it.
+ */
+export function checkRasterCost(polygons: readonly Ring[], width: number, what: string): void {
+  const crossings = polygons.reduce((sum, ring) => sum + columnCrossings(ring, width), 0)
+  if (crossings > MAX_RASTER_CROSSINGS)
+    throw new UserError(
+      'annotation-rings',
+      `${what} is too tangled to measure: its edges cross the image's pixel columns ${crossings} times (at most ${MAX_RASTER_CROSSINGS})`,
+    )
+}
 
 /** An upper bound of the pixel columns a ring's edges cross (what rasterising it visits). */
 function columnCrossings(ring: Ring, width: number): number {

@@ -296,6 +296,27 @@ describe('importCoco', () => {
     }
   })
 
+  it('refuses a polygon too tangled to rasterise in bounded time, naming the entry (no stall)', async () => {
+    const { project } = await freshProject()
+    try {
+      // 10^5 vertices zigzagging across the 640-pixel-wide a.png: about 6 * 10^7 edge/column
+      // crossings, which held the process for tens of seconds before the cost was bounded.
+      const zigzag: number[] = []
+      for (let i = 0; i < 100_000; i++) zigzag.push(i % 2 === 0 ? 0.5 : 639.5, 1 + (i / 100_000) * 470)
+      // Back down the left edge, so the ring encloses area (a bare zigzag's cancels out).
+      zigzag.push(0.5, 479)
+      const file = writeJson('tangled.json', {
+        images: [{ id: 1, file_name: 'a.png', width: 640, height: 480 }],
+        categories: [{ id: 1, name: 'tangle' }],
+        annotations: [{ id: 9, image_id: 1, category_id: 1, segmentation: [zigzag], area: 1, bbox: [0, 0, 1, 1] }],
+      })
+      await expect(importCoco(project, file)).rejects.toThrow(/annotations\[0\] \(id 9\): segmentation is too tangled/)
+      expect(project.listCategories().map((c) => c.name)).not.toContain('tangle')
+    } finally {
+      project.close()
+    }
+  })
+
   it('lands whole or not at all: a failure mid-way leaves no annotation and no new category', async () => {
     const { project } = await freshProject()
     try {
