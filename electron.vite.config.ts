@@ -9,12 +9,12 @@ const fromRoot = (path: string): string => resolve(import.meta.dirname, path)
 
 export default defineConfig({
   // Main is ESM (package.json "type": "module"); native packages stay external because they
-  // are listed in `dependencies` (P12), everything else is bundled.
+  // are listed in `dependencies`, everything else is bundled.
   main: {
     build: { rolldownOptions: { input: { index: fromRoot('src-main/index.ts') } } },
   },
   // A sandboxed preload must be CommonJS; `.cjs` keeps Node from reading it as ESM under
-  // "type": "module" (P11). Main loads it as ../preload/index.cjs. A sandboxed preload can
+  // "type": "module". Main loads it as ../preload/index.cjs. A sandboxed preload can
   // require only 'electron' and a few builtins, so its dependencies (zod, via the contract)
   // are bundled into it instead of externalized.
   preload: {
@@ -28,7 +28,7 @@ export default defineConfig({
   },
   renderer: {
     root: fromRoot('src-renderer'),
-    // The Vite root is src-renderer, where the plugin would not find svelte.config.js (P9).
+    // The Vite root is src-renderer, where the plugin would not find svelte.config.js.
     plugins: [svelte({ configFile: fromRoot('svelte.config.js') })],
     build: { rolldownOptions: { input: { index: fromRoot('src-renderer/index.html') } } },
   },

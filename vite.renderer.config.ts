@@ -1,5 +1,5 @@
 // A plain browser dev server for the renderer: `vite --config vite.renderer.config.ts`.
-// electron-vite's own dev/preview always launch Electron, even with --rendererOnly (P13),
+// electron-vite's own dev/preview always launch Electron, even with --rendererOnly,
 // and the Electron binary is not always there. Outside Electron there is no preload, so
 // window.api is missing and the app says so instead of pretending.
 import { resolve } from 'node:path'

@@ -118,7 +118,7 @@ export async function buildElectronNative({
   )
 
   // npm exports the user's `nodedir` (here /usr) to child processes; node-gyp would then build
-  // against Node's headers while reporting Electron's, and Electron refuses the result (P16).
+  // against Node's headers while reporting Electron's, and Electron refuses the result.
   const savedNodedir = process.env.npm_config_nodedir
   delete process.env.npm_config_nodedir
   try {
