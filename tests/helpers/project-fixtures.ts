@@ -7,11 +7,31 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import sharp from 'sharp'
+import { afterEach } from 'vitest'
 import type { AnnotationInput } from '../../src-main/core/project/index.ts'
 
 export function tempFolder(prefix = 'sam-project-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix))
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/**
+ * Undo steps for the current test, run after it (last added first), and temp folders removed
+ * the same way. Call once at the top of a test file.
+ */
+export function cleanupAfterEach(): { cleanups: (() => void)[]; temp(prefix?: string): string } {
+  const cleanups: (() => void)[] = []
+  afterEach(() => {
+    for (const cleanup of cleanups.splice(0).reverse()) cleanup()
+  })
+  return {
+    cleanups,
+    temp(prefix) {
+      const t = tempFolder(prefix)
+      cleanups.push(t.cleanup)
+      return t.dir
+    },
+  }
 }
 
 export function writeFile(root: string, rel: string, data: Buffer | string): string {

@@ -24,6 +24,9 @@ const folder = mkdtempSync(join(tmpdir(), 'sam-cli-project-'))
 afterAll(() => rmSync(folder, { recursive: true, force: true }))
 
 const cli = (...args: string[]) => runCli(args)
+/** `annotate` one point on an image of the test folder with the demo model. */
+const annotate = (image: string, category: string, point: string, ...more: string[]) =>
+  cli('annotate', folder, '--image', image, '--category', category, '--point', point, '--model', DEMO_MODEL, ...more)
 
 beforeAll(async () => {
   const w = 800
@@ -51,19 +54,7 @@ describe('sam-annotator open / annotate', () => {
   })
 
   it('annotate segments, creates the category and saves one annotation', async () => {
-    const r = await cli(
-      'annotate',
-      folder,
-      '--image',
-      'set/img10.png',
-      '--category',
-      'red box',
-      '--point',
-      '300,250',
-      '--model',
-      DEMO_MODEL,
-      '--json',
-    )
+    const r = await annotate('set/img10.png', 'red box', '300,250', '--json')
     expect(r.code).toBe(0)
     const out = JSON.parse(r.stdout)
     expect(out.category).toBe('red box')
@@ -74,23 +65,7 @@ describe('sam-annotator open / annotate', () => {
     expect(out.annotation.modelId).toBe('demo')
     expect(out.embedding).toBe('encoder')
     // The second object on the same image reuses the embedding cached on disk.
-    const again = JSON.parse(
-      (
-        await cli(
-          'annotate',
-          folder,
-          '--image',
-          'set/img10.png',
-          '--category',
-          'red box',
-          '--point',
-          '200,200',
-          '--model',
-          DEMO_MODEL,
-          '--json',
-        )
-      ).stdout,
-    )
+    const again = JSON.parse((await annotate('set/img10.png', 'red box', '200,200', '--json')).stdout)
     expect(again.embedding).toBe('disk')
     expect(again.annotation.area).toBe(out.annotation.area)
 
@@ -115,18 +90,7 @@ describe('sam-annotator open / annotate', () => {
     db.exec(`CREATE TRIGGER refuse_annotations BEFORE INSERT ON annotations BEGIN SELECT RAISE(ABORT, 'no room'); END`)
     db.close()
     try {
-      const r = await cli(
-        'annotate',
-        folder,
-        '--image',
-        'img1.png',
-        '--category',
-        'never created',
-        '--point',
-        '300,250',
-        '--model',
-        DEMO_MODEL,
-      )
+      const r = await annotate('img1.png', 'never created', '300,250')
       expect(r.code).not.toBe(0)
       const check = new Database(database, { readonly: true })
       const names = check.prepare('SELECT name FROM categories').all() as { name: string }[]

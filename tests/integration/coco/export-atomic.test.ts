@@ -22,23 +22,14 @@ import {
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import yaml from 'js-yaml'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { exportCoco, exportYolo } from '../../../src-main/core/coco/index.ts'
 import { UserError } from '../../../src-main/core/errors.ts'
 import { Project } from '../../../src-main/core/project/index.ts'
 import { runCli } from '../../helpers/cli.ts'
-import { annotationInput, imageBytes, tempFolder, writeFile } from '../../helpers/project-fixtures.ts'
+import { annotationInput, cleanupAfterEach, imageBytes, writeFile } from '../../helpers/project-fixtures.ts'
 
-const cleanups: (() => void)[] = []
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0).reverse()) cleanup()
-})
-
-function temp(prefix: string): string {
-  const t = tempFolder(prefix)
-  cleanups.push(t.cleanup)
-  return t.dir
-}
+const { cleanups, temp } = cleanupAfterEach()
 
 /** The leftover names the exporters own: `.sam-annotator-<kind>-<host hash>-<pid>-<8 hex>`. */
 const HOST = createHash('sha256').update(hostname()).digest('hex').slice(0, 8)

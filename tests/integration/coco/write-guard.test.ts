@@ -16,25 +16,16 @@ import {
 } from 'node:fs'
 import { dirname, join } from 'node:path'
 import yaml from 'js-yaml'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { exportCoco, exportYolo, WriteGuard } from '../../../src-main/core/coco/index.ts'
 import { UserError } from '../../../src-main/core/errors.ts'
 import { folderKey, Project } from '../../../src-main/core/project/index.ts'
 import type { Engine } from '../../../src-main/core/segment/engine.ts'
 import { AppServices, type Dialogs } from '../../../src-main/services/app-services.ts'
 import { runCli } from '../../helpers/cli.ts'
-import { annotationInput, imageBytes, tempFolder, writeFile } from '../../helpers/project-fixtures.ts'
+import { annotationInput, cleanupAfterEach, imageBytes, writeFile } from '../../helpers/project-fixtures.ts'
 
-const cleanups: (() => void)[] = []
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0).reverse()) cleanup()
-})
-
-function temp(prefix: string): string {
-  const t = tempFolder(prefix)
-  cleanups.push(t.cleanup)
-  return t.dir
-}
+const { cleanups, temp } = cleanupAfterEach()
 
 interface Fixture {
   /** The project folder. */

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3'
 import { execFileSync, spawn } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { UserError } from '../../../src-main/core/errors.ts'
 import { migrate, MIGRATIONS, SCHEMA_VERSION } from '../../../src-main/core/project/migrations/index.ts'
 import { folderKey, Project } from '../../../src-main/core/project/index.ts'
@@ -14,7 +14,7 @@ import {
   annotationInput,
   imageBytes,
   NOBODY,
-  tempFolder,
+  cleanupAfterEach,
   TSX_ARGS,
   whyNobodyCannotImport,
   writeFile,
@@ -22,16 +22,12 @@ import {
 
 const FIXTURES = join(import.meta.dirname, 'fixtures')
 const SRC_PROJECT = join(import.meta.dirname, '..', '..', '..', 'src-main', 'core', 'project')
-const cleanups: (() => void)[] = []
-afterEach(() => {
-  while (cleanups.length) cleanups.pop()!()
-})
+const { cleanups, temp } = cleanupAfterEach()
 
 async function folderWithImage(): Promise<string> {
-  const t = tempFolder()
-  cleanups.push(t.cleanup)
-  writeFile(t.dir, 'a.png', await imageBytes('png', 40, 30))
-  return t.dir
+  const dir = temp()
+  writeFile(dir, 'a.png', await imageBytes('png', 40, 30))
+  return dir
 }
 
 function expectUserError(fn: () => unknown, code: string, message: RegExp): void {
@@ -93,9 +89,7 @@ describe('location', () => {
       'project-folder',
       /\/nonexistent\/folder\/x: folder not found/,
     )
-    const t = tempFolder()
-    cleanups.push(t.cleanup)
-    const file = writeFile(t.dir, 'f.png', 'x')
+    const file = writeFile(temp(), 'f.png', 'x')
     expectUserError(() => Project.open(file), 'project-folder', /f\.png: not a folder/)
   })
 
@@ -279,14 +273,13 @@ describe('migrations', () => {
   })
 
   it('bring a database from every earlier version to the same schema as a new one', () => {
-    const t = tempFolder()
-    cleanups.push(t.cleanup)
-    const fresh = new Database(join(t.dir, 'fresh.sqlite'))
+    const dir = temp()
+    const fresh = new Database(join(dir, 'fresh.sqlite'))
     migrate(fresh)
     const expected = schemaOf(fresh)
     fresh.close()
     for (let from = 0; from < SCHEMA_VERSION; from++) {
-      const db = new Database(join(t.dir, `from-${from}.sqlite`))
+      const db = new Database(join(dir, `from-${from}.sqlite`))
       expect(migrate(db, from)).toEqual({ from: 0, to: from })
       expect(migrate(db)).toEqual({ from, to: SCHEMA_VERSION })
       expect(schemaOf(db)).toEqual(expected)

@@ -5,27 +5,22 @@ import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, w
 import { join } from 'node:path'
 import { deflateSync } from 'node:zlib'
 import sharp from 'sharp'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Project } from '../../../src-main/core/project/index.ts'
 import { parseImageHeader, orientedSize } from '../../../src-main/core/project/header-parse.ts'
 import {
   annotationInput,
   imageBytes,
   noisyJpeg,
-  tempFolder,
+  cleanupAfterEach,
   writeFile,
   type Format,
 } from '../../helpers/project-fixtures.ts'
 
-const cleanups: (() => void)[] = []
-afterEach(() => {
-  while (cleanups.length) cleanups.pop()!()
-})
+const { cleanups, temp } = cleanupAfterEach()
 
 function folder(): string {
-  const t = tempFolder()
-  cleanups.push(t.cleanup)
-  return t.dir
+  return temp()
 }
 
 function open(dir: string): Project {
