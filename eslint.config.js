@@ -47,6 +47,8 @@ const CORE = 'src-main/core is plain Node'
 const MAIN = 'src-main is the Node main process'
 const RENDERER = 'src-renderer is DOM-only'
 const CONTRACT = 'src-preload/contract is runtime-neutral'
+/** Product code never reaches into the benchmarks, the tests' helpers or the dev scripts. */
+const NOT_PRODUCT = (where) => ['bench', 'tests', 'scripts'].map((name) => FOLDER(name, where))
 const contractRules = [
   ELECTRON(CONTRACT),
   ...NODE_BUILTINS(CONTRACT),
@@ -54,6 +56,7 @@ const contractRules = [
   DOM_LIBS(CONTRACT),
   FOLDER('src-main', CONTRACT),
   FOLDER('src-renderer', CONTRACT),
+  ...NOT_PRODUCT(CONTRACT),
 ]
 
 export default defineConfig(
@@ -93,12 +96,18 @@ export default defineConfig(
   // each folder gets its whole list, and src-main's block leaves out core.
   boundary(
     ['src-main/**'],
-    [DOM_LIBS(MAIN), FOLDER('src-renderer', MAIN), PRELOAD_OUTSIDE_CONTRACT(MAIN)],
+    [DOM_LIBS(MAIN), FOLDER('src-renderer', MAIN), PRELOAD_OUTSIDE_CONTRACT(MAIN), ...NOT_PRODUCT(MAIN)],
     ['src-main/core/**'],
   ),
   boundary(
     ['src-main/core/**'],
-    [ELECTRON(CORE), DOM_LIBS(CORE), FOLDER('src-renderer', CORE), PRELOAD_OUTSIDE_CONTRACT(CORE)],
+    [
+      ELECTRON(CORE),
+      DOM_LIBS(CORE),
+      FOLDER('src-renderer', CORE),
+      PRELOAD_OUTSIDE_CONTRACT(CORE),
+      ...NOT_PRODUCT(CORE),
+    ],
   ),
   boundary(
     ['src-renderer/**'],
@@ -108,6 +117,7 @@ export default defineConfig(
       NATIVE(RENDERER),
       FOLDER('src-main', RENDERER),
       PRELOAD_OUTSIDE_CONTRACT(RENDERER),
+      ...NOT_PRODUCT(RENDERER),
     ],
   ),
   boundary(['src-preload/contract/**'], contractRules),

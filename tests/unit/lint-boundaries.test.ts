@@ -42,6 +42,13 @@ describe('src-main/core is plain Node', () => {
     await expectRefused(file, "import '../../../src-preload/bridge.ts'", 'only src-preload/contract')
   })
 
+  it('refuses benchmarks, test helpers and dev scripts (product code only)', async () => {
+    await expectRefused(file, "import '../../../bench/coco.ts'", 'no import from bench')
+    await expectRefused(file, "import '../../../tests/helpers/synthetic.ts'", 'no import from tests')
+    await expectRefused(file, "import '../../../scripts/models-fetch/fetch.ts'", 'no import from scripts')
+    await expectRefused('src-renderer/src/api.ts', "import '../../tests/helpers/cli.ts'", 'no import from tests')
+  })
+
   it('allows Node builtins and the contract', async () => {
     const code = [
       "import { readFileSync } from 'node:fs'",
