@@ -9,9 +9,17 @@ const fromRoot = (path: string): string => resolve(import.meta.dirname, path)
 
 export default defineConfig({
   // Main is ESM (package.json "type": "module"); native packages stay external because they
-  // are listed in `dependencies`, everything else is bundled.
+  // are listed in `dependencies`, everything else is bundled. The geometry worker is an entry of
+  // its own: main starts it as a file beside index.js.
   main: {
-    build: { rolldownOptions: { input: { index: fromRoot('src-main/index.ts') } } },
+    build: {
+      rolldownOptions: {
+        input: {
+          index: fromRoot('src-main/index.ts'),
+          'geometry-worker': fromRoot('src-main/services/geometry/geometry-worker.ts'),
+        },
+      },
+    },
   },
   // A sandboxed preload must be CommonJS; `.cjs` keeps Node from reading it as ESM under
   // "type": "module". Main loads it as ../preload/index.cjs. A sandboxed preload can

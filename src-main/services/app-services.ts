@@ -8,6 +8,7 @@ import { AnnotationService } from './annotation-service.ts'
 import type { Dialogs, EventSink } from './boundaries.ts'
 import { CategoryService } from './category-service.ts'
 import { ExportService } from './export-service.ts'
+import { GeometryPool } from './geometry/geometry-pool.ts'
 import { ImageService } from './image-service.ts'
 import { ModelService } from './model-service.ts'
 import { ProjectService } from './project-service.ts'
@@ -37,20 +38,24 @@ export class AppServices {
   readonly categories: CategoryService
   readonly segment: SegmentService
   readonly exports: ExportService
+  /** Worker threads for mask geometry, shared by segmenting and annotations. */
+  readonly geometry: GeometryPool
 
   constructor(options: AppServicesOptions) {
+    this.geometry = new GeometryPool()
     this.model = new ModelService(options.engine)
     this.projects = new ProjectService({ ...options, model: this.model })
     this.images = new ImageService(this.projects)
-    this.segment = new SegmentService(this.projects, this.model)
-    this.annotations = new AnnotationService(this.projects, this.model, this.segment)
+    this.segment = new SegmentService(this.projects, this.model, this.geometry)
+    this.annotations = new AnnotationService(this.projects, this.model, this.segment, this.geometry)
     this.categories = new CategoryService(this.projects)
     this.exports = new ExportService(this.projects, options.dialogs, options.emit)
   }
 
-  /** Closes everything (app quit): the project, then the model. */
+  /** Closes everything (app quit): the project, then the model and the geometry workers. */
   async dispose(): Promise<void> {
     await this.projects.close()
     await this.model.close()
+    await this.geometry.close()
   }
 }

@@ -2,7 +2,8 @@
 // prefetched), its embedding status, and the one prompt history of the object being prompted,
 // which every decode refines, restores or starts afresh. Decodes run one at a time, in order.
 import { CancelledError, UserError } from '../core/errors.ts'
-import { decodePrompt } from '../core/segment/decode.ts'
+import { decodePrompt, type Postprocess } from '../core/segment/decode.ts'
+import { LOW_RES_SIZE } from '../core/segment/model-interface.ts'
 import type { PromptHistory } from '../core/segment/prompt.ts'
 import type { Bbox, PromptRecord, Segmentation } from '../../src-preload/contract/schemas.ts'
 import type { ParsedOf } from '../../src-preload/contract/define.ts'
@@ -10,6 +11,7 @@ import type { DecodeResult, EmbeddingStatus } from '../../src-preload/contract/s
 import type { segment } from '../../src-preload/contract/segment.ts'
 import type { ModelService } from './model-service.ts'
 import type { OpenProject, ProjectService } from './project-service.ts'
+import type { GeometryPool } from './geometry/geometry-pool.ts'
 
 export type DecodeInput = ParsedOf<(typeof segment)['decode']>
 
@@ -36,10 +38,17 @@ export class SegmentService {
   /** Serialises decodes: a prompt history must see clicks in order. */
   private decoding: Promise<unknown> = Promise.resolve()
 
+  /** A click's polygons are traced on a worker thread: a fragmented mask takes seconds. */
+  private readonly postprocess: Postprocess
+
   constructor(
     private readonly projects: ProjectService,
     private readonly model: ModelService,
+    private readonly geometry: GeometryPool,
   ) {
+    // The prompt history keeps the logits (they feed the next click), so the worker gets a copy.
+    this.postprocess = (logits, width, height, options) =>
+      geometry.run('shapeOf', [logits.slice(), LOW_RES_SIZE, LOW_RES_SIZE, width, height, options])
     projects.onClosing(async () => {
       this.prompt = null
       await this.decoding.catch(() => {})
@@ -102,7 +111,8 @@ export class SegmentService {
             `annotation ${from} belongs to image ${annotation.imageId}, not ${input.imageId}`,
           )
         }
-        saved = annotation.segmentation
+        saved = await this.geometry.run('lowResLogits', [annotation.segmentation, embedding.width, embedding.height])
+        if (this.projects.opened !== opened) throw new CancelledError('the project was closed during the decode')
       }
       this.prompt = { imageId: input.imageId, history: engine.prompt(embedding, saved), reprompt: from, shown: null }
     }
@@ -116,7 +126,7 @@ export class SegmentService {
       current.history,
       embedding,
       { points: input.points, box: input.box ?? null },
-      { candidate: input.candidate },
+      { candidate: input.candidate, postprocess: this.postprocess },
     )
     // What an accept stores: exactly the geometry this answer shows.
     current.shown = {

@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
+import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 
 const run = promisify(execFile)
@@ -23,6 +24,25 @@ describe('build and type-check', () => {
     const main = readFileSync(join(ROOT, 'out/main/index.js'), 'utf8')
     for (const pkg of ['better-sqlite3', 'onnxruntime-node', 'sharp']) expect(main).toMatch(new RegExp(`from "${pkg}"`))
     expect(main).not.toMatch(/bindings\(/)
+
+    // The geometry worker is built beside index.js, where main starts it, and runs a task.
+    const worker = new Worker(join(ROOT, 'out/main/geometry-worker.js'))
+    try {
+      const replies: unknown[] = []
+      await new Promise<void>((done, fail) => {
+        worker.on('error', fail)
+        worker.on('message', (reply: unknown) => {
+          replies.push(reply)
+          if (reply === 'ready')
+            worker.postMessage({ id: 1, task: 'polygonGeometry', args: [[[0, 0, 10, 0, 10, 10, 0, 10]], 64, 48] })
+          else done()
+        })
+      })
+      expect(replies[1]).toMatchObject({ id: 1, ok: true, result: { area: 100, bbox: [0, 0, 10, 10] } })
+    } finally {
+      await worker.terminate()
+    }
+    expect(main).toContain('geometry-worker.js')
   }, 120_000)
 
   it('tsc and svelte-check report no errors', async () => {

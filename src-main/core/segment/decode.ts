@@ -6,6 +6,7 @@ import type { DecodeResult } from '../../../src-preload/contract/segment.ts'
 import type { PromptRecord } from '../../../src-preload/contract/schemas.ts'
 import type { Engine, PolygonOptions } from './engine.ts'
 import type { Embedding, PromptHistory } from './prompt.ts'
+import type { ShapeGeometry } from './segmentation.ts'
 
 /** A DecodeResult less what only the caller knows: the image id and where the embedding came from. */
 export type PromptDecode = Omit<DecodeResult, 'imageId' | 'embedding' | 'timings'> & {
@@ -13,6 +14,17 @@ export type PromptDecode = Omit<DecodeResult, 'imageId' | 'embedding' | 'timings
   prompt: PromptRecord
   timings: { decode: number; postprocess: number }
 }
+
+/**
+ * Polygons and COCO geometry of one candidate's low-resolution logits. The CLI computes them in
+ * line (Engine.shapeOf); the app hands them to a worker thread, so this may return a promise.
+ */
+export type Postprocess = (
+  logits: Float32Array,
+  width: number,
+  height: number,
+  options: PolygonOptions,
+) => ShapeGeometry | Promise<ShapeGeometry>
 
 /**
  * Runs `prompt` through the object's prompt history (refine, restore or start) and returns the
@@ -24,12 +36,16 @@ export async function decodePrompt(
   history: PromptHistory,
   embedding: Embedding,
   prompt: PromptRecord,
-  options: PolygonOptions & { candidate?: number } = {},
+  options: PolygonOptions & { candidate?: number; postprocess?: Postprocess } = {},
 ): Promise<PromptDecode> {
   const t0 = performance.now()
   const state = await history.decode(prompt, options.candidate)
   const t1 = performance.now()
-  const geometry = engine.shapeOf(state, embedding.width, embedding.height, options)
+  const { candidate: _candidate, postprocess, ...polygon } = options
+  const logits = state.logits[state.chosen]
+  const geometry = postprocess
+    ? await postprocess(logits, embedding.width, embedding.height, polygon)
+    : engine.shapeOf(state, embedding.width, embedding.height, polygon)
   const t2 = performance.now()
   return {
     width: embedding.width,

@@ -9,7 +9,7 @@ import { defaultModelDir, loadModel, type LoadModelOptions, type LoadedModel, ty
 import { logitsToShape } from './mask-geometry.ts'
 import { preprocessImage, MAX_IMAGE_PIXELS } from './preprocess.ts'
 import { Decoder, PromptHistory, type DecodedState, type Embedding } from './prompt.ts'
-import { toCocoSegmentation } from './segmentation.ts'
+import { toCocoSegmentation, type ShapeGeometry } from './segmentation.ts'
 import { decodePrompt, type PromptDecode } from './decode.ts'
 import { segmentationToLowResLogits } from './mask-ops.ts'
 import type { PromptRecord, Segmentation } from '../../../src-preload/contract/schemas.ts'
@@ -114,10 +114,11 @@ export class Engine {
   }
 
   /**
-   * The prompt history of one object. With `reprompt` (a saved annotation's segmentation), the
-   * first click refines that mask instead of starting from nothing.
+   * The prompt history of one object. With `reprompt` (a saved annotation's segmentation, or its
+   * low-resolution logits already made from it), the first click refines that mask instead of
+   * starting from nothing.
    */
-  prompt(embedding: Embedding, reprompt?: Segmentation): PromptHistory {
+  prompt(embedding: Embedding, reprompt?: Segmentation | Float32Array): PromptHistory {
     if (embedding.modelId !== this.info.id) {
       throw new UserError(
         'embedding-model',
@@ -125,12 +126,13 @@ export class Engine {
       )
     }
     const session = new PromptHistory(new Decoder(this.model.decoder, this.info.decoderVariant, embedding))
-    if (reprompt) session.startFrom(segmentationToLowResLogits(reprompt, embedding.width, embedding.height))
+    if (reprompt instanceof Float32Array) session.startFrom(reprompt)
+    else if (reprompt) session.startFrom(segmentationToLowResLogits(reprompt, embedding.width, embedding.height))
     return session
   }
 
   /** Polygons and COCO segmentation of a decoded state's chosen candidate. */
-  shapeOf(state: DecodedState, width: number, height: number, options: PolygonOptions = {}) {
+  shapeOf(state: DecodedState, width: number, height: number, options: PolygonOptions = {}): ShapeGeometry {
     const shape = logitsToShape(state.logits[state.chosen], LOW_RES_SIZE, LOW_RES_SIZE, width, height, options)
     return { shape, ...toCocoSegmentation(shape, width, height) }
   }

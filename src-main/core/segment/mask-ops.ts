@@ -4,7 +4,7 @@
 // refining from a saved annotation (its mask as the first `mask_input`).
 
 import { LOW_RES_SIZE } from './model-interface.ts'
-import { logitsToShape, type Ring, type Shape } from './mask-geometry.ts'
+import { DEFAULT_MIN_AREA, logitsToShape, type Ring, type Shape } from './mask-geometry.ts'
 import { rasterizeShape, rleFromString, rleToBbox, type Rle } from './rle.ts'
 import type { OutlinePart, Segmentation } from '../../../src-preload/contract/schemas.ts'
 import { toCocoSegmentation, type CocoSegmentation } from './segmentation.ts'
@@ -28,11 +28,25 @@ export function segmentationToRle(seg: Segmentation, width: number, height: numb
   return rleFromString(seg)
 }
 
+export interface RleToShapeOptions {
+  /** Douglas–Peucker tolerance in image pixels. */
+  tolerance?: number
+  /** Parts and holes smaller than this many square pixels are dropped; 0 keeps every pixel. */
+  minArea?: number
+  /**
+   * Most grid cells along either side of the traced crop. A larger mask is traced from the
+   * share of each cell's pixels inside it, whose 0-level keeps edges to within a cell; so the
+   * cost is bounded by maxGrid² instead of the image's pixel count. Default: pixel resolution.
+   */
+  maxGrid?: number
+}
+
 /**
  * The mask's outline as a shape (parts largest first, each with its holes), in image pixels.
  * Works on the mask's bounding box plus a one-pixel margin, never on the whole image.
  */
-export function rleToShape(rle: Rle, tolerance = RLE_OUTLINE_TOLERANCE): Shape {
+export function rleToShape(rle: Rle, options: RleToShapeOptions = {}): Shape {
+  const { tolerance = RLE_OUTLINE_TOLERANCE, minArea = 0, maxGrid = Infinity } = options
   const [height, width] = rle.size
   const [bx, by, bw, bh] = rleToBbox(rle)
   if (bw === 0 || bh === 0) return { parts: [] }
@@ -42,8 +56,16 @@ export function rleToShape(rle: Rle, tolerance = RLE_OUTLINE_TOLERANCE): Shape {
     y1 = Math.min(height, by + bh + 1)
   const cw = x1 - x0,
     ch = y1 - y0
-  const field = new Float32Array(cw * ch).fill(-1)
-  // Walk the runs (column-major) and mark the foreground pixels that fall in the crop.
+  const scale = Math.max(1, cw / maxGrid, ch / maxGrid)
+  const gw = Math.min(cw, Math.ceil(cw / scale)),
+    gh = Math.min(ch, Math.ceil(ch / scale))
+  // Pixel centre → grid cell, as SAM's low-resolution cells map to the image.
+  const cellOfX = new Int32Array(cw)
+  for (let x = 0; x < cw; x++) cellOfX[x] = Math.min(gw - 1, Math.floor(((x + 0.5) * gw) / cw))
+  const cellOfY = new Int32Array(ch)
+  for (let y = 0; y < ch; y++) cellOfY[y] = Math.min(gh - 1, Math.floor(((y + 0.5) * gh) / ch))
+  const inside = new Float32Array(gw * gh)
+  // Walk the runs (column-major) and count the foreground pixels that fall in the crop.
   let pos = 0
   for (let j = 0; j < rle.counts.length; j++) {
     const c = rle.counts[j]
@@ -55,29 +77,49 @@ export function rleToShape(rle: Rle, tolerance = RLE_OUTLINE_TOLERANCE): Shape {
         if (x >= x0 && x < x1) {
           const from = Math.max(yStart, y0),
             to = Math.min(yEnd, y1)
-          for (let y = from; y < to; y++) field[(y - y0) * cw + (x - x0)] = 1
+          const cx = cellOfX[x - x0]
+          for (let y = from; y < to; y++) inside[cellOfY[y - y0] * gw + cx]++
         }
         k += yEnd - yStart
       }
     }
     pos += c
   }
+  const perCellX = new Float32Array(gw)
+  for (let x = 0; x < cw; x++) perCellX[cellOfX[x]]++
+  const perCellY = new Float32Array(gh)
+  for (let y = 0; y < ch; y++) perCellY[cellOfY[y]]++
+  // At pixel resolution this is ±1 per pixel; coarser, each cell's share inside puts its edge
+  // crossings where the covered fraction says.
+  const field = inside
+  for (let cy = 0; cy < gh; cy++) {
+    for (let cx = 0; cx < gw; cx++) {
+      const i = cy * gw + cx
+      field[i] = (2 * inside[i]) / (perCellX[cx] * perCellY[cy]) - 1
+    }
+  }
   // The crop is the tracer's whole "image": where it is cut at the margin the field is -1, so
   // nothing is traced there; where it meets the real image border the outline is pinned to it.
-  const local = logitsToShape(field, cw, ch, cw, ch, { tolerance, minArea: 0 })
+  const local = logitsToShape(field, gw, gh, cw, ch, { tolerance, minArea })
   const shift = (ring: Ring): Ring => ring.map((v, i) => (i & 1 ? v + y0 : v + x0))
   return { parts: local.parts.map((p) => ({ outer: shift(p.outer), holes: p.holes.map(shift) })) }
 }
 
 /**
+ * Grid cells along the longer side of an outline's crop at most: the resolution of the model's
+ * own full-size masks. Outlines are for drawing and hit-testing; the stored mask keeps every
+ * pixel, and exports and measures use it, never the outline.
+ */
+export const OUTLINE_MAX_GRID = 1024
+
+/**
  * The outline main sends with every annotation, for drawing and hit-testing: polygons are their
- * own outline (each ring a part without holes, as COCO unions them); RLE is traced. Cheap
- * enough to compute on every list (a trace only walks the mask's bounding box), so nothing is
- * cached and it can never be stale.
+ * own outline (each ring a part without holes, as COCO unions them); RLE is traced, bounded in
+ * cost by OUTLINE_MAX_GRID and dropping specks below the area a decode's polygons drop.
  */
 export function outlineOf(seg: Segmentation): OutlinePart[] {
   if (Array.isArray(seg)) return seg.map((outer) => ({ outer, holes: [] }))
-  return rleToShape(rleFromString(seg)).parts
+  return rleToShape(rleFromString(seg), { maxGrid: OUTLINE_MAX_GRID, minArea: DEFAULT_MIN_AREA }).parts
 }
 
 /** Union or difference of two masks of the same image, run by run (no full-size bitmap). */

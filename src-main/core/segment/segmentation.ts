@@ -25,6 +25,9 @@ export interface CocoSegmentation {
   hasHoles: boolean
 }
 
+/** A decoded candidate's outline (what the renderer draws) with the COCO geometry stored from it. */
+export type ShapeGeometry = CocoSegmentation & { shape: Shape }
+
 function round2(v: number): number {
   return Math.round(v * 100) / 100
 }

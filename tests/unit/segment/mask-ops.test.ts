@@ -7,11 +7,14 @@ import { referenceMask } from '../../helpers/reference-mask.ts'
 import {
   combineRle,
   combineSegmentations,
+  OUTLINE_MAX_GRID,
+  outlineOf,
   rleToSegmentation,
+  rleToShape,
   segmentationToLowResLogits,
   segmentationToRle,
 } from '../../../src-main/core/segment/mask-ops.ts'
-import { rleDecode, rleEncode, rleToString } from '../../../src-main/core/segment/rle.ts'
+import { rasterizeShape, rleDecode, rleEncode, rleToString } from '../../../src-main/core/segment/rle.ts'
 import { iou } from '../../helpers/demo-scenes.ts'
 
 const W = 640
@@ -68,5 +71,29 @@ describe('mask operations', () => {
     const back = referenceMask(tiny, LOW_RES_SIZE, LOW_RES_SIZE, 100, 60)
     const want = rleDecode(segmentationToRle(small, 100, 60))
     expect(iou(back, want)).toBeGreaterThan(0.97)
+  })
+
+  it('traces the outline of a mask larger than the grid bound from cell coverage, edges within a pixel or two', () => {
+    // A 4000x3000 disc with a square hole: a 4x coarser grid than its pixels.
+    const w = 4000,
+      h = 3000
+    const big = new Uint8Array(w * h)
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const inDisc = Math.hypot(x + 0.5 - 2000, y + 0.5 - 1500) < 1400
+        const inHole = x >= 1800 && x < 2200 && y >= 1300 && y < 1700
+        big[y * w + x] = inDisc && !inHole ? 1 : 0
+      }
+    }
+    const rle = rleEncode(big, w, h)
+    const coarse = rleToShape(rle, { maxGrid: OUTLINE_MAX_GRID })
+    expect(coarse.parts).toHaveLength(1)
+    expect(coarse.parts[0].holes).toHaveLength(1)
+    expect(iou(rleDecode(rasterizeShape(coarse, w, h)), big)).toBeGreaterThan(0.995)
+    // The outline of a stored RLE is that bounded trace.
+    expect(outlineOf(rleToString(rle))).toEqual(rleToShape(rle, { maxGrid: OUTLINE_MAX_GRID, minArea: 16 }).parts)
+    // At pixel resolution nothing changes: the same mask traced without a bound keeps every pixel.
+    const small = rleEncode(disc, W, H)
+    expect(iou(rleDecode(rasterizeShape(rleToShape(small), W, H)), disc)).toBeGreaterThan(0.99)
   })
 })
