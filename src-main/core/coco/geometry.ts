@@ -15,6 +15,7 @@
 import { ringArea, type Ring, type Shape } from '../segment/mask-geometry.ts'
 import { rleToShape } from '../segment/mask-ops.ts'
 import { rasterizeShape, rleArea, rleFromString, rleToBbox, rleToString, type Rle } from '../segment/rle.ts'
+import { rasterCostProblem } from '../segment/segmentation.ts'
 import type { CompressedRle, Segmentation } from '../../../src-preload/contract/schemas.ts'
 
 export type SegmentationMode = 'auto' | 'polygon' | 'rle'
@@ -147,6 +148,10 @@ export function exportGeometry(
         verbatim: true,
       }
     }
+    // Stored by an older build or by hand, a polygon can be too tangled to rasterise in bounded
+    // time; it is then skipped as invalid, like an RLE that is not a mask.
+    const problem = rasterCostProblem(polygons, width)
+    if (problem !== null) throw new RangeError(`the polygon is too tangled to measure: ${problem}`)
     const rle = rasterizeShape(polygonsToShape(polygons), width, height)
     const { area, bbox } = fromRle(rle)
     if (area === 0) return null

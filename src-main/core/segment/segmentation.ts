@@ -132,17 +132,20 @@ export function polygonGeometry(
 export const MAX_RASTER_CROSSINGS = 2_000_000
 
 /**
- * Refuses polygons too tangled to rasterise in bounded time (MAX_RASTER_CROSSINGS), naming
- * `what`: every polygon main measures passes here first, whether a client drew it or a file
- * brought it.
+ * Why polygons are too tangled to rasterise in bounded time (MAX_RASTER_CROSSINGS), or null:
+ * every polygon main measures is checked first, whether a client drew it, a file brought it or
+ * an older build stored it.
  */
-export function checkRasterCost(polygons: readonly Ring[], width: number, what: string): void {
+export function rasterCostProblem(polygons: readonly Ring[], width: number): string | null {
   const crossings = polygons.reduce((sum, ring) => sum + columnCrossings(ring, width), 0)
-  if (crossings > MAX_RASTER_CROSSINGS)
-    throw new UserError(
-      'annotation-rings',
-      `${what} is too tangled to measure: its edges cross the image's pixel columns ${crossings} times (at most ${MAX_RASTER_CROSSINGS})`,
-    )
+  if (crossings <= MAX_RASTER_CROSSINGS) return null
+  return `its edges cross the image's pixel columns ${crossings} times (at most ${MAX_RASTER_CROSSINGS})`
+}
+
+/** Refuses, naming `what`, polygons too tangled to measure (rasterCostProblem). */
+export function checkRasterCost(polygons: readonly Ring[], width: number, what: string): void {
+  const problem = rasterCostProblem(polygons, width)
+  if (problem !== null) throw new UserError('annotation-rings', `${what} is too tangled to measure: ${problem}`)
 }
 
 /** An upper bound of the pixel columns a ring's edges cross (what rasterising it visits). */

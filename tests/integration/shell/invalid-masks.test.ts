@@ -96,3 +96,36 @@ describe('invalid stored masks', () => {
     expect(yolo.skippedAnnotations).toBe(4)
   })
 })
+
+describe('a stored polygon too tangled to measure', () => {
+  it('is skipped by export as invalid instead of rasterised for seconds', async () => {
+    const opened = await openShellProject('sam-shell-tangled-')
+    try {
+      const imageId = opened.imageIds.get('a-square.png') ?? 0
+      // A star of 100,000 points whose every edge crosses most of the 96-pixel-wide image:
+      // ~6 * 10^6 column crossings.
+      const star: number[] = []
+      for (let i = 0; i < 100_000; i++) {
+        const angle = i * 2 * Math.PI * 0.4937
+        star.push(48 + 47 * Math.cos(angle), 32 + 31 * Math.sin(angle))
+      }
+      const db = new Database(join(opened.folder, '.sam-annotator', 'project.sqlite'))
+      const tangledId = Number(
+        db
+          .prepare(
+            `INSERT INTO annotations (image_id, category_id, segmentation, bbox_x, bbox_y, bbox_w, bbox_h, area, created_at, updated_at)
+             VALUES (?, ?, ?, 0, 0, 500000, 500000, 1e12, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`,
+          )
+          .run(imageId, opened.categoryId, JSON.stringify([star])).lastInsertRowid,
+      )
+      db.close()
+      const project = opened.shell.app.projects.project
+      if (project === null) throw new Error('no project is open')
+      const result = await exportCoco(project, join(opened.folder, 'tangled.json'), { segmentation: 'auto' })
+      expect(result.skippedAnnotations.invalid).toBe(1)
+      expect(result.invalidAnnotationIds).toEqual([tangledId])
+    } finally {
+      await opened.close()
+    }
+  })
+})
