@@ -6,7 +6,17 @@
 
 import Database from 'better-sqlite3'
 import { execFile } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -289,6 +299,61 @@ describe('project databases', () => {
       const full = new RegExp(`^error: ${escape(dbPath)}: the disk is full, so the project database cannot be opened`)
       expectOneLine(await cli('export', disk, '--coco', join(dir, 'from-full-disk.json')), full)
       expectOneLine(await cli('open', disk), full)
+    } finally {
+      await execFileAsync('umount', [disk])
+    }
+  })
+
+  it('a nearly full disk: annotate and a rescan say so and leave nothing behind (a tiny tmpfs)', async (ctx) => {
+    const disk = join(dir, 'nearly-full-disk')
+    mkdirSync(disk)
+    try {
+      await execFileAsync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', disk])
+    } catch (e) {
+      return ctx.skip(`cannot mount a tmpfs here (${(e as Error).message.split('\n')[0]})`)
+    }
+    try {
+      writeFileSync(join(disk, 'a.png'), readFileSync(image))
+      expect((await cli('open', disk)).code).toBe(0)
+      writeFileSync(join(disk, 'b.png'), readFileSync(image))
+      // Room to open the project (its 32 KB shared-memory index) but not to write to it.
+      const filler = join(disk, 'filler')
+      try {
+        writeFileSync(filler, Buffer.alloc(4 * 1024 * 1024, 1))
+      } catch (e) {
+        expect((e as NodeJS.ErrnoException).code).toBe('ENOSPC')
+      }
+      truncateSync(filler, statSync(filler).size - 40 * 1024)
+      const dbPath = join(disk, '.sam-annotator', 'project.sqlite')
+      const full = new RegExp(`^error: ${escape(dbPath)}: the disk is full; the change was not saved`)
+      expectOneLine(
+        await cli(
+          'annotate',
+          disk,
+          '--image',
+          'a.png',
+          '--category',
+          'new-one',
+          '--point',
+          '5,5',
+          '--model',
+          DEMO_MODEL,
+        ),
+        full,
+      )
+      expectOneLine(await cli('open', disk), full)
+      rmSync(filler)
+      // Neither the annotation nor the category it would have created was kept.
+      const db = new Database(dbPath, { readonly: true })
+      try {
+        expect(db.prepare('SELECT count(*) AS n FROM annotations').get()).toEqual({ n: 0 })
+        expect(db.prepare('SELECT count(*) AS n FROM categories').get()).toEqual({ n: 0 })
+      } finally {
+        db.close()
+      }
+      const reopened = await cli('open', disk)
+      expect(reopened.code).toBe(0)
+      expect(reopened.stdout).toMatch(/images 2 \(missing 0, unreadable 0\)/)
     } finally {
       await execFileAsync('umount', [disk])
     }
