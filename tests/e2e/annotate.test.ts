@@ -448,4 +448,23 @@ describe('annotation UI in Chromium against the real core', () => {
     await screenshot(page, '09-exported')
     expect(app.errors).toEqual([])
   })
+
+  it('a slow encode shows its elapsed and expected time over the canvas, and goes when the embedding is ready', async () => {
+    const src = (await page.getByTestId('canvas').getAttribute('data-image-src')) ?? ''
+    const imageId = Number(/\/(\d+)\?v=/.exec(src)?.[1])
+    expect(imageId).toBeGreaterThan(0)
+    // Main's events as a multi-second encode sends them (the demo model's encodes take milliseconds).
+    app.bridge.emit('embedding', { imageId, state: 'preprocessing' })
+    app.bridge.emit('embedding', { imageId, state: 'encoding', expectedMs: 3400 })
+    const progress = page.getByTestId('encode-progress')
+    await progress.waitFor()
+    await expect.poll(() => progress.textContent()).toMatch(/Encoding the image… \d+\.\d s of about 3\.4 s/)
+    await screenshot(page, '10-encoding-1280x800')
+    await page.setViewportSize({ width: 1024, height: 700 })
+    await screenshot(page, '10-encoding-1024x700')
+    await page.setViewportSize({ width: 1280, height: 800 })
+    app.bridge.emit('embedding', { imageId, state: 'ready', source: 'encoder' })
+    await progress.waitFor({ state: 'detached' })
+    expect(app.errors).toEqual([])
+  })
 })

@@ -10,6 +10,7 @@
 //   transfers  export and import (transfers.svelte.ts)
 //   messages   the message line and `guard` (messages.svelte.ts)
 //   tools      the active tool and the `Editing` surface tools act through (tools.svelte.ts)
+//   encoding   how long the current image's embedding has been on its way (encode-clock.svelte.ts)
 //
 // Keys and menu items arrive as commands (`run`): the current tool state first, then the
 // editor's command table (../commands.ts). The canvas and panels never decide what an input
@@ -20,6 +21,7 @@ import { describeError } from '../api.ts'
 import { editorCommands, isToolCommand, type EditorCommandTable } from '../commands.ts'
 import { DocumentState } from './document.svelte.ts'
 import { AnnotationEdits } from './edits.svelte.ts'
+import { EncodeClock } from './encode-clock.svelte.ts'
 import { ImageNavigation } from './images.svelte.ts'
 import { Messages } from './messages.svelte.ts'
 import { Projects } from './projects.svelte.ts'
@@ -45,6 +47,7 @@ export class Editor {
   readonly edits: AnnotationEdits
   readonly transfers: Transfers
   readonly tools: Tools
+  readonly encoding = new EncodeClock()
   private readonly commands: EditorCommandTable
   private readonly unsubscribe: (() => void)[] = []
 
@@ -63,7 +66,10 @@ export class Editor {
 
   async start(): Promise<void> {
     this.unsubscribe.push(
-      this.api.events.on('embedding', ({ imageId, state }) => this.images.setEmbeddingState(imageId, state)),
+      this.api.events.on('embedding', ({ imageId, state, expectedMs }) => {
+        this.images.setEmbeddingState(imageId, state)
+        this.encoding.update(imageId, state, expectedMs)
+      }),
       this.api.events.on('progress', ({ task, done, total }) => this.transfers.progress(task, done, total)),
       this.api.events.on('project', (summary) => {
         if (summary !== null) void this.projects.adopt(summary)

@@ -134,6 +134,7 @@ export class Projects {
     editor.session = new SessionState()
     editor.session.viewport.view = view
     editor.images.reset()
+    editor.encoding.reset()
     editor.prompt.reset()
     editor.messages.clear()
     editor.transfers.reset()
