@@ -150,16 +150,18 @@ function openFolder(services: AppServices, folder: string): void {
 }
 
 function installMenu(services: AppServices): void {
-  const run = (command: CommandId): void => {
+  const run = (command: CommandId, byKey: boolean): void => {
     const entry = KEYMAP.find((item) => item.id === command)
-    if (entry?.handler === 'renderer') return emit('menu', { command })
+    if (entry?.handler === 'renderer') return emit('menu', { command, byKey })
     if (command === 'project.open')
       void services.projects.openWithDialog().catch((err: unknown) => reportError('Cannot open the folder', err))
   }
   const withClicks = (items: MenuItemTemplate[]): MenuItemConstructorOptions[] =>
     items.map(({ submenu, id, ...item }) => ({
       ...item,
-      ...(id !== undefined ? { id, click: () => run(id) } : {}),
+      ...(id !== undefined
+        ? { id, click: (_item, _window, event) => run(id, event.triggeredByAccelerator === true) }
+        : {}),
       ...(submenu !== undefined ? { submenu: withClicks(submenu) } : {}),
     }))
   const template = buildMenuTemplate({ platform: process.platform, devTools: !app.isPackaged })

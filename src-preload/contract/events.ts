@@ -13,8 +13,11 @@ export interface EventPayloads {
   progress: { task: 'scan' | 'headers' | 'export-coco' | 'export-yolo' | 'import-coco'; done: number; total: number }
   /** A project was opened (menu, second launch, command line) or closed (null). */
   project: ProjectSummary | null
-  /** A menu item the renderer carries out (undo, next image...). */
-  menu: { command: CommandId }
+  /**
+   * A menu item the renderer carries out (undo, next image...). `byKey`: chosen by its
+   * accelerator rather than clicked; typed into a text field, the keys are the field's.
+   */
+  menu: { command: CommandId; byKey?: boolean }
 }
 
 export type EventName = keyof EventPayloads

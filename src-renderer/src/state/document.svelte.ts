@@ -28,6 +28,8 @@ export class DocumentState {
   annotations = $state.raw<Annotation[]>([])
   imageId = $state<number | null>(null)
   activeCategoryId = $state<number | null>(null)
+  /** Counts the user's picks of the active category (keys, clicks). */
+  private picks = 0
   selectedId = $state<number | null>(null)
   canUndo = $state(false)
   canRedo = $state(false)
@@ -106,9 +108,11 @@ export class DocumentState {
 
   async createCategory(name: string, color?: string): Promise<Category> {
     this.assertOpen()
+    const picks = this.picks
     const category = await this.api.categories.create(color === undefined ? { name } : { name, color })
     this.categories = [...this.categories, category]
-    this.activeCategoryId = category.id
+    // The new category becomes the active one, unless the user picked one meanwhile.
+    if (this.picks === picks) this.activeCategoryId = category.id
     return category
   }
 
@@ -148,8 +152,14 @@ export class DocumentState {
   selectCategoryByIndex(index: number): boolean {
     const category = this.categories[index]
     if (category === undefined) return false
-    this.activeCategoryId = category.id
+    this.pickCategory(category.id)
     return true
+  }
+
+  /** The user makes a category the active one. */
+  pickCategory(categoryId: number): void {
+    this.picks++
+    this.activeCategoryId = categoryId
   }
 
   // --- annotations of the current image ---------------------------------------------------------

@@ -19,6 +19,7 @@ import type { Api, ModelInfo } from '../../../src-preload/contract/index.ts'
 import type { CommandId } from '../../../src-preload/contract/keymap.ts'
 import { describeError } from '../api.ts'
 import { editorCommands, isToolCommand, type EditorCommandTable } from '../commands.ts'
+import { isTyping } from '../keymap.ts'
 import { DocumentState } from './document.svelte.ts'
 import { AnnotationEdits } from './edits.svelte.ts'
 import { EncodeClock } from './encode-clock.svelte.ts'
@@ -75,7 +76,7 @@ export class Editor {
         if (summary !== null) void this.projects.adopt(summary)
         else if (this.projects.current !== null) this.projects.leave()
       }),
-      this.api.events.on('menu', ({ command }) => void this.run(command)),
+      this.api.events.on('menu', ({ command, byKey }) => this.runMenu(command, byKey === true)),
     )
     this.api.model
       .info()
@@ -88,6 +89,21 @@ export class Editor {
 
   dispose(): void {
     for (const stop of this.unsubscribe) stop()
+  }
+
+  /**
+   * A menu item main reports. Its accelerator pressed while typing in a text field belongs to
+   * the field: Ctrl+Z in a category name undoes typing, not the last annotation, and Ctrl+D
+   * there marks no image done.
+   */
+  runMenu(command: CommandId, byKey: boolean): void {
+    if (byKey && isTyping(document.activeElement)) {
+      // execCommand is deprecated but still the one way to reach a field's own undo stack.
+      if (command === 'edit.undo') document.execCommand('undo')
+      else if (command === 'edit.redo') document.execCommand('redo')
+      return
+    }
+    this.run(command)
   }
 
   /** Carries out a keymap command (a key or a menu item); false when it means nothing now. */

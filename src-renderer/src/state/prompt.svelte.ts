@@ -13,6 +13,8 @@ export class PromptLoop {
   roundTripMs = $state<number | null>(null)
 
   private decodeSeq = 0
+  /** The decode in flight, which an accept pressed before its answer waits for. */
+  private inflight: Promise<void> | null = null
 
   constructor(private readonly editor: Editor) {}
 
@@ -85,7 +87,16 @@ export class PromptLoop {
   }
 
   /** Sends the whole prompt; only the answer to the latest request is shown. */
-  async decode(options: { candidate?: number } = {}): Promise<void> {
+  decode(options: { candidate?: number } = {}): Promise<void> {
+    const running = this.runDecode(options)
+    this.inflight = running
+    void running.finally(() => {
+      if (this.inflight === running) this.inflight = null
+    })
+    return running
+  }
+
+  private async runDecode(options: { candidate?: number }): Promise<void> {
     const { api, images, session } = this.editor
     const image = images.current
     const prompt = session.prompt
@@ -119,15 +130,32 @@ export class PromptLoop {
   /**
    * Enter: main stores the mask being prompted exactly as it last decoded it (a new annotation,
    * or the re-prompted one updated). The prompt here is cleared at once; main's prompt history
-   * ends with the save, so no reset is sent (it could overtake the save).
+   * ends with the save, so no reset is sent (it could overtake the save). Pressed before the
+   * first answer, it waits for it. False, with a message, when there is nothing to save: the
+   * prompt stays as it was.
    */
-  async accept(): Promise<void> {
+  accept(): boolean {
+    const { images, session, messages } = this.editor
+    const prompt = session.prompt
+    if (images.current === null || (prompt.result === null && this.inflight === null)) {
+      messages.say('Nothing to save yet: click on the object first', 'error')
+      return false
+    }
+    void this.save()
+    return true
+  }
+
+  private async save(): Promise<void> {
     const { images, session, messages, edits } = this.editor
     const image = images.current
     const prompt = session.prompt
+    if (prompt.result === null && this.inflight !== null) await this.inflight
     const result = prompt.result
     if (image === null || result === null || result.area <= 0) {
-      messages.say('Nothing to save yet: click on the object first', 'error')
+      messages.say(
+        result !== null && result.area <= 0 ? 'The mask is empty: nothing saved' : 'Nothing to save yet',
+        'error',
+      )
       return
     }
     const refined = prompt.reprompt === null ? undefined : edits.annotationById(prompt.reprompt)
@@ -145,8 +173,11 @@ export class PromptLoop {
     })
   }
 
-  /** + / -: the mask being prompted is added to, or cut from, the selected annotation. */
-  async combineWithSelection(op: 'add' | 'subtract'): Promise<void> {
+  /**
+   * + / -: the mask being prompted is added to, or cut from, the selected annotation. False,
+   * with a message saying what to do, when it cannot be done now: the prompt stays.
+   */
+  combineWithSelection(op: 'add' | 'subtract'): boolean {
     const { session, messages } = this.editor
     const doc = this.editor.doc
     const selected = doc.selected
@@ -154,18 +185,19 @@ export class PromptLoop {
     if (selected === null || result === null) {
       messages.say(
         selected === null
-          ? 'Select an annotation first, then prompt the part to add or cut'
+          ? 'Select an annotation first (Select tool, V), then prompt the part to add or cut'
           : 'Nothing to combine yet: click on the part first',
         'error',
       )
-      return
+      return false
     }
     if (session.prompt.reprompt !== null) {
       messages.say('This prompt refines the selection itself: Enter saves it', 'error')
-      return
+      return false
     }
     this.clearLocal()
-    await messages.guard(() => doc.combine(selected, op))
+    void messages.guard(() => doc.combine(selected, op))
+    return true
   }
 
   /** Forgets the prompt here only (main forgets its own when it takes the mask). */

@@ -32,6 +32,8 @@ export class Tools {
     if (this.id === id) return
     this.current.reset()
     if (id !== 'sam') this.editor.prompt.discard()
+    // A hover highlight belongs to the tool that was pointing at it.
+    this.editor.edits.hover(null)
     this.id = id
   }
 
@@ -52,8 +54,13 @@ export class Tools {
 
 /** Built once the prompt loop, the edits and the view exist (the editor makes them first). */
 function editingSurface(editor: Editor, tools: Tools): Editing {
-  const { prompt, edits, view } = editor
+  const { prompt, edits, view, images } = editor
   return {
+    clampToImage: (p) => {
+      const image = images.current
+      if (image === null || image.width === null || image.height === null) return p
+      return { x: Math.min(Math.max(p.x, 0), image.width), y: Math.min(Math.max(p.y, 0), image.height) }
+    },
     get pixelsPerScreenPixel() {
       return view.pixelsPerScreenPixel
     },

@@ -8,6 +8,8 @@ export interface Editing {
   /** Image pixels per screen pixel (hit tolerances are given on screen). */
   readonly pixelsPerScreenPixel: number
   readonly cursor: Vec | null
+  /** The point moved into the image ([0, W] x [0, H]): vertices outside it are not a polygon of it. */
+  clampToImage(p: Vec): Vec
 
   // prompting (with a saved annotation selected, the first point re-prompts it)
   readonly promptPoints: readonly { x: number; y: number; label: 0 | 1 }[]
@@ -18,10 +20,14 @@ export interface Editing {
   setBox(box: PromptBox | null): void
   setDragBox(box: PromptBox | null): void
   cycleCandidate(step: 1 | -1): void
-  acceptPrompt(): Promise<void>
+  /** Saves the prompted mask; false (and a message) when there is nothing to save, the prompt kept. */
+  acceptPrompt(): boolean
   discardPrompt(): void
-  /** Adds the prompted mask to the selection, or cuts it away. */
-  combineWithSelection(op: 'add' | 'subtract'): Promise<void>
+  /**
+   * Adds the prompted mask to the selection, or cuts it away; false (and a message) when that
+   * cannot be done now, the prompt kept.
+   */
+  combineWithSelection(op: 'add' | 'subtract'): boolean
 
   // saved annotations
   readonly selectedId: number | null

@@ -21,6 +21,8 @@ export function recordingEditor(): Editing & { log: string[]; points: { x: numbe
     points: [] as { x: number; y: number; label: 0 | 1 }[],
     pixelsPerScreenPixel: 1,
     cursor: { x: 42, y: 43 } as Vec | null,
+    // A 200x150 image.
+    clampToImage: (p: Vec) => ({ x: Math.min(Math.max(p.x, 0), 200), y: Math.min(Math.max(p.y, 0), 150) }),
     get promptPoints() {
       return editor.points
     },
@@ -42,17 +44,24 @@ export function recordingEditor(): Editing & { log: string[]; points: { x: numbe
     setBox: (box: unknown) => void editor.log.push(`box ${JSON.stringify(box)}`),
     setDragBox: () => {},
     cycleCandidate: (step: number) => void editor.log.push(`cycle ${step}`),
-    acceptPrompt: async () => {
+    acceptPrompt: () => {
       editor.points = []
       editor.log.push('accept')
+      return true
     },
     discardPrompt: () => {
       editor.points = []
       editor.log.push('discard')
     },
-    combineWithSelection: async (op: 'add' | 'subtract') => {
+    // Like the editor's: refused, with the prompt kept, while nothing is selected.
+    combineWithSelection: (op: 'add' | 'subtract') => {
+      if (editor.selectedId === null) {
+        editor.log.push(`${op} refused`)
+        return false
+      }
       editor.points = []
       editor.log.push(op)
+      return true
     },
     selectedId: null as number | null,
     hitTest: (at: Vec) => hitTest(targets, at, 4, editor.selectedId),

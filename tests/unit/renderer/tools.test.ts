@@ -65,11 +65,19 @@ describe('sam tool', () => {
     const { tool } = createSamTool(editor)
     expect(tool.command('annotation.addMask')).toBe(false)
     tool.pointerDown(at(10, 10))
+    // Nothing selected: refused, and the prompt stays live (Enter, Escape, Backspace still act on it).
+    expect(tool.command('annotation.addMask')).toBe(true)
+    expect(tool.path).toBe('sam.prompting')
+    expect(editor.points).toHaveLength(1)
+    tool.command('prompt.removeLast')
+    expect(tool.path).toBe('sam.idle')
+    editor.selectedId = 7
+    tool.pointerDown(at(10, 10))
     expect(tool.command('annotation.addMask')).toBe(true)
     expect(tool.path).toBe('sam.idle')
     tool.pointerDown(at(10, 10))
     tool.command('annotation.subtractMask')
-    expect(editor.log.filter((l) => l === 'add' || l === 'subtract')).toEqual(['add', 'subtract'])
+    expect(editor.log.filter((l) => /^(add|subtract)( refused)?$/.test(l))).toEqual(['add refused', 'add', 'subtract'])
   })
 
   it('Ctrl+drag draws a box; a tiny drag is a click: a point, not a box', () => {
@@ -155,6 +163,17 @@ describe('select tool', () => {
       'Remove vertex 3',
       'select null',
     ])
+  })
+
+  it('a vertex dragged past the image edge stays on the edge (no negative coordinates reach main)', () => {
+    const editor = recordingEditor()
+    const tool = createSelectTool(editor)
+    tool.pointerDown(at(50, 50))
+    tool.pointerDown(at(0, 0))
+    tool.pointerMove(at(-20, -30))
+    tool.pointerMove(at(250, 40))
+    tool.pointerUp(at(250, 40))
+    expect(editor.log.filter((l) => l.startsWith('editing'))).toEqual(['editing 0,0', 'editing 200,40'])
   })
 
   it('Escape during a drag commits nothing', () => {

@@ -23,7 +23,7 @@ export class Drawing implements ToolState<PolygonStateId> {
       this.close()
       return
     }
-    editor.polygonDraft = [...editor.polygonDraft, pointer.image]
+    editor.polygonDraft = [...editor.polygonDraft, editor.clampToImage(pointer.image)]
   }
 
   private close(): void {

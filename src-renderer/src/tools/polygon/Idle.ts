@@ -8,7 +8,7 @@ export class Idle implements ToolState<PolygonStateId> {
 
   pointerDown(pointer: ToolPointer): void {
     if (pointer.button !== 0) return
-    this.polygon.editor.polygonDraft = [pointer.image]
+    this.polygon.editor.polygonDraft = [this.polygon.editor.clampToImage(pointer.image)]
     this.polygon.tool.transition('drawing')
   }
 }

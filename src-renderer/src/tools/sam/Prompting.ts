@@ -49,13 +49,13 @@ export class Prompting implements ToolState<SamStateId> {
         editor.cycleCandidate(-1)
         return true
       case 'annotation.accept':
-        void editor.acceptPrompt()
-        this.sam.tool.transition('idle')
+        // Refused (nothing decoded yet), the points and mask stay, and so does this state.
+        if (editor.acceptPrompt()) this.sam.tool.transition('idle')
         return true
       case 'annotation.addMask':
       case 'annotation.subtractMask':
-        void editor.combineWithSelection(id === 'annotation.addMask' ? 'add' : 'subtract')
-        this.sam.tool.transition('idle')
+        if (editor.combineWithSelection(id === 'annotation.addMask' ? 'add' : 'subtract'))
+          this.sam.tool.transition('idle')
         return true
       case 'annotation.cancel':
         editor.discardPrompt()

@@ -17,7 +17,7 @@ export class DraggingVertex implements ToolState<SelectStateId> {
   pointerMove(pointer: ToolPointer): void {
     const drag = this.select.drag
     if (drag === null) return
-    this.moved = moveVertex(drag.rings, drag.ring, drag.vertex, pointer.image)
+    this.moved = moveVertex(drag.rings, drag.ring, drag.vertex, this.select.editor.clampToImage(pointer.image))
     this.select.editor.setEditingRings(this.moved)
   }
 
