@@ -143,7 +143,7 @@ export class AnnotationService {
     }
     const { segmentation, bbox, area, score, prompt, modelId } = state
     return this.outgoing(
-      project.saveAnnotation({ imageId, categoryId, segmentation, bbox, area, score, prompt, modelId }),
+      await project.saveAnnotation({ imageId, categoryId, segmentation, bbox, area, score, prompt, modelId }),
       true,
     )
   }
@@ -178,11 +178,11 @@ export class AnnotationService {
       const { imageId: _imageId, ...state } = this.revision(input.revision, existing.imageId)
       Object.assign(patch, state)
     }
-    return this.outgoing(project.updateAnnotation(existing.id, patch), true)
+    return this.outgoing(await project.updateAnnotation(existing.id, patch), true)
   }
 
-  delete(annotationId: number): null {
-    this.projects.require().project.deleteAnnotation(annotationId)
+  async delete(annotationId: number): Promise<null> {
+    await this.projects.require().project.deleteAnnotation(annotationId)
     return null
   }
 
@@ -200,7 +200,7 @@ export class AnnotationService {
     }
     const combined = combineSegmentations(annotation.segmentation, mask.segmentation, op, image.width, image.height)
     return this.outgoing(
-      project.updateAnnotation(annotationId, {
+      await project.updateAnnotation(annotationId, {
         segmentation: combined.segmentation,
         bbox: combined.bbox,
         area: combined.area,
