@@ -263,12 +263,21 @@ export async function importCoco(
   const cancelled = (): void => {
     if (options.signal?.aborted) throw new CancelledError(`${file}: the import was cancelled; nothing was imported`)
   }
+  let slice = performance.now()
+  /** Between two entries: lets the event loop run once this slice has had its SLICE_MS. */
+  const sliceOver = (): boolean => performance.now() - slice > SLICE_MS
+  const nextSlice = async (): Promise<void> => {
+    await yieldToEventLoop()
+    cancelled()
+    slice = performance.now()
+  }
 
   const stage = project.stageImport()
   try {
     // Categories: merged by name; every category of the file exists afterwards.
     const categoryFor = new Map<number, { position: number; key: string }>()
     for (const c of doc.categories) {
+      if (sliceOver()) await nextSlice()
       try {
         const position = stage.addCategory({ name: c.name, supercategory: c.supercategory })
         categoryFor.set(c.id, { position, key: categoryKey(c.name) })
@@ -282,13 +291,8 @@ export async function importCoco(
     }
 
     let done = 0
-    let slice = performance.now()
     for (const a of doc.annotations) {
-      if (performance.now() - slice > SLICE_MS) {
-        await yieldToEventLoop()
-        cancelled()
-        slice = performance.now()
-      }
+      if (sliceOver()) await nextSlice()
       if (++done % PROGRESS_EVERY === 0) options.onProgress?.(done, total)
       const image = target.get(a.imageId)
       if (!image) {
