@@ -11,9 +11,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
-import { Project } from '../src-main/core/project/project.ts'
+import { Project, type ProjectTransaction } from '../src-main/core/project/project.ts'
+import type { Category } from '../src-main/core/project/types.ts'
 import { toCocoSegmentation } from '../src-main/core/segment/segmentation.ts'
 import { exportCoco } from '../src-main/core/coco/export-coco.ts'
+import { importCoco } from '../src-main/core/coco/import-coco.ts'
 import type { SegmentationMode } from '../src-main/core/coco/geometry.ts'
 import { mulberry32, randomShape, syntheticSource } from '../tests/helpers/synthetic.ts'
 
@@ -70,15 +72,16 @@ export async function buildProject(root: string, images: number, annotations: nu
     await project.scan()
     await project.readPendingHeaders()
     const rows = project.listImages()
-    const categories = Array.from({ length: 8 }, (_, i) => project.ensureCategory(`category ${i + 1}`))
+    const categories: Category[] = []
+    for (let i = 0; i < 8; i++) categories.push(await project.ensureCategory(`category ${i + 1}`))
     const rand = mulberry32(7)
     const pool = Array.from({ length: 997 }, (_, i) =>
       toCocoSegmentation(randomShape(rand, WIDTH, HEIGHT, i % 10 === 9), WIDTH, HEIGHT),
     )
-    const save = (): void => {
+    const save = (tx: ProjectTransaction): void => {
       for (let i = 0; i < annotations; i++) {
         const g = pool[i % pool.length]
-        project.saveAnnotation({
+        tx.saveAnnotation({
           imageId: rows[Math.floor((i * rows.length) / annotations)].id,
           categoryId: categories[i % categories.length].id,
           segmentation: g.segmentation,
@@ -91,7 +94,7 @@ export async function buildProject(root: string, images: number, annotations: nu
       }
     }
     // One transaction for the whole set-up: 100,000 synchronous commits would take minutes.
-    project.transaction(save)
+    await project.transaction(save)
   } finally {
     project.close()
   }
@@ -142,6 +145,78 @@ export async function benchExport(options: ExportBenchOptions = {}): Promise<Exp
       })
     }
     return results
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+}
+
+export interface ImportBenchResult {
+  categories: number
+  annotations: number
+  importMs: number
+  /** The longest the event loop went without running a timer during the import (what a window would feel). */
+  maxStallMs: number
+}
+
+/**
+ * Imports one generated COCO file into a fresh project of one 1280x960 image: `categories`
+ * categories (all new) and `annotations` distinct rectangles. Times the whole import and the
+ * longest event-loop stall, seen by a 1 ms interval timer, as the app's main process would.
+ */
+export async function benchImport(
+  categories: number,
+  annotations: number,
+  options: { dir?: string } = {},
+): Promise<ImportBenchResult> {
+  const root = mkdtempSync(join(options.dir ?? tmpdir(), 'sam-bench-import-'))
+  try {
+    const png = await sharp({ create: { width: WIDTH, height: HEIGHT, channels: 3, background: '#5a7896' } })
+      .png()
+      .toBuffer()
+    writeFileSync(join(root, 'img.png'), png)
+    const file = join(root, 'in.json')
+    writeFileSync(
+      file,
+      JSON.stringify({
+        images: [{ id: 1, file_name: 'img.png', width: WIDTH, height: HEIGHT }],
+        categories: Array.from({ length: categories }, (_, i) => ({ id: i + 1, name: `kind ${i + 1}` })),
+        annotations: Array.from({ length: annotations }, (_, i) => {
+          const x = i % 1000
+          const y = Math.floor(i / 1000) % 700
+          return {
+            id: i + 1,
+            image_id: 1,
+            category_id: (i % categories) + 1,
+            segmentation: [[x, y, x + 250, y, x + 250, y + 240, x, y + 240]],
+            area: 0,
+            bbox: [0, 0, 0, 0],
+          }
+        }),
+      }),
+    )
+    const project = Project.open(root, { synchronous: 'NORMAL' })
+    try {
+      await project.scan()
+      await project.readPendingHeaders()
+      let last = performance.now()
+      let maxStallMs = 0
+      const timer = setInterval(() => {
+        const now = performance.now()
+        maxStallMs = Math.max(maxStallMs, now - last)
+        last = now
+      }, 1)
+      const t = performance.now()
+      try {
+        await importCoco(project, file)
+      } finally {
+        clearInterval(timer)
+      }
+      const importMs = performance.now() - t
+      maxStallMs = Math.max(maxStallMs, performance.now() - last)
+      return { categories, annotations, importMs, maxStallMs }
+    } finally {
+      project.close()
+    }
   } finally {
     rmSync(root, { recursive: true, force: true })
   }

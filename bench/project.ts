@@ -35,13 +35,13 @@ async function seedImages(n: number): Promise<Buffer[]> {
   ].slice(0, Math.max(1, Math.min(3, n)))
 }
 
-function timeSaves(project: Project, runs: number): number {
+async function timeSaves(project: Project, runs: number): Promise<number> {
   const image = project.listImages({ limit: 1 })[0]
-  const category = project.ensureCategory('bench')
+  const category = await project.ensureCategory('bench')
   const times: number[] = []
   for (let i = 0; i < runs; i++) {
     const t = performance.now()
-    project.saveAnnotation({
+    await project.saveAnnotation({
       imageId: image.id,
       categoryId: category.id,
       segmentation: [[1, 1, 20, 1, 20, 20, 1, 20]],
@@ -79,10 +79,10 @@ export async function benchScan(n: number, options: { saves?: number; dir?: stri
     await project.scan()
     const rescanMs = performance.now() - t
     const saves = options.saves ?? 50
-    const saveFullMs = timeSaves(project, saves)
+    const saveFullMs = await timeSaves(project, saves)
     project.close()
     project = Project.open(root, { synchronous: 'NORMAL' })
-    const saveNormalMs = timeSaves(project, saves)
+    const saveNormalMs = await timeSaves(project, saves)
     project.close()
     return { images: n, scanMs, readHeadersMs, rescanMs, saveFullMs, saveNormalMs }
   } finally {

@@ -10,6 +10,8 @@
 //   (These figures were timing assertions in `npm test`, where a loaded machine made them flaky.)
 // - project: a 10,000-image folder lists (scan) in under 2 s; header reading; save latency.
 // - export: COCO export of 10,000 images with 100,000 annotations under 3 s and 500 MB.
+// - import: COCO import of 2,000 / 10,000 / 20,000 new categories (10k within 6x the 2k time:
+//   not quadratic), and of 20,000 annotations with the longest event-loop stall it causes.
 // - embeddings: ready for the first click after switching to an image held in memory (< 5 ms),
 //   cached on disk (< 80 ms), or uncached (one preprocess plus one encoder run, nothing more).
 // - renderer: in Chromium, click to preview drawn minus the decoder's own time (< 30 ms), and
@@ -20,7 +22,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import sharp from 'sharp'
-import { benchExport } from './coco.ts'
+import { benchExport, benchImport, type ImportBenchResult } from './coco.ts'
 import { benchScan } from './project.ts'
 import { benchEmbeddings } from './embeddings.ts'
 import { printRendererBench } from './renderer/bench.ts'
@@ -306,6 +308,26 @@ async function exportSection(): Promise<void> {
   )
 }
 
+async function importSection(): Promise<void> {
+  console.log('## import: COCO into a one-image project (every category new)\n')
+  const rows: ImportBenchResult[] = []
+  for (const [categories, annotations] of [
+    [2000, 1],
+    [10_000, 1],
+    [20_000, 1],
+    [10, 20_000],
+  ])
+    rows.push(await benchImport(categories, annotations))
+  printTable(
+    ['categories', 'annotations', 'import ms', 'longest event-loop stall ms'],
+    rows.map((r) => [String(r.categories), String(r.annotations), r.importMs.toFixed(0), r.maxStallMs.toFixed(1)]),
+  )
+  const ratio = rows[1].importMs / rows[0].importMs
+  console.log(
+    `\ntarget: 10,000 categories within 6x the time of 2,000 (not quadratic): ${ratio.toFixed(1)}x ${ratio <= 6 ? 'OK' : 'MISSED'}\n`,
+  )
+}
+
 async function embeddingsSection(): Promise<void> {
   const r = await benchEmbeddings()
   console.log(
@@ -337,6 +359,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   engine: engineSection,
   project: projectSection,
   export: exportSection,
+  import: importSection,
   embeddings: embeddingsSection,
   renderer: printRendererBench,
 }

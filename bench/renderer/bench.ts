@@ -104,7 +104,7 @@ export async function benchRenderer(options: { clicks?: number; frames?: number 
     if (project === null) throw new Error('the bench project did not open')
     const bigRow = project.listImages({}).find((row) => row.path === BIG.file)
     if (bigRow === undefined) throw new Error(`${BIG.file} is not in the project`)
-    const category = project.createCategory({ name: 'bench' })
+    const category = await project.createCategory({ name: 'bench' })
     for (let k = 0; k < POLYGONS; k++) {
       const cx = 200 + (k % 20) * 280
       const cy = 200 + Math.floor(k / 20) * 250
@@ -114,7 +114,7 @@ export async function benchRenderer(options: { clicks?: number; frames?: number 
         const r = 90 + 25 * Math.sin(5 * angle + k)
         ring.push(cx + r * Math.cos(angle), cy + r * Math.sin(angle))
       }
-      project.saveAnnotation({
+      await project.saveAnnotation({
         imageId: bigRow.id,
         categoryId: category.id,
         segmentation: [ring],

@@ -13,7 +13,8 @@ import { scanSkippedLines } from '../../src-preload/contract/summaries.ts'
 
 /** Opens (or creates) the project and brings it up to date with the folder. */
 export async function openAndScan(folder: string, io: Io): Promise<Project> {
-  const project = Project.open(folder)
+  // Blocking lock waits: the CLI has no event loop to keep responsive.
+  const project = Project.open(folder, { lockWait: 'blocking' })
   if (project.notice) io.err(project.notice)
   try {
     const scan = await project.scan()
@@ -101,9 +102,9 @@ export async function annotateCommand(args: string[], io: Io): Promise<void> {
         { candidate },
       )
       // One transaction: a save that fails (a full disk) takes the category it created with it.
-      const { category, saved } = project.transaction(() => {
-        const category = project.ensureCategory(values.category!.trim())
-        const saved = project.saveAnnotation({
+      const { category, saved } = await project.transaction((tx) => {
+        const category = tx.ensureCategory(values.category!.trim())
+        const saved = tx.saveAnnotation({
           imageId: image.id,
           categoryId: category.id,
           segmentation: result.segmentation,

@@ -202,11 +202,18 @@ export class AnnotationService {
     const { segmentation, bbox, area, score, prompt, modelId } = state
     const outline = await this.outlineOf(segmentation)
     this.stillOpen(opened)
-    return this.outgoing(
-      project.saveAnnotation({ imageId, categoryId, segmentation, bbox, area, score, prompt, modelId }),
-      outline,
-      true,
-    )
+    const saved = await project.saveAnnotation({
+      imageId,
+      categoryId,
+      segmentation,
+      bbox,
+      area,
+      score,
+      prompt,
+      modelId,
+    })
+    this.stillOpen(opened)
+    return this.outgoing(saved, outline, true)
   }
 
   async update(input: UpdateInput): Promise<Annotation> {
@@ -246,11 +253,13 @@ export class AnnotationService {
     }
     const outline = await this.outlineOf(patch.segmentation ?? existing.segmentation)
     this.stillOpen(opened)
-    return this.outgoing(project.updateAnnotation(existing.id, patch), outline, true)
+    const updated = await project.updateAnnotation(existing.id, patch)
+    this.stillOpen(opened)
+    return this.outgoing(updated, outline, true)
   }
 
-  delete(annotationId: number): null {
-    this.projects.require().project.deleteAnnotation(annotationId)
+  async delete(annotationId: number): Promise<null> {
+    await this.projects.require().project.deleteAnnotation(annotationId)
     return null
   }
 
@@ -276,14 +285,9 @@ export class AnnotationService {
     ])
     const outline = await this.outlineOf(combined.segmentation)
     this.stillOpen(opened)
-    return this.outgoing(
-      project.updateAnnotation(annotationId, {
-        segmentation: combined.segmentation,
-        bbox: combined.bbox,
-        area: combined.area,
-      }),
-      outline,
-      true,
-    )
+    const { segmentation, bbox, area } = combined
+    const updated = await project.updateAnnotation(annotationId, { segmentation, bbox, area })
+    this.stillOpen(opened)
+    return this.outgoing(updated, outline, true)
   }
 }

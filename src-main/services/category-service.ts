@@ -9,25 +9,25 @@ export class CategoryService {
     return this.projects.require().project.listCategories()
   }
 
-  create(input: { name: string; color?: string; supercategory?: string | null }): Category {
+  create(input: { name: string; color?: string; supercategory?: string | null }): Promise<Category> {
     return this.projects.require().project.createCategory(input)
   }
 
-  rename(categoryId: number, name: string): Category {
+  rename(categoryId: number, name: string): Promise<Category> {
     return this.projects.require().project.renameCategory(categoryId, name)
   }
 
-  recolor(categoryId: number, color: string): Category {
+  recolor(categoryId: number, color: string): Promise<Category> {
     return this.projects.require().project.recolorCategory(categoryId, color)
   }
 
-  reorder(categoryIds: number[]): Category[] {
+  reorder(categoryIds: number[]): Promise<Category[]> {
     return this.projects.require().project.reorderCategories(categoryIds)
   }
 
   /** Refused while annotations use it, unless `force` (which deletes them too). */
-  delete(categoryId: number, force: boolean | undefined): null {
-    this.projects.require().project.deleteCategory(categoryId, { force })
+  async delete(categoryId: number, force: boolean | undefined): Promise<null> {
+    await this.projects.require().project.deleteCategory(categoryId, { force })
     return null
   }
 }

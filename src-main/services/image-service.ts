@@ -56,9 +56,9 @@ export class ImageService {
     }
   }
 
-  setStatus(imageId: number, status: ImageStatus): ProjectImage {
+  async setStatus(imageId: number, status: ImageStatus): Promise<ProjectImage> {
     const { project } = this.projects.require()
-    project.setImageStatus(imageId, status)
+    await project.setImageStatus(imageId, status)
     return project.getImage(imageId)
   }
 

@@ -86,7 +86,7 @@ export class ProjectService {
     // opened (a damaged database, a folder gone), the window keeps working on the current one
     // instead of showing a project main no longer has. SQLite lets the same folder's database
     // be open twice for that moment.
-    const project = Project.open(folder, { userDataDir: this.options.projectUserDataDir })
+    const project = Project.open(folder, { userDataDir: this.options.projectUserDataDir, lockWait: 'async' })
     let scan: ScanSummary
     try {
       scan = await project.scan({

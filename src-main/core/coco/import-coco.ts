@@ -15,12 +15,17 @@
 //   from the file. A bbox-only annotation becomes its rectangle.
 // - An annotation identical to one already on the image (same category, same segmentation) is
 //   skipped, so importing the same file twice does not double the labels.
-// - Everything is written in one transaction: the import lands whole or not at all.
+// - Everything is written in one transaction: the import lands whole or not at all. It is
+//   staged first (Project.stageImport: checked and collected without the write lock), in slices
+//   of a few ms that yield to the event loop, so an import in the app's main process never
+//   holds the windows or the lock for long; the commit is a few set-based statements. A failure
+//   or a cancel (`signal`) leaves no trace, not even a category.
 
 import { readFile } from 'node:fs/promises'
 import { posix } from 'node:path'
-import { UserError } from '../errors.ts'
-import type { StoredAnnotation, AnnotationInput, Category, ProjectImage, Segmentation } from '../project/types.ts'
+import { CancelledError, UserError } from '../errors.ts'
+import type { ImportStage } from '../project/project.ts'
+import type { StoredAnnotation, Category, ProjectImage, Segmentation } from '../project/types.ts'
 import { nameKey } from '../project/validate.ts'
 import { rasterizeShape, rleToString } from '../segment/rle.ts'
 import { checkRasterCost, maskMeasures } from '../segment/segmentation.ts'
@@ -32,17 +37,16 @@ import type { ProgressCallback } from './source.ts'
 export interface ImportTarget {
   listImages(): ProjectImage[]
   listCategories(): Category[]
-  createCategory(input: { name: string; supercategory?: string | null }): Category
   listAnnotations(imageId: number): StoredAnnotation[]
-  saveAnnotation(input: AnnotationInput): StoredAnnotation
-  /** Runs `fn` in one transaction (the store's own writes nest inside it). */
-  transaction<T>(fn: () => T): T
+  stageImport(): ImportStage
 }
 
 export interface CocoImportOptions {
   onProgress?: ProgressCallback
   /** Model id recorded on imported annotations (default 'coco-import'). */
   modelId?: string
+  /** Stops the import between slices; nothing is written. */
+  signal?: AbortSignal
 }
 
 export interface SkippedImage {
@@ -76,6 +80,12 @@ export interface CocoImportResult {
 }
 
 const PROGRESS_EVERY = 500
+/** Work between two yields to the event loop (a slice ends after the entry that crosses it). */
+const SLICE_MS = 8
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((done) => setImmediate(done))
+}
 
 /** The key two category names must not share, exactly as the store compares them. */
 function categoryKey(name: string): string {
@@ -235,40 +245,54 @@ export async function importCoco(
   const total = doc.annotations.length
   options.onProgress?.(0, total)
 
+  // Duplicates are found by category name, not id: a category of the file may not exist yet.
+  const keyOfCategory = new Map(project.listCategories().map((c) => [c.id, categoryKey(c.name)]))
   const existingKeys = new Map<number, Set<string>>()
   const keysFor = (imageId: number): Set<string> => {
     let keys = existingKeys.get(imageId)
     if (!keys) {
-      keys = new Set(project.listAnnotations(imageId).map((a) => `${a.categoryId}|${JSON.stringify(a.segmentation)}`))
+      keys = new Set(
+        project
+          .listAnnotations(imageId)
+          .map((a) => `${keyOfCategory.get(a.categoryId)}|${JSON.stringify(a.segmentation)}`),
+      )
       existingKeys.set(imageId, keys)
     }
     return keys
   }
+  const cancelled = (): void => {
+    if (options.signal?.aborted) throw new CancelledError(`${file}: the import was cancelled; nothing was imported`)
+  }
+  let slice = performance.now()
+  /** Between two entries: lets the event loop run once this slice has had its SLICE_MS. */
+  const sliceOver = (): boolean => performance.now() - slice > SLICE_MS
+  const nextSlice = async (): Promise<void> => {
+    await yieldToEventLoop()
+    cancelled()
+    slice = performance.now()
+  }
 
-  project.transaction(() => {
+  const stage = project.stageImport()
+  try {
     // Categories: merged by name; every category of the file exists afterwards.
-    const known = new Map(project.listCategories().map((c) => [categoryKey(c.name), c]))
-    const categoryFor = new Map<number, number>()
+    const categoryFor = new Map<number, { position: number; key: string }>()
     for (const c of doc.categories) {
-      let category = known.get(categoryKey(c.name))
-      if (!category) {
-        try {
-          category = project.createCategory({ name: c.name, supercategory: c.supercategory })
-        } catch (err) {
-          if (err instanceof UserError)
-            throw new UserError(err.code, `${file}: categories[${c.index}] (id ${c.id}): ${err.message}`, {
-              cause: err,
-            })
-          throw err
-        }
-        known.set(categoryKey(c.name), category)
-        result.categoriesCreated.push(category.name)
+      if (sliceOver()) await nextSlice()
+      try {
+        const position = stage.addCategory({ name: c.name, supercategory: c.supercategory })
+        categoryFor.set(c.id, { position, key: categoryKey(c.name) })
+      } catch (err) {
+        if (err instanceof UserError)
+          throw new UserError(err.code, `${file}: categories[${c.index}] (id ${c.id}): ${err.message}`, {
+            cause: err,
+          })
+        throw err
       }
-      categoryFor.set(c.id, category.id)
     }
 
     let done = 0
     for (const a of doc.annotations) {
+      if (sliceOver()) await nextSlice()
       if (++done % PROGRESS_EVERY === 0) options.onProgress?.(done, total)
       const image = target.get(a.imageId)
       if (!image) {
@@ -287,15 +311,22 @@ export async function importCoco(
         result.skippedAnnotations.empty++
         continue
       }
-      const categoryId = categoryFor.get(a.categoryId) as number
+      const category = categoryFor.get(a.categoryId) as { position: number; key: string }
       const keys = keysFor(image.id)
-      const key = `${categoryId}|${JSON.stringify(prepared.segmentation)}`
+      const key = `${category.key}|${JSON.stringify(prepared.segmentation)}`
       if (keys.has(key)) {
         result.skippedAnnotations.duplicates++
         continue
       }
       try {
-        project.saveAnnotation({ imageId: image.id, categoryId, ...prepared, score: null, prompt: null, modelId })
+        stage.addAnnotation({
+          imageId: image.id,
+          categoryId: category.position,
+          ...prepared,
+          score: null,
+          prompt: null,
+          modelId,
+        })
       } catch (err) {
         if (err instanceof UserError)
           throw new UserError(err.code, `${file}: ${entryName(a)}: ${err.message}`, { cause: err })
@@ -306,7 +337,11 @@ export async function importCoco(
       if (a.geometry.kind === 'bbox') result.fromBbox++
       if (a.iscrowd) result.crowd++
     }
-  })
+    cancelled()
+    result.categoriesCreated = (await stage.commit()).categoriesCreated
+  } finally {
+    stage.discard()
+  }
   options.onProgress?.(total, total)
   result.durationMs = performance.now() - started
   return result

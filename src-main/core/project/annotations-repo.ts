@@ -42,7 +42,7 @@ type GeometryRecord = Pick<
   'id' | 'image_id' | 'category_id' | 'segmentation' | 'bbox_x' | 'bbox_y' | 'bbox_w' | 'bbox_h' | 'area'
 >
 
-type Values = [
+export type AnnotationValues = [
   number,
   number,
   string,
@@ -56,7 +56,8 @@ type Values = [
   string | null,
 ]
 
-function values(a: AnnotationInput): Values {
+/** An annotation's column values, image_id through model_id, as stored. */
+export function annotationValues(a: AnnotationInput): AnnotationValues {
   return [
     a.imageId,
     a.categoryId,
@@ -76,8 +77,8 @@ const COLUMNS =
   'id, image_id, category_id, segmentation, bbox_x, bbox_y, bbox_w, bbox_h, area, score, prompt, model_id, created_at, updated_at'
 
 export class AnnotationsRepository {
-  private readonly insertStmt: Statement<[...Values, string, string]>
-  private readonly updateStmt: Statement<[...Values, string, number]>
+  private readonly insertStmt: Statement<[...AnnotationValues, string, string]>
+  private readonly updateStmt: Statement<[...AnnotationValues, string, number]>
   private readonly deleteStmt: Statement<[number]>
   private readonly deleteByCategoryStmt: Statement<[number]>
   private readonly byId: Statement<[number], AnnotationRecord>
@@ -108,11 +109,11 @@ export class AnnotationsRepository {
   }
 
   insert(a: AnnotationInput, now: string): number {
-    return Number(this.insertStmt.run(...values(a), now, now).lastInsertRowid)
+    return Number(this.insertStmt.run(...annotationValues(a), now, now).lastInsertRowid)
   }
 
   update(id: number, a: AnnotationInput, now: string): void {
-    this.updateStmt.run(...values(a), now, id)
+    this.updateStmt.run(...annotationValues(a), now, id)
   }
 
   delete(id: number): boolean {

@@ -35,8 +35,14 @@ import { migrate, readSchemaVersion, SCHEMA_VERSION } from './migrations/index.t
 
 export const PROJECT_DIR = '.sam-annotator'
 export const DB_FILE = 'project.sqlite'
-/** How long a write waits for another process's write lock before failing. */
+/** How long a write waits for another process's write lock before failing with 'project-busy'. */
 export const BUSY_TIMEOUT_MS = 10_000
+/**
+ * SQLite's own (blocking) wait for a lock when the caller waits asynchronously instead: a
+ * lock held for a moment is taken without a timer round trip, and the thread is never held
+ * longer than this per attempt.
+ */
+export const SHORT_BUSY_TIMEOUT_MS = 5
 
 export type Synchronous = 'FULL' | 'NORMAL'
 
@@ -208,6 +214,12 @@ function corrupt(file: string, why: string, cause?: unknown): UserError {
   )
 }
 
+/** True when another connection holds the lock SQLite needed (worth trying again later). */
+export function isBusyError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY')
+}
+
 /** True when SQLite reports a damaged or foreign file. */
 export function isCorruptionError(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code
@@ -376,8 +388,16 @@ export interface OpenedDatabase {
   migratedFrom: number
 }
 
-/** Opens (creating when absent) the project database at `file`, migrated to SCHEMA_VERSION. */
-export function openDatabase(file: string, folder: string, synchronous: Synchronous = 'FULL'): OpenedDatabase {
+/**
+ * Opens (creating when absent) the project database at `file`, migrated to SCHEMA_VERSION.
+ * `busyTimeoutMs`: how long SQLite blocks the thread waiting for another process's lock.
+ */
+export function openDatabase(
+  file: string,
+  folder: string,
+  synchronous: Synchronous = 'FULL',
+  busyTimeoutMs = BUSY_TIMEOUT_MS,
+): OpenedDatabase {
   let kind: 'absent' | 'file' | 'folder' | 'other'
   try {
     const st = statSync(file)
@@ -411,7 +431,7 @@ export function openDatabase(file: string, folder: string, synchronous: Synchron
   checkFileHeader(file)
   let db: Database.Database
   try {
-    db = connect(file, { timeout: BUSY_TIMEOUT_MS, fileMustExist: true })
+    db = connect(file, { timeout: busyTimeoutMs, fileMustExist: true })
   } catch (err) {
     if (isCorruptionError(err)) throw corrupt(file, (err as Error).message, err)
     throw cannotOpen(file, err)

@@ -1,6 +1,13 @@
 // A project: an image folder plus its SQLite store. This is the one object the IPC services,
 // the CLI and COCO export/import talk to. Every mutating call validates its input, runs as one
-// IMMEDIATE transaction and has committed (fsynced, with synchronous=FULL) before it returns.
+// IMMEDIATE transaction and has committed (fsynced, with synchronous=FULL) before its promise
+// resolves.
+//
+// Writes are asynchronous because of the lock another process may hold (the CLI importing
+// while the app is open): better-sqlite3 waits for a lock by blocking the thread, which in the
+// app's main process froze every window for up to the whole busy timeout. Opened with
+// lockWait 'async' (the default) SQLite blocks a few ms at most and the write retries on timers
+// with backoff; 'blocking' (the CLI, which has no event loop to keep) lets SQLite wait.
 //
 // Opening never scans and never decodes images. `scan()` walks and stats the folder and
 // reconciles rows (new, missing, returned, moved); `readPendingHeaders()` does the slow part
@@ -12,14 +19,18 @@ import { UserError } from '../errors.ts'
 import { AnnotationsRepository } from './annotations-repo.ts'
 import { CategoriesRepository } from './categories-repo.ts'
 import {
+  BUSY_TIMEOUT_MS,
   defaultUserDataDir,
+  isBusyError,
   locateDatabase,
   openDatabase,
   resolveFolder,
+  SHORT_BUSY_TIMEOUT_MS,
   sqliteFailure,
   type Synchronous,
 } from './database.ts'
 import { findImageFiles, mapLimit, naturalCompare, readHeader, sampleFile, type FoundFile } from './image-files.ts'
+import { ImportRepository } from './import-repo.ts'
 import { ImagesRepository, type PendingImage, type StoredHeader, type StoredImage } from './images-repo.ts'
 import { readMeta } from './meta-repo.ts'
 import type {
@@ -48,6 +59,51 @@ export interface OpenOptions {
   userDataDir?: string
   /** FULL (default) fsyncs every commit. NORMAL exists for the bench that measures the difference. */
   synchronous?: Synchronous
+  /**
+   * How a write waits for another process's write lock: 'async' (default) on timers, the event
+   * loop running meanwhile (the app's main process); 'blocking' inside SQLite (the CLI).
+   */
+  lockWait?: 'async' | 'blocking'
+  /** The longest a write waits for that lock before 'project-busy' (default BUSY_TIMEOUT_MS). */
+  lockWaitMs?: number
+}
+
+/**
+ * The store's writes inside one transaction (Project.transaction): synchronous, committed
+ * together or not at all.
+ */
+export interface ProjectTransaction {
+  createCategory(input: { name: string; color?: string; supercategory?: string | null }): Category
+  /** The category with this name (ignoring case), created when absent. */
+  ensureCategory(name: string): Category
+  saveAnnotation(input: AnnotationInput): StoredAnnotation
+}
+
+/**
+ * One import, staged before it is written (see Project.stageImport). Adding checks each value
+ * at once and writes nothing to the project; `commit` writes everything in one transaction.
+ */
+export interface ImportStage {
+  /**
+   * A category the import needs, created at commit unless the project has one of that name
+   * (ignoring case) then. Returns the number annotations refer to it by: the same for the same
+   * name.
+   */
+  addCategory(input: { name: string; supercategory?: string | null }): number
+  /** An annotation to save at commit; `categoryId` is a number addCategory returned. */
+  addAnnotation(input: AnnotationInput): void
+  /** Writes every staged category and annotation in one transaction, then discards the stage. */
+  commit(): Promise<{ categoriesCreated: string[]; imported: number }>
+  /** Drops what was staged, writing nothing. Safe to call more than once, and after commit. */
+  discard(): void
+}
+
+/** First pause between attempts at a busy write, doubled each time up to MAX_PAUSE_MS. */
+const FIRST_PAUSE_MS = 2
+const MAX_PAUSE_MS = 50
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms))
 }
 
 export interface ReadHeadersOptions {
@@ -175,6 +231,10 @@ export class Project {
   private readonly images: ImagesRepository
   private readonly categories: CategoriesRepository
   private readonly annotations: AnnotationsRepository
+  private readonly lockWait: 'async' | 'blocking'
+  private readonly lockWaitMs: number
+  /** The synchronous writes, run inside write(). */
+  private readonly tx: ProjectTransaction
 
   private constructor(
     folder: string,
@@ -183,6 +243,8 @@ export class Project {
     notice: string | null,
     db: Database,
     migratedFrom: number,
+    lockWait: 'async' | 'blocking',
+    lockWaitMs: number,
   ) {
     this.folder = folder
     this.dbPath = dbPath
@@ -190,20 +252,38 @@ export class Project {
     this.notice = notice
     this.db = db
     this.migratedFrom = migratedFrom
+    this.lockWait = lockWait
+    this.lockWaitMs = lockWaitMs
     this.images = new ImagesRepository(db)
     this.categories = new CategoriesRepository(db)
     this.annotations = new AnnotationsRepository(db)
+    this.tx = {
+      createCategory: (input) => this.insertCategory(input),
+      ensureCategory: (name) => {
+        const checked = checkName('category', name)
+        return this.categories.getByKey(nameKey(checked)) ?? this.insertCategory({ name: checked })
+      },
+      saveAnnotation: (input) => this.insertAnnotation(input),
+    }
   }
 
   /** Creates or opens the project of `folder`. Does not scan: call scan() for that. */
   static open(folder: string, options: OpenOptions = {}): Project {
     const real = resolveFolder(folder)
     const where = locateDatabase(real, options.userDataDir ?? defaultUserDataDir())
-    const { db, migratedFrom } = openDatabase(where.dbPath, real, options.synchronous ?? 'FULL')
+    const lockWait = options.lockWait ?? 'async'
+    const lockWaitMs = options.lockWaitMs ?? BUSY_TIMEOUT_MS
+    if (!(lockWaitMs >= 0)) throw new UserError('invalid-value', `lock wait ${lockWaitMs} ms is not a duration`)
+    const { db, migratedFrom } = openDatabase(
+      where.dbPath,
+      real,
+      options.synchronous ?? 'FULL',
+      lockWait === 'async' ? Math.min(SHORT_BUSY_TIMEOUT_MS, lockWaitMs) : lockWaitMs,
+    )
     try {
       // The repositories prepare their statements here: the first place a schema changed under
       // us since openDatabase checked it would show.
-      return new Project(real, where.dbPath, where.location, where.notice, db, migratedFrom)
+      return new Project(real, where.dbPath, where.location, where.notice, db, migratedFrom, lockWait, lockWaitMs)
     } catch (err) {
       db.close()
       throw translateFailure(where.dbPath, err)
@@ -233,12 +313,27 @@ export class Project {
     }
   }
 
-  /** One IMMEDIATE transaction: takes the write lock up front, so a concurrent writer waits (busy_timeout) instead of failing mid-way. */
-  private write<T>(fn: () => T): T {
-    try {
-      return this.db.transaction(fn).immediate()
-    } catch (err) {
-      throw this.translate(err)
+  /**
+   * One IMMEDIATE transaction: takes the write lock up front, so a concurrent writer waits
+   * instead of failing mid-way. With lockWait 'async' a busy lock is tried again after a pause
+   * (doubling, up to MAX_PAUSE_MS) until lockWaitMs have passed, then 'project-busy'; `fn` runs
+   * again from the start each time (a busy BEGIN or COMMIT rolled everything back). The first
+   * attempt runs before this returns, so writes keep the order of their calls.
+   */
+  private async write<T>(fn: () => T): Promise<T> {
+    const deadline = performance.now() + this.lockWaitMs
+    let pause = FIRST_PAUSE_MS
+    for (;;) {
+      try {
+        return this.db.transaction(fn).immediate()
+      } catch (err) {
+        const left = deadline - performance.now()
+        if (this.lockWait === 'blocking' || !isBusyError(err) || left <= 0 || this.db.inTransaction)
+          throw this.translate(err)
+        await sleep(Math.min(pause, left))
+        pause = Math.min(pause * 2, MAX_PAUSE_MS)
+        if (!this.db.open) throw this.translate(err) // closed while waiting
+      }
     }
   }
 
@@ -292,7 +387,7 @@ export class Project {
     })
 
     const now = new Date().toISOString()
-    const plan = this.write(() => {
+    const plan = await this.write(() => {
       // Planned against the rows as they are now, under the write lock.
       const p = planScan(this.images.allForScan(), found, fingerprints)
       for (const image of p.returned) this.images.setMissing(image.id, false)
@@ -343,7 +438,7 @@ export class Project {
       if (batch.length === 0) break
       after = batch[batch.length - 1].id
       const results = await mapLimit(batch, options.concurrency ?? 8, (image) => this.headerOf(image))
-      this.write(() => {
+      await this.write(() => {
         for (const r of results) if (r) this.images.saveHeader(r.image, r.header)
       })
       done += batch.length
@@ -385,7 +480,7 @@ export class Project {
     const row = this.getImage(id)
     if (row.missing || row.width !== null || row.error !== null) return row
     const result = await this.headerOf({ id: row.id, path: row.path })
-    if (result !== null) this.write(() => this.images.saveHeader(result.image, result.header))
+    if (result !== null) await this.write(() => this.images.saveHeader(result.image, result.header))
     return this.getImage(id)
   }
 
@@ -412,9 +507,9 @@ export class Project {
     return this.read(() => this.images.getByPath(normalized))
   }
 
-  setImageStatus(id: number, status: ImageStatus): void {
+  async setImageStatus(id: number, status: ImageStatus): Promise<void> {
     const checked = checkStatus(status)
-    this.write(() => {
+    await this.write(() => {
       this.requireImage(id)
       this.images.setStatus(id, checked)
     })
@@ -430,31 +525,32 @@ export class Project {
     return this.read(() => this.categories.list())
   }
 
-  createCategory(input: { name: string; color?: string; supercategory?: string | null }): Category {
+  async createCategory(input: { name: string; color?: string; supercategory?: string | null }): Promise<Category> {
+    return this.write(() => this.tx.createCategory(input))
+  }
+
+  private insertCategory(input: { name: string; color?: string; supercategory?: string | null }): Category {
     const name = checkName('category', input?.name)
     const color = input.color === undefined ? undefined : checkColor(input.color)
     const supercategory = checkOptionalText('supercategory', input.supercategory)
-    return this.write(() => {
-      const key = nameKey(name)
-      const existing = this.categories.getByKey(key)
-      if (existing)
-        throw new UserError(
-          'category-exists',
-          `a category named "${existing.name}" already exists (names are compared ignoring case)`,
-        )
-      // A count, not a list: importing thousands of categories must not be quadratic.
-      const chosen = color ?? PALETTE[this.categories.count() % PALETTE.length]
-      return this.categories.get(this.categories.insert(name, key, chosen, supercategory)) as Category
-    })
+    const key = nameKey(name)
+    const existing = this.categories.getByKey(key)
+    if (existing)
+      throw new UserError(
+        'category-exists',
+        `a category named "${existing.name}" already exists (names are compared ignoring case)`,
+      )
+    // A count, not a list: importing thousands of categories must not be quadratic.
+    const chosen = color ?? PALETTE[this.categories.count() % PALETTE.length]
+    return this.categories.get(this.categories.insert(name, key, chosen, supercategory)) as Category
   }
 
   /** The category with this name (ignoring case), created when absent: for CLI and COCO import. */
-  ensureCategory(name: string): Category {
-    const checked = checkName('category', name)
-    return this.write(() => this.categories.getByKey(nameKey(checked)) ?? this.createCategory({ name: checked }))
+  async ensureCategory(name: string): Promise<Category> {
+    return this.write(() => this.tx.ensureCategory(name))
   }
 
-  renameCategory(id: number, name: string): Category {
+  async renameCategory(id: number, name: string): Promise<Category> {
     const checked = checkName('category', name)
     return this.write(() => {
       const category = this.requireCategory(id)
@@ -470,7 +566,7 @@ export class Project {
     })
   }
 
-  recolorCategory(id: number, color: string): Category {
+  async recolorCategory(id: number, color: string): Promise<Category> {
     const checked = checkColor(color)
     return this.write(() => {
       const category = this.requireCategory(id)
@@ -480,7 +576,7 @@ export class Project {
   }
 
   /** `ids` must list every category exactly once, in the new display order. */
-  reorderCategories(ids: number[]): Category[] {
+  async reorderCategories(ids: number[]): Promise<Category[]> {
     if (!Array.isArray(ids)) throw new UserError('invalid-value', `category order ${String(ids)} is not a list of ids`)
     return this.write(() => {
       const current = this.categories.list()
@@ -504,8 +600,8 @@ export class Project {
   }
 
   /** Refuses while annotations use the category, naming how many, unless `force` (which deletes them too). */
-  deleteCategory(id: number, options: { force?: boolean } = {}): void {
-    this.write(() => {
+  async deleteCategory(id: number, options: { force?: boolean } = {}): Promise<void> {
+    await this.write(() => {
       const category = this.requireCategory(id)
       const used = this.categories.usage(category.id)
       if (used > 0 && !options.force) {
@@ -526,8 +622,11 @@ export class Project {
 
   /** Checks ids exist and an RLE matches the image size when the size is known. */
   private checkReferences(input: AnnotationInput): void {
-    const image = this.requireImage(input.imageId)
     this.requireCategory(input.categoryId)
+    this.checkImageReference(this.requireImage(input.imageId), input)
+  }
+
+  private checkImageReference(image: ProjectImage, input: AnnotationInput): void {
     const seg = input.segmentation
     if (
       !Array.isArray(seg) &&
@@ -542,17 +641,19 @@ export class Project {
     }
   }
 
-  saveAnnotation(input: AnnotationInput): StoredAnnotation {
-    const checked = checkAnnotationInput(input)
-    return this.write(() => {
-      this.checkReferences(checked)
-      const id = this.annotations.insert(checked, new Date().toISOString())
-      this.images.promoteToInProgress(checked.imageId)
-      return this.annotations.get(id) as StoredAnnotation
-    })
+  async saveAnnotation(input: AnnotationInput): Promise<StoredAnnotation> {
+    return this.write(() => this.tx.saveAnnotation(input))
   }
 
-  updateAnnotation(id: number, patch: AnnotationPatch): StoredAnnotation {
+  private insertAnnotation(input: AnnotationInput): StoredAnnotation {
+    const checked = checkAnnotationInput(input)
+    this.checkReferences(checked)
+    const id = this.annotations.insert(checked, new Date().toISOString())
+    this.images.promoteToInProgress(checked.imageId)
+    return this.annotations.get(id) as StoredAnnotation
+  }
+
+  async updateAnnotation(id: number, patch: AnnotationPatch): Promise<StoredAnnotation> {
     if (patch === null || typeof patch !== 'object')
       throw new UserError('annotation', `annotation change ${String(patch)} is not an object`)
     const unknown = Object.keys(patch).filter((k) => !PATCH_KEYS.has(k))
@@ -571,8 +672,8 @@ export class Project {
     })
   }
 
-  deleteAnnotation(id: number): void {
-    this.write(() => {
+  async deleteAnnotation(id: number): Promise<void> {
+    await this.write(() => {
       const annotation = this.requireAnnotation(id)
       this.annotations.delete(annotation.id)
     })
@@ -612,11 +713,77 @@ export class Project {
   }
 
   /**
-   * Runs `fn` as one transaction: every store call inside it commits together or not at all
-   * (nested calls become savepoints). Imports use it so a file lands whole or not at all.
+   * Runs `fn` as one transaction: the writes it makes through `tx` commit together or not at
+   * all (the CLI's annotate: a save that fails takes the category it created with it). `fn` may
+   * run more than once when the lock was busy, so it must do nothing but those writes.
    */
-  transaction<T>(fn: () => T): T {
-    return this.write(fn)
+  async transaction<T>(fn: (tx: ProjectTransaction) => T): Promise<T> {
+    return this.write(() => fn(this.tx))
+  }
+
+  /**
+   * Starts an import that lands whole or not at all without holding the write lock (or the
+   * thread) while it is prepared: staged rows wait in TEMP tables of this connection, and
+   * commit() moves them into the project in one short transaction. Call discard() when not
+   * committing (a failure, a cancel).
+   */
+  stageImport(): ImportStage {
+    const repo = this.read(() => new ImportRepository(this.db))
+    const positions = new Map<string, number>()
+    const images = new Map<number, ProjectImage>()
+    let annotations = 0
+    let open = true
+    const discard = (): void => {
+      if (open && this.db.open) this.read(() => repo.drop())
+      open = false
+    }
+    const requireOpen = (): void => {
+      if (!open) throw new Error('this import stage was committed or discarded')
+    }
+    return {
+      addCategory: (input) => {
+        requireOpen()
+        const name = checkName('category', input?.name)
+        const supercategory = checkOptionalText('supercategory', input.supercategory)
+        const key = nameKey(name)
+        let position = positions.get(key)
+        if (position === undefined) {
+          position = positions.size + 1
+          this.read(() => repo.addCategory(position as number, name, key, supercategory))
+          positions.set(key, position)
+        }
+        return position
+      },
+      addAnnotation: (input) => {
+        requireOpen()
+        const checked = checkAnnotationInput(input)
+        if (checked.categoryId > positions.size)
+          throw new UserError('category-unknown', `category ${checked.categoryId} was not added to this import`)
+        this.read(() => {
+          let image = images.get(checked.imageId)
+          if (!image) images.set(checked.imageId, (image = this.requireImage(checked.imageId)))
+          this.checkImageReference(image, checked)
+          repo.addAnnotation(checked)
+        })
+        annotations++
+      },
+      commit: async () => {
+        requireOpen()
+        try {
+          return await this.write(() => {
+            const categoriesCreated = repo.missingCategories()
+            repo.insertCategories(PALETTE)
+            const imported = repo.insertAnnotations(new Date().toISOString())
+            // Every staged row refers to a staged category, now present: a shortfall is a bug.
+            if (imported !== annotations) throw new Error(`staged ${annotations} annotations but wrote ${imported}`)
+            return { categoriesCreated, imported }
+          })
+        } finally {
+          discard()
+        }
+      },
+      discard,
+    }
   }
 
   counts(): ProjectCounts {

@@ -47,19 +47,19 @@ async function makeProject(root: string, rels: string[], userData = temp('sam-at
   cleanups.push(() => project.close())
   await project.scan()
   await project.readPendingHeaders()
-  const category = project.ensureCategory('thing')
-  for (const image of project.listImages()) project.saveAnnotation(annotationInput(image.id, category.id))
+  const category = await project.ensureCategory('thing')
+  for (const image of project.listImages()) await project.saveAnnotation(annotationInput(image.id, category.id))
   return project
 }
 
 /** Changes every label and data.yaml: a new category, and `objects` more objects on every image. */
-function changeProject(project: Project, objects = 1): void {
-  const other = project.createCategory({ name: 'other' })
+async function changeProject(project: Project, objects = 1): Promise<void> {
+  const other = await project.createCategory({ name: 'other' })
   for (const image of project.listImages())
     for (let i = 0; i < objects; i++) {
       const x = 14 + (i % 20)
       const y = 10 + (i % 15)
-      project.saveAnnotation(
+      await project.saveAnnotation(
         annotationInput(image.id, other.id, {
           segmentation: [[x, y, x + 5, y, x + 5, y + 4, x, y + 4]],
           bbox: [x, y, 5, 4],
@@ -127,7 +127,7 @@ describe('YOLO export, all or nothing', () => {
       // The in-place layout's image folder holds the project database, which SQLite changes itself.
       const skip = layout === 'links' ? [] : ['images/.sam-annotator']
       const before = tree(out, skip)
-      changeProject(project)
+      await changeProject(project)
       // data.yaml is swapped last: labels/ and images/ are already in place when its rename fails.
       const undo = makeImmutable(join(out, 'data.yaml'))
       if (!undo) return ctx.skip('chattr +i is not supported on this file system')
@@ -289,7 +289,7 @@ describe('a full disk', () => {
     const before = tree(out)
     // Labels of more than a page each (the first export's took one), so the disk runs out
     // part-way through them.
-    changeProject(project, 60)
+    await changeProject(project, 60)
 
     // Fill the disk, then free two pages: the export gets part-way before it runs out.
     const filler = join(disk, 'filler')

@@ -49,11 +49,11 @@ let saved: Saved[]
 beforeAll(async () => {
   folder = await makeFolder()
   project = await openScanned(folder)
-  saved = seedAnnotations(project)
+  saved = await seedAnnotations(project)
   // An annotation on the unreadable image: kept in the project, left out of the export.
   const broken = project.imageByPath(BROKEN)
   if (!broken) throw new Error('broken image not listed')
-  project.saveAnnotation({
+  await project.saveAnnotation({
     imageId: broken.id,
     categoryId: saved[0].annotation.categoryId,
     segmentation: [[1, 1, 5, 1, 5, 5]],
@@ -215,7 +215,7 @@ describe('exportCoco', () => {
     const image = project.imageByPath('a.png')
     const cat = project.listCategories()[0]
     // Saved by hand with measures that do not fit: the export must not trust them.
-    const stray = project.saveAnnotation({
+    const stray = await project.saveAnnotation({
       imageId: image!.id,
       categoryId: cat.id,
       segmentation: [
@@ -240,7 +240,7 @@ describe('exportCoco', () => {
       expect(a.area).toBe(50 * 30 + 10 * 10)
       expect(a.bbox).toEqual([0, 0, 640, 480])
     } finally {
-      project.deleteAnnotation(stray.id)
+      await project.deleteAnnotation(stray.id)
     }
   })
 

@@ -17,7 +17,7 @@ let saved: Saved[]
 beforeAll(async () => {
   folder = await makeFolder()
   project = await openScanned(folder)
-  saved = seedAnnotations(project)
+  saved = await seedAnnotations(project)
 })
 
 afterAll(() => {
@@ -95,14 +95,14 @@ describe('exportYolo', () => {
     await exportYolo(project, out, { imagesFolder: project.folder })
     const image = project.imageByPath('sub/deeper/c.png')!
     const removed = project.listAnnotations(image.id)
-    for (const a of removed) project.deleteAnnotation(a.id)
+    for (const a of removed) await project.deleteAnnotation(a.id)
     try {
       const second = await exportYolo(project, out, { imagesFolder: project.folder })
       expect(readFileSync(join(out, 'labels', 'sub/deeper/c.txt'), 'utf8')).toBe('')
       expect(second.copiedImages).toBe(0)
     } finally {
       for (const a of removed)
-        project.saveAnnotation({
+        await project.saveAnnotation({
           imageId: a.imageId,
           categoryId: a.categoryId,
           segmentation: a.segmentation,

@@ -60,11 +60,11 @@ export interface Saved {
   hasHoles: boolean
 }
 
-export function saveShape(project: Project, image: ImageSpec, category: Category, shape: Shape): Saved {
+export async function saveShape(project: Project, image: ImageSpec, category: Category, shape: Shape): Promise<Saved> {
   const row = project.imageByPath(image.path)
   if (!row) throw new Error(`no image ${image.path}`)
   const g = toCocoSegmentation(shape, image.width, image.height)
-  const annotation = project.saveAnnotation({
+  const annotation = await project.saveAnnotation({
     imageId: row.id,
     categoryId: category.id,
     segmentation: g.segmentation,
@@ -81,32 +81,32 @@ export function saveShape(project: Project, image: ImageSpec, category: Category
  * A varied set of annotations: blobs, blobs with holes (stored as RLE), a two-part object, an
  * object cut by the image border, tiny objects.
  */
-export function seedAnnotations(project: Project, seed = 3): Saved[] {
+export async function seedAnnotations(project: Project, seed = 3): Promise<Saved[]> {
   const cats = [
-    project.ensureCategory('cat'),
-    project.ensureCategory('dog'),
-    project.createCategory({ name: 'tree', supercategory: 'plant' }),
+    await project.ensureCategory('cat'),
+    await project.ensureCategory('dog'),
+    await project.createCategory({ name: 'tree', supercategory: 'plant' }),
   ]
   const rand = mulberry32(seed)
   const saved: Saved[] = []
-  IMAGES.forEach((image, i) => {
+  for (const [i, image] of IMAGES.entries()) {
     for (let k = 0; k < 6; k++) {
       saved.push(
-        saveShape(project, image, cats[(i + k) % 3], randomShape(rand, image.width, image.height, k % 3 === 2)),
+        await saveShape(project, image, cats[(i + k) % 3], randomShape(rand, image.width, image.height, k % 3 === 2)),
       )
     }
     // Two parts, one touching the right border (clamped by the tracer's rules: inside [0, W]).
     const w = image.width,
       h = image.height
     saved.push(
-      saveShape(project, image, cats[0], {
+      await saveShape(project, image, cats[0], {
         parts: [
           { outer: [w - 20, 10, w, 10, w, 40, w - 20, 40], holes: [] },
           { outer: [5, h - 30, 25, h - 30, 25, h - 5, 5, h - 5], holes: [] },
         ],
       }),
     )
-  })
+  }
   return saved
 }
 

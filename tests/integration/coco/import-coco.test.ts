@@ -1,6 +1,7 @@
 // COCO import into a real project: matching, category merge, geometry recomputed, errors that
 // name the entry, all-or-nothing writes, and export -> import -> export giving the same masks.
 
+import Database from 'better-sqlite3'
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,7 +22,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'sam-coco-import-'))
   folder = await makeFolder()
   source = await openScanned(folder)
-  seedAnnotations(source)
+  await seedAnnotations(source)
 })
 
 afterAll(() => {
@@ -140,7 +141,7 @@ describe('importCoco', () => {
   it('matches by path, then by a unique base name; names the images it skipped; merges categories by name', async () => {
     const { project } = await freshProject()
     try {
-      const existing = project.ensureCategory('Cat')
+      const existing = await project.ensureCategory('Cat')
       const square = (x: number) => [[x, 5, x + 20, 5, x + 20, 25, x, 25]]
       const rle = rleEncode(
         new Uint8Array(96 * 128).map((_, i) => (i % 96 < 30 && Math.floor(i / 96) < 40 ? 1 : 0)),
@@ -331,13 +332,19 @@ describe('importCoco', () => {
         })
       }
       const file = writeJson('partial.json', doc)
-      // The store refuses the 12th save (a fault at the true boundary: the database call).
+      // The store refuses the 12th annotation staged (a fault at the true boundary: the store call).
       const target = project
       let saves = 0
       const failing = Object.assign(Object.create(target) as typeof target, {
-        saveAnnotation: (input: Parameters<typeof target.saveAnnotation>[0]) => {
-          if (++saves === 12) throw new UserError('disk-full', 'the disk is full; the change was not saved')
-          return target.saveAnnotation(input)
+        stageImport: () => {
+          const stage = target.stageImport()
+          return {
+            ...stage,
+            addAnnotation: (input: Parameters<typeof stage.addAnnotation>[0]) => {
+              if (++saves === 12) throw new UserError('disk-full', 'the disk is full; the change was not saved')
+              stage.addAnnotation(input)
+            },
+          }
         },
       })
       const err = await importCoco(failing, file).catch((e: unknown) => e)
@@ -349,6 +356,168 @@ describe('importCoco', () => {
       const ok = await importCoco(target, file)
       expect(ok.imported).toBe(21)
       expect(project.counts().annotations).toBe(21)
+    } finally {
+      project.close()
+    }
+  })
+})
+
+/** Counts timer ticks and the longest gap between two while `work` runs. */
+async function watchEventLoop<T>(work: () => Promise<T>): Promise<{ value: T; ticks: number; maxGapMs: number }> {
+  let ticks = 0
+  let last = performance.now()
+  let maxGapMs = 0
+  const timer = setInterval(() => {
+    const now = performance.now()
+    maxGapMs = Math.max(maxGapMs, now - last)
+    last = now
+    ticks++
+  }, 2)
+  try {
+    const value = await work()
+    maxGapMs = Math.max(maxGapMs, performance.now() - last)
+    return { value, ticks, maxGapMs }
+  } finally {
+    clearInterval(timer)
+  }
+}
+
+/** `n` distinct rectangles on a.png (640x480) over two categories, one of them new. */
+function manyAnnotations(n: number): ReturnType<typeof base> {
+  const doc = base()
+  doc.categories.push({ id: 2, name: 'many' })
+  doc.annotations = []
+  for (let i = 0; i < n; i++) {
+    const x = i % 400
+    const y = Math.floor(i / 400) % 300
+    doc.annotations.push({
+      id: i + 1,
+      image_id: 1,
+      category_id: 1 + (i % 2),
+      segmentation: [[x, y, x + 230, y, x + 230, y + 170, x, y + 170]],
+      area: 1,
+      bbox: [0, 0, 1, 1],
+      iscrowd: 0,
+    })
+  }
+  return doc
+}
+
+/** The TEMP tables on the project's own connection (a staged import's are dropped afterwards). */
+function tempTables(project: Project): string[] {
+  const db = (project as unknown as { db: import('better-sqlite3').Database }).db
+  return (db.prepare("SELECT name FROM sqlite_temp_schema WHERE type = 'table'").all() as { name: string }[]).map(
+    (r) => r.name,
+  )
+}
+
+describe('importCoco in a process that must stay responsive (the app)', () => {
+  it('yields to the event loop while an import of thousands of annotations is prepared', async () => {
+    const { project } = await freshProject()
+    try {
+      const file = writeJson('many.json', manyAnnotations(8000))
+      const { value: result, ticks, maxGapMs } = await watchEventLoop(() => importCoco(project, file))
+      expect(result.imported).toBe(8000)
+      expect(project.counts().annotations).toBe(8000)
+      expect(result.categoriesCreated).toEqual(['cat', 'many'])
+      // Done in one go this took seconds with no tick at all; sliced, ticks keep coming.
+      expect(maxGapMs).toBeLessThan(200)
+      expect(ticks).toBeGreaterThan(5)
+      expect(tempTables(project)).toEqual([])
+    } finally {
+      project.close()
+    }
+  })
+
+  it('lands whole or not at all: a bad entry near the end leaves no annotation, no category, no staging', async () => {
+    const { project } = await freshProject()
+    try {
+      const doc = manyAnnotations(3000)
+      // Refused only when its geometry is prepared (not by the parser): a polygon too tangled
+      // to rasterise, 10 entries before the end.
+      const zigzag: number[] = []
+      for (let i = 0; i < 100_000; i++) zigzag.push(i % 2 === 0 ? 0.5 : 639.5, 1 + (i / 100_000) * 470)
+      zigzag.push(0.5, 479)
+      doc.annotations[2990].segmentation = [zigzag]
+      const file = writeJson('bad-near-end.json', doc)
+      const err = await importCoco(project, file).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(UserError)
+      expect((err as Error).message).toMatch(/annotations\[2990\] \(id 2991\): segmentation is too tangled/)
+      expect(project.counts().annotations).toBe(0)
+      expect(project.listCategories()).toEqual([])
+      expect(project.listImages().find((i) => i.path === 'a.png')?.status).toBe('new')
+      expect(tempTables(project)).toEqual([])
+    } finally {
+      project.close()
+    }
+  })
+
+  it('a cancelled import writes nothing', async () => {
+    const { project } = await freshProject()
+    try {
+      const file = writeJson('cancel.json', manyAnnotations(3000))
+      const abort = new AbortController()
+      let seen = 0
+      const err = await importCoco(project, file, {
+        signal: abort.signal,
+        onProgress: (done) => {
+          seen = done
+          if (done >= 1000) abort.abort()
+        },
+      }).catch((e: unknown) => e)
+      expect(seen).toBeGreaterThanOrEqual(1000)
+      expect((err as UserError).code).toBe('cancelled')
+      expect(project.counts().annotations).toBe(0)
+      expect(project.listCategories()).toEqual([])
+      expect(tempTables(project)).toEqual([])
+    } finally {
+      project.close()
+    }
+  })
+
+  it('merges thousands of categories by name with a fixed number of statements on the categories table', async () => {
+    const { project } = await freshProject()
+    try {
+      await project.createCategory({ name: 'Cat' })
+      const doc = base()
+      for (let i = 2; i <= 5000; i++) doc.categories.push({ id: i, name: `kind ${i}` })
+      doc.annotations[0].category_id = 4321
+      const file = writeJson('categories.json', doc)
+      // Every statement the store runs, by its SQL, counted through better-sqlite3's own
+      // Statement methods (called through, not replaced).
+      const probe = new Database(':memory:')
+      const proto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<string, unknown>
+      probe.close()
+      const statements: string[] = []
+      const originals = new Map<string, (...args: unknown[]) => unknown>()
+      for (const method of ['run', 'get', 'all', 'iterate']) {
+        const original = proto[method] as (...args: unknown[]) => unknown
+        originals.set(method, original)
+        proto[method] = function (this: { source: string }, ...args: unknown[]) {
+          statements.push(this.source)
+          return original.apply(this, args)
+        }
+      }
+      let result
+      try {
+        result = await importCoco(project, file)
+      } finally {
+        for (const [method, original] of originals) proto[method] = original
+      }
+      expect(result.categoriesCreated).toHaveLength(4999)
+      expect(result.imported).toBe(1)
+      const categories = project.listCategories()
+      expect(categories).toHaveLength(5000)
+      expect(categories.map((c) => c.order)).toEqual(categories.map((_, i) => i))
+      // Colours cycle in creation order, as one createCategory after another would give them.
+      const palette = categories.slice(0, 20).map((c) => c.color)
+      expect(new Set(palette).size).toBe(20)
+      categories.forEach((c, i) => expect(c.color).toBe(palette[i % 20]))
+      const used = project.getAnnotation(project.listAnnotations(project.listImages()[0].id)[0].id)
+      expect(categories.find((c) => c.id === used.categoryId)?.name).toBe('kind 4321')
+      // Not one lookup, count or insert on the categories table per category of the file.
+      const onCategories = statements.filter((sql) => /\bcategories\b/.test(sql))
+      expect(onCategories.length).toBeLessThan(20)
     } finally {
       project.close()
     }

@@ -200,12 +200,12 @@ describe('file names round-trip', () => {
     cpSync(dir, target, { recursive: true, filter: (src) => !src.includes('.sam-annotator') })
     const copy = await openScanned(target)
     try {
-      const cat = source.ensureCategory('thing')
+      const cat = await source.ensureCategory('thing')
       for (const spec of NAMES) {
         // imageByPath reads '\\' as a separator, so look the literal name up in the list.
         const image = source.listImages().find((i) => i.path === spec.path)
         expect(image?.path).toBe(spec.path)
-        source.saveAnnotation({
+        await source.saveAnnotation({
           imageId: image!.id,
           categoryId: cat.id,
           segmentation: [SQUARE],

@@ -47,8 +47,8 @@ async function makeProject(root: string, rels: string[], userData = temp('sam-gu
   try {
     await project.scan()
     await project.readPendingHeaders()
-    const category = project.ensureCategory('thing')
-    project.saveAnnotation(annotationInput(project.imageByPath(rels[0])!.id, category.id))
+    const category = await project.ensureCategory('thing')
+    await project.saveAnnotation(annotationInput(project.imageByPath(rels[0])!.id, category.id))
   } finally {
     project.close()
   }

@@ -47,10 +47,10 @@ async function populatedProject(): Promise<{ dir: string; dbPath: string }> {
   const dir = await folderWithImage()
   const project = Project.open(dir)
   await project.scan()
-  const cat = project.createCategory({ name: 'cat' })
+  const cat = await project.createCategory({ name: 'cat' })
   const image = project.listImages()[0]
   const ring = Array.from({ length: 400 }, (_, i) => i % 40)
-  for (let i = 0; i < 40; i++) project.saveAnnotation(annotationInput(image.id, cat.id, { segmentation: [ring] }))
+  for (let i = 0; i < 40; i++) await project.saveAnnotation(annotationInput(image.id, cat.id, { segmentation: [ring] }))
   const dbPath = project.dbPath
   project.close()
   return { dir, dbPath }
@@ -74,7 +74,7 @@ describe('location', () => {
     expect(project.migratedFrom).toBe(0)
     expect(project.meta()).toMatchObject({ folder: project.folder, created_at: expect.stringMatching(/^\d{4}-/) })
     await project.scan()
-    project.createCategory({ name: 'cat' })
+    await project.createCategory({ name: 'cat' })
     project.close()
     project = Project.open(join(dir, '.')) // another spelling of the same folder
     expect(project.migratedFrom).toBe(SCHEMA_VERSION)

@@ -179,8 +179,8 @@ describe('rescan', () => {
     const project = open(dir)
     await project.scan()
     const a = project.imageByPath('a.png')!
-    const cat = project.createCategory({ name: 'cat' })
-    const saved = project.saveAnnotation(annotationInput(a.id, cat.id))
+    const cat = await project.createCategory({ name: 'cat' })
+    const saved = await project.saveAnnotation(annotationInput(a.id, cat.id))
     const bytes = readFileSync(join(dir, 'a.png'))
     rmSync(join(dir, 'a.png'))
     let summary = await project.scan()
@@ -205,9 +205,9 @@ describe('rescan', () => {
     await project.readPendingHeaders()
     const a = project.imageByPath('a.jpg')!
     const b = project.imageByPath('b.jpg')!
-    const cat = project.createCategory({ name: 'cat' })
-    project.saveAnnotation(annotationInput(a.id, cat.id))
-    project.setImageStatus(a.id, 'done')
+    const cat = await project.createCategory({ name: 'cat' })
+    await project.saveAnnotation(annotationInput(a.id, cat.id))
+    await project.setImageStatus(a.id, 'done')
     mkdirSync(join(dir, 'moved'))
     renameSync(join(dir, 'a.jpg'), join(dir, 'moved', 'renamed.jpg'))
     // Same size as b, different content: must not steal b's row.

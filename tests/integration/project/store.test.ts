@@ -32,9 +32,9 @@ beforeEach(async () => {
   images = project.listImages()
 })
 
-function userError(fn: () => unknown, code: string, message: RegExp): void {
+async function userError(fn: () => unknown, code: string, message: RegExp): Promise<void> {
   try {
-    fn()
+    await fn()
   } catch (err) {
     expect(err).toBeInstanceOf(UserError)
     expect((err as UserError).code).toBe(code)
@@ -55,7 +55,7 @@ function committed<T>(sql: string, ...params: unknown[]): T {
 }
 
 describe('database', () => {
-  it('is in the folder, in WAL mode with foreign keys and synchronous FULL', () => {
+  it('is in the folder, in WAL mode with foreign keys and synchronous FULL', async () => {
     expect(project.dbPath).toBe(join(project.folder, '.sam-annotator', 'project.sqlite'))
     expect(project.location).toBe('folder')
     expect(project.notice).toBeNull()
@@ -66,20 +66,28 @@ describe('database', () => {
     const own = (project as unknown as { db: Database.Database }).db
     expect(own.pragma('foreign_keys', { simple: true })).toBe(1)
     expect(own.pragma('synchronous', { simple: true })).toBe(2) // FULL
-    expect(own.pragma('busy_timeout', { simple: true })).toBeGreaterThanOrEqual(5000)
+    // The app's default waits for another process's lock on timers: SQLite blocks a few ms at most.
+    expect(own.pragma('busy_timeout', { simple: true })).toBeLessThanOrEqual(5)
+    const cli = Project.open(dir, { lockWait: 'blocking' })
+    try {
+      const its = (cli as unknown as { db: Database.Database }).db
+      expect(its.pragma('busy_timeout', { simple: true })).toBeGreaterThanOrEqual(5000)
+    } finally {
+      cli.close()
+    }
   })
 })
 
 describe('categories', () => {
-  it('creates with a palette colour, lists in order, renames, recolours, reorders', () => {
-    const cat = project.createCategory({ name: '  cat ' })
-    const dog = project.createCategory({ name: 'dog', color: '#A0B1C2', supercategory: 'animal' })
+  it('creates with a palette colour, lists in order, renames, recolours, reorders', async () => {
+    const cat = await project.createCategory({ name: '  cat ' })
+    const dog = await project.createCategory({ name: 'dog', color: '#A0B1C2', supercategory: 'animal' })
     expect(cat).toMatchObject({ name: 'cat', order: 0, supercategory: null })
     expect(cat.color).toMatch(/^#[0-9a-f]{6}$/)
     expect(dog).toMatchObject({ name: 'dog', color: '#a0b1c2', order: 1, supercategory: 'animal' })
-    expect(project.renameCategory(cat.id, 'Cat').name).toBe('Cat') // own name in another case is fine
-    expect(project.recolorCategory(cat.id, '#00ff00').color).toBe('#00ff00')
-    expect(project.reorderCategories([dog.id, cat.id]).map((c) => c.name)).toEqual(['dog', 'Cat'])
+    expect((await project.renameCategory(cat.id, 'Cat')).name).toBe('Cat') // own name in another case is fine
+    expect((await project.recolorCategory(cat.id, '#00ff00')).color).toBe('#00ff00')
+    expect((await project.reorderCategories([dog.id, cat.id])).map((c) => c.name)).toEqual(['dog', 'Cat'])
     expect(project.listCategories().map((c) => [c.name, c.order])).toEqual([
       ['dog', 0],
       ['Cat', 1],
@@ -87,51 +95,51 @@ describe('categories', () => {
     expect(committed<{ n: number }>('SELECT count(*) AS n FROM categories').n).toBe(2)
   })
 
-  it('refuses duplicate names ignoring case (any script), empty names and bad colours', () => {
-    const cat = project.createCategory({ name: 'Straße' })
-    userError(() => project.createCategory({ name: 'straße' }), 'category-exists', /Straße/)
-    userError(() => project.createCategory({ name: 'STRAßE' }), 'category-exists', /already exists/)
-    const other = project.createCategory({ name: 'Ärger' })
-    userError(() => project.renameCategory(other.id, 'straße'), 'category-exists', /Straße/)
-    userError(() => project.createCategory({ name: '   ' }), 'category-name', /empty/)
-    userError(() => project.createCategory({ name: 'x', color: 'red' }), 'category-color', /"red".*#rrggbb/)
-    userError(() => project.recolorCategory(cat.id, '#12345'), 'category-color', /#12345/)
-    userError(() => project.renameCategory(999, 'y'), 'category-unknown', /999/)
-    userError(() => project.reorderCategories([cat.id]), 'invalid-value', /leaves out category "Ärger"/)
-    userError(() => project.reorderCategories([cat.id, cat.id, other.id]), 'invalid-value', /twice/)
+  it('refuses duplicate names ignoring case (any script), empty names and bad colours', async () => {
+    const cat = await project.createCategory({ name: 'Straße' })
+    await userError(() => project.createCategory({ name: 'straße' }), 'category-exists', /Straße/)
+    await userError(() => project.createCategory({ name: 'STRAßE' }), 'category-exists', /already exists/)
+    const other = await project.createCategory({ name: 'Ärger' })
+    await userError(() => project.renameCategory(other.id, 'straße'), 'category-exists', /Straße/)
+    await userError(() => project.createCategory({ name: '   ' }), 'category-name', /empty/)
+    await userError(() => project.createCategory({ name: 'x', color: 'red' }), 'category-color', /"red".*#rrggbb/)
+    await userError(() => project.recolorCategory(cat.id, '#12345'), 'category-color', /#12345/)
+    await userError(() => project.renameCategory(999, 'y'), 'category-unknown', /999/)
+    await userError(() => project.reorderCategories([cat.id]), 'invalid-value', /leaves out category "Ärger"/)
+    await userError(() => project.reorderCategories([cat.id, cat.id, other.id]), 'invalid-value', /twice/)
     expect(project.listCategories()).toHaveLength(2)
   })
 
-  it('ensureCategory returns the existing category ignoring case, else creates it', () => {
-    const a = project.ensureCategory('Person')
-    expect(project.ensureCategory('person').id).toBe(a.id)
-    expect(project.ensureCategory('car').id).not.toBe(a.id)
+  it('ensureCategory returns the existing category ignoring case, else creates it', async () => {
+    const a = await project.ensureCategory('Person')
+    expect((await project.ensureCategory('person')).id).toBe(a.id)
+    expect((await project.ensureCategory('car')).id).not.toBe(a.id)
     expect(project.listCategories()).toHaveLength(2)
   })
 
-  it('refuses to delete a category in use, naming the count, unless forced', () => {
-    const cat = project.createCategory({ name: 'cat' })
-    const dog = project.createCategory({ name: 'dog' })
-    const bird = project.createCategory({ name: 'bird' })
-    project.saveAnnotation(annotationInput(images[0].id, cat.id))
-    project.saveAnnotation(annotationInput(images[1].id, cat.id))
-    userError(() => project.deleteCategory(cat.id), 'category-in-use', /"cat" is used by 2 annotations/)
+  it('refuses to delete a category in use, naming the count, unless forced', async () => {
+    const cat = await project.createCategory({ name: 'cat' })
+    const dog = await project.createCategory({ name: 'dog' })
+    const bird = await project.createCategory({ name: 'bird' })
+    await project.saveAnnotation(annotationInput(images[0].id, cat.id))
+    await project.saveAnnotation(annotationInput(images[1].id, cat.id))
+    await userError(() => project.deleteCategory(cat.id), 'category-in-use', /"cat" is used by 2 annotations/)
     expect(project.counts().annotations).toBe(2)
-    project.deleteCategory(dog.id)
-    project.deleteCategory(cat.id, { force: true })
+    await project.deleteCategory(dog.id)
+    await project.deleteCategory(cat.id, { force: true })
     expect(project.counts()).toMatchObject({ annotations: 0, perCategory: [{ name: 'bird', count: 0 }] })
     expect(project.listCategories()).toEqual([{ ...bird, order: 0 }])
   })
 })
 
 describe('annotations', () => {
-  it('saves, reads, updates and deletes, each committed before the call returns', () => {
-    const cat = project.createCategory({ name: 'cat' })
-    const dog = project.createCategory({ name: 'dog' })
+  it('saves, reads, updates and deletes, each committed before the call returns', async () => {
+    const cat = await project.createCategory({ name: 'cat' })
+    const dog = await project.createCategory({ name: 'dog' })
     const input = annotationInput(images[0].id, cat.id, {
       prompt: { points: [{ x: 1.5, y: 2.5, label: 1 }], box: { x0: 0, y0: 0, x1: 20, y1: 10 } },
     })
-    const saved = project.saveAnnotation(input)
+    const saved = await project.saveAnnotation(input)
     expect(saved).toMatchObject({ ...input, id: expect.any(Number) })
     expect(saved.createdAt).toBe(saved.updatedAt)
     expect(new Date(saved.createdAt).toISOString()).toBe(saved.createdAt)
@@ -139,7 +147,7 @@ describe('annotations', () => {
     expect(project.getImage(images[0].id)).toMatchObject({ annotationCount: 1, status: 'in_progress' })
 
     const rle = { size: [30, 40] as [number, number], counts: 'PPYo1' }
-    const updated = project.updateAnnotation(saved.id, { categoryId: dog.id, segmentation: rle, score: null })
+    const updated = await project.updateAnnotation(saved.id, { categoryId: dog.id, segmentation: rle, score: null })
     expect(updated).toMatchObject({
       id: saved.id,
       categoryId: dog.id,
@@ -154,72 +162,76 @@ describe('annotations', () => {
     ).toBe(dog.id)
     expect(project.listAnnotations(images[0].id)).toEqual([updated])
 
-    project.deleteAnnotation(saved.id)
+    await project.deleteAnnotation(saved.id)
     expect(committed<{ n: number }>('SELECT count(*) AS n FROM annotations').n).toBe(0)
-    userError(() => project.getAnnotation(saved.id), 'annotation-unknown', new RegExp(String(saved.id)))
-    userError(() => project.deleteAnnotation(saved.id), 'annotation-unknown', /no annotation/)
+    await userError(() => project.getAnnotation(saved.id), 'annotation-unknown', new RegExp(String(saved.id)))
+    await userError(() => project.deleteAnnotation(saved.id), 'annotation-unknown', /no annotation/)
   })
 
-  it('validates every field and names the value at fault; nothing is written on refusal', () => {
-    const cat = project.createCategory({ name: 'cat' })
+  it('validates every field and names the value at fault; nothing is written on refusal', async () => {
+    const cat = await project.createCategory({ name: 'cat' })
     const ok = (o: Partial<StoredAnnotation>) => annotationInput(images[0].id, cat.id, o)
-    userError(() => project.saveAnnotation(ok({ imageId: 9999 })), 'image-unknown', /9999/)
-    userError(() => project.saveAnnotation(ok({ categoryId: 4242 })), 'category-unknown', /4242/)
-    userError(() => project.saveAnnotation(ok({ imageId: 1.5 })), 'image-id', /1\.5/)
-    userError(() => project.saveAnnotation(ok({ bbox: [1, 2, 3] as never })), 'annotation-bbox', /\[1,2,3\]/)
-    userError(() => project.saveAnnotation(ok({ bbox: [1, 2, Number.NaN, 4] })), 'annotation-bbox', /4 finite numbers/)
-    userError(() => project.saveAnnotation(ok({ bbox: [1, 2, -3, 4] })), 'annotation-bbox', /negative/)
-    userError(() => project.saveAnnotation(ok({ area: -1 })), 'annotation-area', /-1/)
-    userError(() => project.saveAnnotation(ok({ segmentation: [] })), 'annotation-segmentation', /no polygon/)
-    userError(
+    await userError(() => project.saveAnnotation(ok({ imageId: 9999 })), 'image-unknown', /9999/)
+    await userError(() => project.saveAnnotation(ok({ categoryId: 4242 })), 'category-unknown', /4242/)
+    await userError(() => project.saveAnnotation(ok({ imageId: 1.5 })), 'image-id', /1\.5/)
+    await userError(() => project.saveAnnotation(ok({ bbox: [1, 2, 3] as never })), 'annotation-bbox', /\[1,2,3\]/)
+    await userError(
+      () => project.saveAnnotation(ok({ bbox: [1, 2, Number.NaN, 4] })),
+      'annotation-bbox',
+      /4 finite numbers/,
+    )
+    await userError(() => project.saveAnnotation(ok({ bbox: [1, 2, -3, 4] })), 'annotation-bbox', /negative/)
+    await userError(() => project.saveAnnotation(ok({ area: -1 })), 'annotation-area', /-1/)
+    await userError(() => project.saveAnnotation(ok({ segmentation: [] })), 'annotation-segmentation', /no polygon/)
+    await userError(
       () => project.saveAnnotation(ok({ segmentation: [[1, 2, 3, 4]] })),
       'annotation-segmentation',
       /4 numbers/,
     )
-    userError(
+    await userError(
       () => project.saveAnnotation(ok({ segmentation: [[1, 2, 3, 4, 5, 'x' as never]] })),
       'annotation-segmentation',
       /value 5 \("x"\)/,
     )
-    userError(
+    await userError(
       () => project.saveAnnotation(ok({ segmentation: { size: [30, 40], counts: 'a b' } })),
       'annotation-segmentation',
       /"a b"/,
     )
-    userError(
+    await userError(
       () => project.saveAnnotation(ok({ segmentation: { size: [0, 40], counts: '1' } })),
       'annotation-segmentation',
       /\[0,40\]/,
     )
-    userError(
+    await userError(
       () => project.saveAnnotation(ok({ segmentation: { size: [40, 30], counts: 'PPYo1' } })),
       'annotation-segmentation',
       /\[40, 30\].*a\.png/,
     )
-    userError(() => project.saveAnnotation(ok({ score: Number.POSITIVE_INFINITY })), 'annotation-score', /score/)
-    userError(
+    await userError(() => project.saveAnnotation(ok({ score: Number.POSITIVE_INFINITY })), 'annotation-score', /score/)
+    await userError(
       () => project.saveAnnotation(ok({ prompt: { points: [{ x: 1, y: 2, label: 2 as never }] } })),
       'annotation-prompt',
       /point 0/,
     )
-    userError(
+    await userError(
       () => project.saveAnnotation(ok({ prompt: { points: [], box: { x0: 1 } as never } })),
       'annotation-prompt',
       /box/,
     )
-    const saved = project.saveAnnotation(ok({}))
-    userError(() => project.updateAnnotation(saved.id, { area: -5 }), 'annotation-area', /-5/)
-    userError(() => project.updateAnnotation(saved.id, { id: 3 } as never), 'annotation', /id cannot be changed/)
+    const saved = await project.saveAnnotation(ok({}))
+    await userError(() => project.updateAnnotation(saved.id, { area: -5 }), 'annotation-area', /-5/)
+    await userError(() => project.updateAnnotation(saved.id, { id: 3 } as never), 'annotation', /id cannot be changed/)
     expect(project.getAnnotation(saved.id).area).toBe(70)
     expect(project.counts().annotations).toBe(1)
   })
 
-  it('streams every annotation in id order without loading all at once', () => {
-    const cat = project.createCategory({ name: 'cat' })
+  it('streams every annotation in id order without loading all at once', async () => {
+    const cat = await project.createCategory({ name: 'cat' })
     const ids: number[] = []
     for (let i = 0; i < 250; i++)
-      ids.push(project.saveAnnotation(annotationInput(images[i % 3].id, cat.id, { area: i })).id)
-    project.deleteAnnotation(ids[100])
+      ids.push((await project.saveAnnotation(annotationInput(images[i % 3].id, cat.id, { area: i }))).id)
+    await project.deleteAnnotation(ids[100])
     const seen: number[] = []
     for (const a of project.iterateAnnotations({ pageSize: 100 })) {
       seen.push(a.id)
@@ -229,31 +241,31 @@ describe('annotations', () => {
     expect(project.counts()).toMatchObject({ annotations: 249, perCategory: [{ name: 'cat', count: 249 }] })
   })
 
-  it('ids are never reused after a delete (stable export ids)', () => {
-    const cat = project.createCategory({ name: 'cat' })
-    const a = project.saveAnnotation(annotationInput(images[0].id, cat.id))
-    project.deleteAnnotation(a.id)
-    expect(project.saveAnnotation(annotationInput(images[0].id, cat.id)).id).toBe(a.id + 1)
+  it('ids are never reused after a delete (stable export ids)', async () => {
+    const cat = await project.createCategory({ name: 'cat' })
+    const a = await project.saveAnnotation(annotationInput(images[0].id, cat.id))
+    await project.deleteAnnotation(a.id)
+    expect((await project.saveAnnotation(annotationInput(images[0].id, cat.id))).id).toBe(a.id + 1)
   })
 })
 
 describe('images', () => {
-  it('sets status, filters by it, and refuses unknown ids and statuses', () => {
-    project.setImageStatus(images[1].id, 'done')
-    project.setImageStatus(images[2].id, 'skipped')
+  it('sets status, filters by it, and refuses unknown ids and statuses', async () => {
+    await project.setImageStatus(images[1].id, 'done')
+    await project.setImageStatus(images[2].id, 'skipped')
     expect(project.listImages({ status: 'done' }).map((i) => i.path)).toEqual(['b.png'])
     expect(project.listImages({ status: 'new' }).map((i) => i.path)).toEqual(['a.png'])
     expect(committed<{ status: string }>('SELECT status FROM images WHERE id = ?', images[1].id).status).toBe('done')
-    userError(() => project.setImageStatus(images[0].id, 'finished' as never), 'image-status', /"finished"/)
-    userError(() => project.setImageStatus(777, 'done'), 'image-unknown', /777/)
-    userError(() => project.getImage(777), 'image-unknown', /777/)
+    await userError(() => project.setImageStatus(images[0].id, 'finished' as never), 'image-status', /"finished"/)
+    await userError(() => project.setImageStatus(777, 'done'), 'image-unknown', /777/)
+    await userError(() => project.getImage(777), 'image-unknown', /777/)
     expect(project.imageByPath('nope.png')).toBeNull()
   })
 
-  it('a saved annotation moves only a new image to in_progress', () => {
-    const cat = project.createCategory({ name: 'cat' })
-    project.setImageStatus(images[1].id, 'done')
-    project.saveAnnotation(annotationInput(images[1].id, cat.id))
+  it('a saved annotation moves only a new image to in_progress', async () => {
+    const cat = await project.createCategory({ name: 'cat' })
+    await project.setImageStatus(images[1].id, 'done')
+    await project.saveAnnotation(annotationInput(images[1].id, cat.id))
     expect(project.getImage(images[1].id).status).toBe('done')
   })
 })

@@ -71,7 +71,7 @@ describe('sam tool', () => {
     expect(editor.points).toHaveLength(1)
     tool.command('prompt.removeLast')
     expect(tool.path).toBe('sam.idle')
-    editor.selectedId = 7
+    ;(editor as { selectedId: number | null }).selectedId = 7
     tool.pointerDown(at(10, 10))
     expect(tool.command('annotation.addMask')).toBe(true)
     expect(tool.path).toBe('sam.idle')

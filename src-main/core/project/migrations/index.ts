@@ -37,6 +37,9 @@ export function migrate(db: Database, target = SCHEMA_VERSION): { from: number; 
   const from = readSchemaVersion(db)
   for (const migration of MIGRATIONS) {
     if (migration.version > target) break
+    // Already applied: no write lock taken, so opening an up-to-date project never waits for
+    // (or blocks on) another process's write.
+    if (migration.version <= from) continue
     db.transaction(() => {
       // Re-read inside the write lock: another process may have migrated meanwhile.
       if (readSchemaVersion(db) >= migration.version) return
