@@ -168,7 +168,10 @@ async function modelsCommand(args: string[], out: (s: string) => void): Promise<
   ] as const) {
     out(name)
     for (const t of part.inputs) out(`  in  ${t.name} ${t.type} [${t.shape.join(',')}]`)
-    for (const t of part.outputs) out(`  out ${t.name} ${t.type} [${t.shape.join(',')}]`)
+    for (const t of part.outputs) {
+      const returned = t.returned ? ` (a probe run returned [${t.returned.join(',')}])` : ''
+      out(`  out ${t.name} ${t.type} [${t.shape.join(',')}]${returned}`)
+    }
   }
 }
 

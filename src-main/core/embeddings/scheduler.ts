@@ -319,11 +319,14 @@ export class EmbeddingScheduler {
     void this.lookup(job).then(
       (hit) => {
         this.lookups--
-        if (hit) return
-        if (!this.isWanted(job)) return this.finishCancelled(job)
-        job.phase = 'queued'
-        this.queue.push(job)
-        this.emitState(job, 'queued')
+        if (!hit && !this.isWanted(job)) this.finishCancelled(job)
+        else if (!hit) {
+          job.phase = 'queued'
+          this.queue.push(job)
+          this.emitState(job, 'queued')
+        }
+        // Prefetch was held back while this lookup ran; whatever it found (a memory or disk hit,
+        // for the current image or for a request it joined), the neighbours may start now.
         this.pump()
         this.emitQueue()
       },

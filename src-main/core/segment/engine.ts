@@ -58,29 +58,12 @@ export class Engine {
   static async open(options: EngineOptions = {}): Promise<Engine> {
     const chosen = options.modelDir ? { dir: options.modelDir, demoFallback: false } : defaultModelDir()
     const model = await loadModel(chosen.dir, options)
-    const engine = new Engine(model, chosen.demoFallback, options.maxPixels ?? MAX_IMAGE_PIXELS)
-    await engine.warmDecoder()
-    return engine
+    // loadModel has already run the decoder once (its probe), so the first click pays no lazy initialisation.
+    return new Engine(model, chosen.demoFallback, options.maxPixels ?? MAX_IMAGE_PIXELS)
   }
 
   get info(): ModelInfo {
     return this.model.info
-  }
-
-  /** The first run() of a session pays lazy initialisation; do it before the user clicks. */
-  private async warmDecoder(): Promise<void> {
-    const zeros: Embedding = {
-      modelId: this.info.id,
-      width: MODEL_SIZE,
-      height: MODEL_SIZE,
-      imageEmbed: new Float32Array(256 * 64 * 64),
-      highResFeats0: new Float32Array(32 * 256 * 256),
-      highResFeats1: new Float32Array(64 * 128 * 128),
-    }
-    await new Decoder(this.model.decoder, this.info.decoderVariant, zeros).run(
-      { points: [{ x: 512, y: 512, label: 1 }] },
-      null,
-    )
   }
 
   /** Runs the encoder on an already prepared tensor. */

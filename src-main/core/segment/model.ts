@@ -8,8 +8,8 @@
 //   parallelism inside operators is what helps; interOpNumThreads 1 with executionMode
 //   'sequential' avoids two thread pools fighting over 2 cores.
 // - The decoder always runs on CPU (the model interface: it is small, and GPU transfers of the
-//   16 MB of features per click would cost more than they save) and is warmed once, because the
-//   first run() of a session is slow (lazy initialisation).
+//   16 MB of features per click would cost more than they save) and is run once at load, because
+//   the first run() of a session is slow (lazy initialisation); that run also checks its shapes.
 
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
@@ -24,6 +24,7 @@ import {
   DECODER_OUTPUTS_B,
   ENCODER_INPUTS,
   ENCODER_OUTPUTS,
+  POINT_LABEL,
   type TensorSpec,
 } from './model-interface.ts'
 
@@ -53,6 +54,11 @@ export interface LoadedModel {
   info: ModelInfo
   encoder: ort.InferenceSession
   decoder: ort.InferenceSession
+  /**
+   * Output shapes returned by the probe runs at load, by tensor name. The decoder is always
+   * probed; the encoder only when it leaves a dimension open (null otherwise).
+   */
+  probed: { encoder: Record<string, number[]> | null; decoder: Record<string, number[]> }
   release(): Promise<void>
 }
 
@@ -141,17 +147,26 @@ function describeShape(shape: readonly (number | string)[]): string {
   return `[${shape.join(',')}]`
 }
 
+/** A dimension the model leaves open: named (symbolic) or unknown. */
+function isOpen(dim: unknown): boolean {
+  return typeof dim !== 'number' || dim < 0
+}
+
 /**
  * Checks a session's inputs or outputs against the model interface: names, dtype, rank and every
- * fixed dimension. Symbolic dimensions in the model interface (N) accept anything.
+ * fixed dimension. Symbolic dimensions in the model interface (N) accept anything. A dimension
+ * the model leaves open where the interface fixes one is no conflict (exports made without
+ * onnx-simplifier name their output dims, e.g. `Clipmasks_dim_0`): it is returned, for a probe
+ * run to settle. Only a declared fixed size that differs is refused here.
  */
 function checkValues(
   file: string,
   kind: 'input' | 'output',
   actual: readonly ort.InferenceSession.ValueMetadata[],
   expected: readonly TensorSpec[],
-): void {
+): TensorSpec[] {
   const byName = new Map(actual.map((m) => [m.name, m]))
+  const open: TensorSpec[] = []
   for (const spec of expected) {
     const meta = byName.get(spec.name)
     const want = `${spec.type} ${describeShape(spec.shape)}`
@@ -163,8 +178,9 @@ function checkValues(
     }
     if (!meta.isTensor)
       throw new UserError('model-interface', `${file}: ${kind} '${spec.name}' is not a tensor (expected ${want})`)
+    const got = `${meta.type} ${describeShape(meta.shape)}`
     if (meta.type !== spec.type) {
-      throw new UserError('model-interface', `${file}: ${kind} '${spec.name}' has type ${meta.type}, expected ${want}`)
+      throw new UserError('model-interface', `${file}: ${kind} '${spec.name}' is ${got}, expected ${want}`)
     }
     // An empty shape means the model declares none; the first run would then fail with an
     // opaque error, so refuse it here.
@@ -175,8 +191,11 @@ function checkValues(
       )
     }
     spec.shape.forEach((dim, i) => {
-      const got = meta.shape[i]
-      if (typeof dim === 'number' && got !== dim) {
+      const declared = meta.shape[i]
+      if (typeof dim !== 'number') return
+      if (isOpen(declared)) {
+        if (!open.includes(spec)) open.push(spec)
+      } else if (declared !== dim) {
         throw new UserError(
           'model-interface',
           `${file}: ${kind} '${spec.name}' has shape ${describeShape(meta.shape)}, expected ${want} (dimension ${i} must be ${dim})`,
@@ -191,20 +210,77 @@ function checkValues(
       `${file}: unexpected input${extra.length > 1 ? 's' : ''} ${extra.map((m) => `'${m.name}'`).join(', ')} (not the SAM 2.1 split interface; exports with e.g. 'orig_im_size' are not supported)`,
     )
   }
+  return open
 }
 
-/** Which decoder export this is, from its outputs (see the model interface: A has low_res_masks). */
-export function detectDecoderVariant(
-  file: string,
-  outputs: readonly ort.InferenceSession.ValueMetadata[],
-): DecoderVariant {
-  const names = outputs.map((o) => o.name)
-  if (names.includes('low_res_masks')) {
-    checkValues(file, 'output', outputs, DECODER_OUTPUTS_A)
-    return 'A'
+/** Which decoder export this is, from its output names (see the model interface: A has low_res_masks). */
+function decoderOutputsOf(outputs: readonly ort.InferenceSession.ValueMetadata[]): {
+  variant: DecoderVariant
+  specs: readonly TensorSpec[]
+} {
+  return outputs.some((o) => o.name === 'low_res_masks')
+    ? { variant: 'A', specs: DECODER_OUTPUTS_A }
+    : { variant: 'B', specs: DECODER_OUTPUTS_B }
+}
+
+/** Inputs of the model interface's shapes (N = 1), zeros but for one foreground point label. */
+function probeFeeds(specs: readonly TensorSpec[]): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {}
+  for (const spec of specs) {
+    const dims = spec.shape.map((d) => (typeof d === 'number' ? d : 1))
+    const data = new Float32Array(dims.reduce((n, d) => n * d, 1))
+    if (spec.name === 'point_labels') data.fill(POINT_LABEL.positive)
+    feeds[spec.name] = new ort.Tensor(spec.type, data, dims)
   }
-  checkValues(file, 'output', outputs, DECODER_OUTPUTS_B)
-  return 'B'
+  return feeds
+}
+
+/**
+ * Runs `session` once on inputs of the interface's shapes and checks that every output comes back
+ * with the interface's dtype and fixed dimensions: what settles the dimensions a model leaves open.
+ */
+async function probe(
+  file: string,
+  session: ort.InferenceSession,
+  inputs: readonly TensorSpec[],
+  outputs: readonly TensorSpec[],
+): Promise<Record<string, number[]>> {
+  let results: ort.InferenceSession.OnnxValueMapType
+  try {
+    results = await session.run(
+      probeFeeds(inputs),
+      outputs.map((o) => o.name),
+    )
+  } catch (err) {
+    const msg = (err as Error).message?.split('\n')[0] ?? String(err)
+    throw new UserError(
+      'model-interface',
+      `${file}: a probe run on inputs of the SAM 2.1 interface's shapes failed (${msg})`,
+      { cause: err },
+    )
+  }
+  try {
+    const declared = new Map(session.outputMetadata.map((m) => [m.name, m.isTensor ? m.shape : []]))
+    const shapes: Record<string, number[]> = {}
+    for (const spec of outputs) {
+      const tensor = results[spec.name] as ort.Tensor
+      const returned = `${tensor.type} ${describeShape(tensor.dims)}`
+      const fits =
+        tensor.type === spec.type &&
+        tensor.dims.length === spec.shape.length &&
+        spec.shape.every((d, i) => typeof d !== 'number' || tensor.dims[i] === d)
+      if (!fits) {
+        throw new UserError(
+          'model-interface',
+          `${file}: output '${spec.name}' declares shape ${describeShape(declared.get(spec.name) ?? [])} and a probe run returned ${returned}, expected ${spec.type} ${describeShape(spec.shape)}`,
+        )
+      }
+      shapes[spec.name] = [...tensor.dims]
+    }
+    return shapes
+  } finally {
+    for (const value of Object.values(results)) (value as ort.Tensor).dispose?.()
+  }
 }
 
 function cpuOptions(threads: number): ort.InferenceSession.SessionOptions {
@@ -264,7 +340,8 @@ function providerUnavailableReason(provider: ProviderName): string | null {
 
 /**
  * Checks a model folder against the model interface without keeping it loaded: both files present,
- * loadable, and with the exact SAM 2.1 interface. Throws UserError naming the file and tensor.
+ * loadable, with the SAM 2.1 tensor names and dtypes, and shapes that agree with it (declared, or
+ * returned by a probe run where the file leaves them open). Throws UserError naming the file and tensor.
  */
 export async function checkModelFolder(dir: string): Promise<{
   id: string
@@ -275,18 +352,27 @@ export async function checkModelFolder(dir: string): Promise<{
 }> {
   const model = await loadModel(dir, { providers: ['cpu'], threads: 1 })
   try {
-    const describe = (m: readonly ort.InferenceSession.ValueMetadata[]): TensorDescription[] =>
-      m.map((v) =>
-        v.isTensor
-          ? { name: v.name, type: v.type, shape: [...v.shape] }
-          : { name: v.name, type: 'non-tensor', shape: [] },
-      )
+    const describe = (
+      m: readonly ort.InferenceSession.ValueMetadata[],
+      probed: Record<string, number[]> | null = null,
+    ): TensorDescription[] =>
+      m.map((v) => {
+        if (!v.isTensor) return { name: v.name, type: 'non-tensor', shape: [] }
+        const returned = v.shape.some(isOpen) ? probed?.[v.name] : undefined
+        return { name: v.name, type: v.type, shape: [...v.shape], ...(returned ? { returned } : {}) }
+      })
     return {
       id: model.info.id,
       demo: model.info.demo,
       decoderVariant: model.info.decoderVariant,
-      encoder: { inputs: describe(model.encoder.inputMetadata), outputs: describe(model.encoder.outputMetadata) },
-      decoder: { inputs: describe(model.decoder.inputMetadata), outputs: describe(model.decoder.outputMetadata) },
+      encoder: {
+        inputs: describe(model.encoder.inputMetadata),
+        outputs: describe(model.encoder.outputMetadata, model.probed.encoder),
+      },
+      decoder: {
+        inputs: describe(model.decoder.inputMetadata),
+        outputs: describe(model.decoder.outputMetadata, model.probed.decoder),
+      },
     }
   } finally {
     await model.release()
@@ -296,7 +382,10 @@ export async function checkModelFolder(dir: string): Promise<{
 export interface TensorDescription {
   name: string
   type: string
+  /** As the file declares it: symbolic dimensions by name. */
   shape: (number | string)[]
+  /** For an output that leaves dimensions open: the shape a probe run returned. */
+  returned?: number[]
 }
 
 /**
@@ -349,11 +438,21 @@ export async function loadModel(dirArg: string, options: LoadModelOptions = {}):
 
   let decoder: ort.InferenceSession | null = null
   try {
-    checkValues(encoderFile, 'input', encoder.inputMetadata, ENCODER_INPUTS)
-    checkValues(encoderFile, 'output', encoder.outputMetadata, ENCODER_OUTPUTS)
+    const encoderOpen = [
+      ...checkValues(encoderFile, 'input', encoder.inputMetadata, ENCODER_INPUTS),
+      ...checkValues(encoderFile, 'output', encoder.outputMetadata, ENCODER_OUTPUTS),
+    ]
     decoder = await createSession(decoderFile, cpuOptions(threads))
     checkValues(decoderFile, 'input', decoder.inputMetadata, DECODER_INPUTS)
-    const decoderVariant = detectDecoderVariant(decoderFile, decoder.outputMetadata)
+    const { variant: decoderVariant, specs: decoderOutputs } = decoderOutputsOf(decoder.outputMetadata)
+    checkValues(decoderFile, 'output', decoder.outputMetadata, decoderOutputs)
+    // An encoder run costs seconds with real weights: probe it only when it leaves a dimension
+    // open. The decoder is always run once: its first run() pays lazy initialisation, which the
+    // user's first click should not, and it checks the shapes it returns on the way.
+    const probed = {
+      encoder: encoderOpen.length > 0 ? await probe(encoderFile, encoder, ENCODER_INPUTS, ENCODER_OUTPUTS) : null,
+      decoder: await probe(decoderFile, decoder, DECODER_INPUTS, decoderOutputs),
+    }
     const info: ModelInfo = {
       id: config.id ?? basename(dir),
       name: config.name ?? basename(dir),
@@ -367,6 +466,7 @@ export async function loadModel(dirArg: string, options: LoadModelOptions = {}):
       info,
       encoder,
       decoder,
+      probed,
       async release() {
         await Promise.all([encoder!.release(), decoder!.release()])
       },

@@ -27,6 +27,30 @@ const encodes = () =>
 const statesOf = (i: number) =>
   events.flatMap((e) => (e.type === 'state' && e.image.file === files[i] ? [e.state] : []))
 
+/** Resolves with `promise`, or fails naming `what` if it has not settled within a second. */
+async function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still waiting after 1 s`)), 1000)
+  })
+  try {
+    return await Promise.race([promise, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** A disk cache holding image i's embedding (and nothing in memory), made by a scheduler of its own. */
+async function diskCacheWith(i: number): Promise<EmbeddingCache> {
+  const cache = new EmbeddingCache(join(folder.dir, 'cache'))
+  const seeding = new EmbeddingScheduler(cache, encoder, { prefetch: 0 })
+  await seeding.get(ref(i))
+  await seeding.close() // flushes the disk write
+  cache.memory.clear()
+  encoder.log.length = 0
+  return cache
+}
+
 /** Lets image i through both steps. */
 async function pass(i: number): Promise<void> {
   await encoder.pass(`preprocess:a${i}.bin`)
@@ -197,5 +221,54 @@ describe('embedding scheduler', () => {
     expect(encodes()).toEqual(['a9', 'a4', 'a5'])
     encoder.releaseAll()
     await disk.close()
+  })
+})
+
+// The current image's lookup holds prefetch back (a miss must find the encoder free); whatever
+// the lookup finds, the neighbours queued behind it must start once it is done.
+describe('prefetch after a hit on the current image', () => {
+  beforeEach(() => {
+    encoder.gated = false
+  })
+
+  it('goes on after a memory hit', async () => {
+    await scheduler.get(ref(4)) // a request, not the current image: no prefetch yet
+    expect(encodes()).toEqual(['a4'])
+    scheduler.setCurrent(ref(4))
+    await within(scheduler.idle(), 'neighbours of a4')
+    expect(statesOf(4).at(-1)).toBe('ready')
+    expect(events.some((e) => e.type === 'state' && e.image.id === 4 && e.source === 'memory')).toBe(true)
+    expect(encodes()).toEqual(['a4', 'a5', 'a3', 'a6', 'a2'])
+  })
+
+  it('goes on after a disk hit (a project whose first image is cached)', async () => {
+    const cache = await diskCacheWith(0)
+    const disk = new EmbeddingScheduler(cache, encoder, { prefetch: 2 })
+    try {
+      disk.on((e) => events.push(e))
+      disk.setOrder(files.map((_, i) => ref(i)))
+      disk.setCurrent(ref(0))
+      await within(disk.idle(), 'neighbours of a0')
+      expect(events.some((e) => e.type === 'state' && e.image.id === 0 && e.source === 'disk')).toBe(true)
+      expect(encodes()).toEqual(['a1', 'a2'])
+      for (const i of [1, 2]) expect(statesOf(i)).toEqual(['queued', 'reading', 'preprocessing', 'encoding', 'ready'])
+    } finally {
+      await disk.close()
+    }
+  })
+
+  it('goes on when the current image joins a request whose lookup then hits', async () => {
+    const cache = await diskCacheWith(0)
+    const disk = new EmbeddingScheduler(cache, encoder, { prefetch: 2 })
+    try {
+      disk.setOrder(files.map((_, i) => ref(i)))
+      const requested = disk.get(ref(0))
+      disk.setCurrent(ref(0)) // joins the request's lookup, still under way
+      expect((await requested).source).toBe('disk')
+      await within(disk.idle(), 'neighbours of a0')
+      expect(encodes()).toEqual(['a1', 'a2'])
+    } finally {
+      await disk.close()
+    }
   })
 })
