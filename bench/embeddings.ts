@@ -248,10 +248,12 @@ export async function benchDiskEviction(
       const statsBefore = cache.io.stats
       const times: number[] = []
       delay.enable()
-      for (let i = 0; i < puts; i++) {
+      // The first writes warm the code up (the 100-entry case runs first): not counted.
+      const warmup = 10
+      for (let i = 0; i < warmup + puts; i++) {
         t = performance.now()
         await cache.put(benchKey(count + 1 + i), smallEmbedding(count + 1 + i))
-        times.push(performance.now() - t)
+        if (i >= warmup) times.push(performance.now() - t)
       }
       delay.disable()
       if (cache.io.listings !== 1) throw new Error(`bench: the cache of ${count} entries listed its folder again`)
@@ -261,7 +263,7 @@ export async function benchDiskEviction(
         scanStallMs,
         putMs: median(times),
         putStallMs: delay.max / 1e6,
-        statsPerPut: (cache.io.stats - statsBefore) / puts,
+        statsPerPut: (cache.io.stats - statsBefore) / (warmup + puts),
       })
       rmSync(dir, { recursive: true, force: true })
     }

@@ -33,6 +33,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { constants, mkdirSync, readFileSync, renameSync, writeFileSync, type Stats } from 'node:fs'
 import { lstat, mkdir, open, readdir, rename, unlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setImmediate } from 'node:timers/promises'
 import { UserError } from '../errors.ts'
 import type { Embedding } from '../segment/prompt.ts'
 import {
@@ -55,7 +56,9 @@ const CONFIG_FILE = 'config.json'
 const STALE_TEMP_MS = 60 * 60 * 1000
 /** Entries stat'ed at once by a scan: small enough that the event loop is never held long. */
 const SCAN_BATCH = 64
-/** The folder is scanned again after this many writes at least (else: the index's size). */
+/** Entries linked into a new index between two turns of the event loop. */
+const BUILD_BATCH = 2000
+/** The folder is scanned again after this many writes at least (else: as many as it found). */
 const RESCAN_MIN_WRITES = 256
 
 export interface DiskCacheOptions {
@@ -90,23 +93,18 @@ class EntryIndex {
   private tail: IndexNode | null = null
   bytes = 0
 
-  /** `entries` in any order; they are sorted by last use once, here. */
-  constructor(entries: DiskEntry[] = []) {
-    for (const e of entries.sort((a, b) => a.usedMs - b.usedMs)) this.set(e)
-  }
-
   get size(): number {
     return this.nodes.size
   }
 
   get(name: string): DiskEntry | undefined {
-    return this.nodes.get(name)?.entry
+    return this.nodes.get(name)
   }
 
   /** Adds or replaces an entry, as the most recently used. */
   set(entry: DiskEntry): void {
     this.delete(entry.name)
-    const node: IndexNode = { entry: { ...entry }, prev: this.tail, next: null }
+    const node: IndexNode = { name: entry.name, bytes: entry.bytes, usedMs: entry.usedMs, prev: this.tail, next: null }
     if (this.tail) this.tail.next = node
     else this.head = node
     this.tail = node
@@ -122,27 +120,29 @@ class EntryIndex {
     if (node.next) node.next.prev = node.prev
     else this.tail = node.prev
     this.nodes.delete(name)
-    this.bytes -= node.entry.bytes
+    this.bytes -= node.bytes
   }
 
   /** The least recently used entry not in `except` (a handful: the walk is that long). */
   oldest(except: ReadonlySet<string>): DiskEntry | null {
-    for (let node = this.head; node; node = node.next) if (!except.has(node.entry.name)) return node.entry
+    for (let node = this.head; node; node = node.next) if (!except.has(node.name)) return node
     return null
   }
 
   /** Oldest first. */
   *values(): IterableIterator<DiskEntry> {
-    for (let node = this.head; node; node = node.next) yield node.entry
+    for (let node = this.head; node; node = node.next) yield node
   }
 
+  /** A copy, oldest first. */
   view(): ReadonlyMap<string, DiskEntry> {
-    return new Map([...this.values()].map((e) => [e.name, e]))
+    const copy = new Map<string, DiskEntry>()
+    for (const { name, bytes, usedMs } of this.values()) copy.set(name, { name, bytes, usedMs })
+    return copy
   }
 }
 
-interface IndexNode {
-  entry: DiskEntry
+interface IndexNode extends DiskEntry {
   prev: IndexNode | null
   next: IndexNode | null
 }
@@ -544,7 +544,14 @@ export class DiskCache {
           }),
         )
       }
-      const index = new EntryIndex(found)
+      // Sorted once, then linked a batch at a time: 20,000 entries at once would hold the event
+      // loop for tens of milliseconds on a busy machine.
+      found.sort((a, b) => a.usedMs - b.usedMs)
+      const index = new EntryIndex()
+      for (let i = 0; i < found.length; i++) {
+        if (i > 0 && i % BUILD_BATCH === 0) await setImmediate()
+        index.set(found[i])
+      }
       for (const [name, entry] of this.changedDuringScan) {
         if (entry) index.set(entry)
         else index.delete(name)
