@@ -5,18 +5,34 @@
 //   (b) it is in the disk cache (float16; float32 for comparison), memory cold,
 //   (c) it is in no cache: content hash, preprocessing and one encoder run.
 // "Ready" means the embedding is in hand and a prompt history over it exists (the decoder is
-// warmed at engine open). The first decode is timed separately. A section of `npm run bench`.
+// warmed at engine open). The first decode is timed separately. `benchDiskEviction(counts)`
+// times a write to a full disk cache of that many (small) entries, which must evict: the same
+// cost whatever the count. A section of `npm run bench`.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  futimesSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import sharp from 'sharp'
 import { Engine } from '../src-main/core/segment/engine.ts'
 import { modelsRoot } from '../src-main/core/segment/model.ts'
 import { preprocessImage } from '../src-main/core/segment/preprocess.ts'
 import { ContentHasher } from '../src-main/core/embeddings/content-hash.ts'
+import { DiskCache, entryName } from '../src-main/core/embeddings/disk-cache.ts'
+import type { EntryKey } from '../src-main/core/embeddings/entry-file.ts'
 import { openEmbeddings } from '../src-main/core/embeddings/segment-cached.ts'
 import type { EmbeddingScheduler, EmbeddingSource } from '../src-main/core/embeddings/scheduler.ts'
+import type { Embedding } from '../src-main/core/segment/prompt.ts'
 
 export interface EmbeddingsBench {
   model: string
@@ -165,6 +181,94 @@ export async function benchEmbeddings(
     }
   } finally {
     await engine.close()
+    rmSync(root, { recursive: true, force: true })
+  }
+}
+
+export interface EvictionBench {
+  entries: number
+  /** The first scan (building the index), and the longest the event loop waited meanwhile. */
+  scanMs: number
+  scanStallMs: number
+  /** Median of one put onto the full cache (each evicts the oldest entry or two). */
+  putMs: number
+  /** The longest the event loop waited during those puts. */
+  putStallMs: number
+  /** File system stats per put (the entries it evicted, checked before deleting). */
+  statsPerPut: number
+}
+
+/** A small embedding: the cache's costs here are per entry, not per byte. */
+function smallEmbedding(seed: number): Embedding {
+  const make = () => Float32Array.from({ length: 64 }, (_, i) => Math.sin(seed + i))
+  return { modelId: 'bench', width: 640, height: 480, imageEmbed: make(), highResFeats0: make(), highResFeats1: make() }
+}
+
+const benchKey = (i: number): EntryKey => ({
+  contentHash: `${i}`.padStart(64, '0'),
+  modelKey: 'bench@1',
+  preprocess: 1,
+})
+
+/**
+ * For each count: a cache folder holding that many entries (copies of one small entry, last
+ * used a second apart), bounded at exactly their total; the index is built, then `puts` new
+ * entries are written one after another, each over the bound.
+ */
+export async function benchDiskEviction(
+  counts: readonly number[],
+  options: { puts?: number; dir?: string } = {},
+): Promise<EvictionBench[]> {
+  const puts = options.puts ?? 40
+  const root = mkdtempSync(join(options.dir ?? tmpdir(), 'sam-bench-eviction-'))
+  try {
+    const probeDir = join(root, 'probe')
+    await new DiskCache(probeDir).put(benchKey(0), smallEmbedding(0))
+    const bytes = readFileSync(join(probeDir, entryName(benchKey(0))))
+    const results: EvictionBench[] = []
+    for (const count of counts) {
+      const dir = join(root, `n${count}`)
+      const cache = new DiskCache(dir, { maxBytes: count * bytes.length })
+      mkdirSync(dir)
+      const now = Date.now() / 1000 - 3600
+      for (let i = 1; i <= count; i++) {
+        const fd = openSync(join(dir, entryName(benchKey(i))), 'w')
+        writeSync(fd, bytes)
+        futimesSync(fd, now - (count - i), now - (count - i))
+        closeSync(fd)
+      }
+      const delay = monitorEventLoopDelay({ resolution: 1 })
+      delay.enable()
+      let t = performance.now()
+      await cache.entries()
+      const scanMs = performance.now() - t
+      delay.disable()
+      const scanStallMs = delay.max / 1e6
+      delay.reset()
+      const statsBefore = cache.io.stats
+      const times: number[] = []
+      delay.enable()
+      // The first writes warm the code up (the 100-entry case runs first): not counted.
+      const warmup = 10
+      for (let i = 0; i < warmup + puts; i++) {
+        t = performance.now()
+        await cache.put(benchKey(count + 1 + i), smallEmbedding(count + 1 + i))
+        if (i >= warmup) times.push(performance.now() - t)
+      }
+      delay.disable()
+      if (cache.io.listings !== 1) throw new Error(`bench: the cache of ${count} entries listed its folder again`)
+      results.push({
+        entries: count,
+        scanMs,
+        scanStallMs,
+        putMs: median(times),
+        putStallMs: delay.max / 1e6,
+        statsPerPut: (cache.io.stats - statsBefore) / (warmup + puts),
+      })
+      rmSync(dir, { recursive: true, force: true })
+    }
+    return results
+  } finally {
     rmSync(root, { recursive: true, force: true })
   }
 }

@@ -1,12 +1,15 @@
 // Measures how fast a folder becomes a project: `benchScan(n)` writes n small real images
 // (PNG and JPEG, some with EXIF orientation) into a temp folder, then times the first scan,
 // readPendingHeaders, a rescan with nothing changed, and single annotation saves with
-// synchronous FULL versus NORMAL. A section of `npm run bench`.
+// synchronous FULL versus NORMAL. `benchBulkImport(counts)` imports COCO files of that many
+// annotations onto a single image, to show a save costs the same whatever the image holds.
+// A section of `npm run bench`.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
+import { importCoco } from '../src-main/core/coco/import-coco.ts'
 import { Project } from '../src-main/core/project/project.ts'
 
 export interface ScanBench {
@@ -85,6 +88,78 @@ export async function benchScan(n: number, options: { saves?: number; dir?: stri
     const saveNormalMs = await timeSaves(project, saves)
     project.close()
     return { images: n, scanMs, readHeadersMs, rescanMs, saveFullMs, saveNormalMs }
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+}
+
+export interface BulkImportBench {
+  /** Annotations imported onto the one image. */
+  annotations: number
+  importMs: number
+  /** Median of one saveAnnotation onto the image afterwards (it holds `annotations` then). */
+  saveAfterMs: number
+}
+
+/** A COCO file of `n` distinct small squares on one 640x480 image. */
+function cocoOnOneImage(n: number): string {
+  const annotations = Array.from({ length: n }, (_, i) => {
+    const x = (i % 600) + 1
+    const y = Math.floor(i / 600) % 440
+    const w = 5 + Math.floor(i / 264_000)
+    return {
+      id: i + 1,
+      image_id: 1,
+      category_id: 1,
+      segmentation: [[x, y, x + w, y, x + w, y + w, x, y + w]],
+      bbox: [x, y, w, w],
+      area: w * w,
+      iscrowd: 0,
+    }
+  })
+  return JSON.stringify({
+    images: [{ id: 1, file_name: 'one.png', width: 640, height: 480 }],
+    categories: [{ id: 1, name: 'bench' }],
+    annotations,
+  })
+}
+
+/**
+ * For each count: a fresh project with one 640x480 image, a COCO file of that many annotations
+ * on it imported (one transaction, as the CLI and the app import), then single saves onto the
+ * now full image. Before the image's count was stored, each save counted the image's
+ * annotations, so the import was quadratic.
+ */
+export async function benchBulkImport(
+  counts: readonly number[],
+  options: { saves?: number; dir?: string } = {},
+): Promise<BulkImportBench[]> {
+  const root = mkdtempSync(join(options.dir ?? tmpdir(), 'sam-bench-bulk-'))
+  try {
+    const png = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 90, g: 90, b: 90 } } })
+      .png()
+      .toBuffer()
+    const results: BulkImportBench[] = []
+    for (const n of counts) {
+      const folder = join(root, `n${n}`)
+      mkdirSync(folder)
+      writeFileSync(join(folder, 'one.png'), png)
+      const file = join(root, `coco-${n}.json`)
+      writeFileSync(file, cocoOnOneImage(n))
+      const project = Project.open(folder)
+      try {
+        await project.scan()
+        await project.readPendingHeaders()
+        const t = performance.now()
+        const result = await importCoco(project, file)
+        const importMs = performance.now() - t
+        if (result.imported !== n) throw new Error(`bench: imported ${result.imported} of ${n} annotations`)
+        results.push({ annotations: n, importMs, saveAfterMs: timeSaves(project, options.saves ?? 50) })
+      } finally {
+        project.close()
+      }
+    }
+    return results
   } finally {
     rmSync(root, { recursive: true, force: true })
   }

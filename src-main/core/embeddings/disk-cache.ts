@@ -11,6 +11,15 @@
 //   last use (touched on every hit), so the order survives restarts and is shared between the
 //   app and a CLI working on the same folder. The bound is stored in config.json beside the
 //   entries, so a cache precomputed under a larger bound is not cut down by the next app start.
+// - Eviction works from an index in memory (each entry's size and last use, oldest first, and
+//   the total), built by one scan of the folder on first need, in small batches so the event
+//   loop keeps running, and kept up to date by this object's puts, hits and evictions: a write
+//   over the bound costs the same with 100 entries or 20,000. Another process (a CLI `embed`
+//   beside the app) may write, use or delete entries meanwhile, so the index is a hint: the
+//   entry about to be evicted is stat'ed first (used since by someone else: kept, and counted
+//   as recent; gone: dropped), and the folder is scanned again after as many writes as the
+//   last scan found entries (at least 256: the scan's cost stays a constant per write), which
+//   brings in the entries others wrote.
 // - Nothing found here is trusted (the folder may have been shipped from another machine; see
 //   entry-file.ts on why the checksum is no signature): every lookup says what it knows about
 //   the image and model, and an entry that disagrees is a miss, overwritten by the recompute.
@@ -24,6 +33,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { constants, mkdirSync, readFileSync, renameSync, writeFileSync, type Stats } from 'node:fs'
 import { lstat, mkdir, open, readdir, rename, unlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setImmediate } from 'node:timers/promises'
 import { UserError } from '../errors.ts'
 import type { Embedding } from '../segment/prompt.ts'
 import {
@@ -44,6 +54,12 @@ export const ENTRY_SUFFIX = '.emb'
 const CONFIG_FILE = 'config.json'
 /** Temp files older than this are left over from a crash, not a write in progress. */
 const STALE_TEMP_MS = 60 * 60 * 1000
+/** Entries stat'ed at once by a scan: small enough that the event loop is never held long. */
+const SCAN_BATCH = 64
+/** Entries linked into a new index between two turns of the event loop. */
+const BUILD_BATCH = 2000
+/** The folder is scanned again after this many writes at least (else: as many as it found). */
+const RESCAN_MIN_WRITES = 256
 
 export interface DiskCacheOptions {
   /** Total bytes allowed; default: the bound saved in the cache's config.json, else 2 GiB. */
@@ -66,6 +82,70 @@ export type DiskCacheEvent =
   | { type: 'mismatch'; file: string; reason: string }
   /** Something in an entry's place that is not a readable regular file: left alone. */
   | { type: 'skipped'; file: string; reason: string }
+
+/**
+ * The entries this object knows, least recently used first (a doubly linked list over a map by
+ * name), with their total size: every change and the oldest entry are O(1).
+ */
+class EntryIndex {
+  private readonly nodes = new Map<string, IndexNode>()
+  private head: IndexNode | null = null
+  private tail: IndexNode | null = null
+  bytes = 0
+
+  get size(): number {
+    return this.nodes.size
+  }
+
+  get(name: string): DiskEntry | undefined {
+    return this.nodes.get(name)
+  }
+
+  /** Adds or replaces an entry, as the most recently used. */
+  set(entry: DiskEntry): void {
+    this.delete(entry.name)
+    const node: IndexNode = { name: entry.name, bytes: entry.bytes, usedMs: entry.usedMs, prev: this.tail, next: null }
+    if (this.tail) this.tail.next = node
+    else this.head = node
+    this.tail = node
+    this.nodes.set(entry.name, node)
+    this.bytes += entry.bytes
+  }
+
+  delete(name: string): void {
+    const node = this.nodes.get(name)
+    if (!node) return
+    if (node.prev) node.prev.next = node.next
+    else this.head = node.next
+    if (node.next) node.next.prev = node.prev
+    else this.tail = node.prev
+    this.nodes.delete(name)
+    this.bytes -= node.bytes
+  }
+
+  /** The least recently used entry not in `except` (a handful: the walk is that long). */
+  oldest(except: ReadonlySet<string>): DiskEntry | null {
+    for (let node = this.head; node; node = node.next) if (!except.has(node.name)) return node
+    return null
+  }
+
+  /** Oldest first. */
+  *values(): IterableIterator<DiskEntry> {
+    for (let node = this.head; node; node = node.next) yield node
+  }
+
+  /** A copy, oldest first. */
+  view(): ReadonlyMap<string, DiskEntry> {
+    const copy = new Map<string, DiskEntry>()
+    for (const { name, bytes, usedMs } of this.values()) copy.set(name, { name, bytes, usedMs })
+    return copy
+  }
+}
+
+interface IndexNode extends DiskEntry {
+  prev: IndexNode | null
+  next: IndexNode | null
+}
 
 /** An entry's place holds something that is not a readable regular file. */
 class OddEntry extends Error {}
@@ -148,8 +228,23 @@ export class DiskCache {
   readonly dir: string
   readonly dtype: StorageType
   private bound: number
-  /** Entries by name, built by the first scan and kept up to date by this process. */
-  private index: Map<string, DiskEntry> | null = null
+  /** What this object knows of the entries: built by the first scan, kept up to date since. */
+  private index: EntryIndex | null = null
+  /** The scan under way, if any. */
+  private scanning: Promise<EntryIndex> | null = null
+  /** Changes made while a scan runs, in order (null: removed), applied over its result. */
+  private changedDuringScan: Map<string, DiskEntry | null> | null = null
+  private writesSinceScan = 0
+  /** Entries the last scan found: that many writes later, the folder is scanned again. */
+  private scannedEntries = 0
+  /** Evictions run one at a time: each decides from the index as the previous one left it. */
+  private evicting: Promise<void> = Promise.resolve()
+  /**
+   * File system calls made to learn entries' sizes and last uses: folder listings and
+   * per-entry stats (a scan stats every entry; an eviction only the entries it considers).
+   * For tests and the bench: proof that a write over the bound does not look at every entry.
+   */
+  readonly io = { listings: 0, stats: 0 }
   private readonly writes = new Map<string, Promise<boolean>>()
   private readonly listeners = new Set<(event: DiskCacheEvent) => void>()
   /**
@@ -239,7 +334,7 @@ export class DiskCache {
       if (!(err instanceof CorruptEntryError)) throw err
       this.keepScratch(buf)
       await unlink(file).catch(() => {})
-      this.index?.delete(name)
+      this.note(name, null)
       this.emit({ type: 'corrupt', file, reason: err.message })
       return null
     }
@@ -248,7 +343,7 @@ export class DiskCache {
       this.reportOnce({ type: 'mismatch', file, reason: decoded.reason })
       return null
     }
-    this.touch(name)
+    this.used(name, buf.length)
     return decoded.embedding
   }
 
@@ -298,11 +393,41 @@ export class DiskCache {
 
   /** Marks an entry as just used, for the eviction order. */
   touch(nameOrKey: string | EntryKey): void {
-    const name = typeof nameOrKey === 'string' ? nameOrKey : entryName(nameOrKey)
+    this.used(typeof nameOrKey === 'string' ? nameOrKey : entryName(nameOrKey))
+  }
+
+  /**
+   * An entry was used now: first in the index's order and on disk (its mtime). One the index
+   * does not know (another process wrote it since the scan) is added, with `bytes` when the
+   * caller read it, else with the size a stat finds.
+   */
+  private used(name: string, bytes?: number): void {
     const now = Date.now()
-    const known = this.index?.get(name)
-    if (known) known.usedMs = now
-    utimes(join(this.dir, name), now / 1000, now / 1000).catch(() => {})
+    const file = join(this.dir, name)
+    const size = bytes ?? this.index?.get(name)?.bytes
+    if (size !== undefined) this.note(name, { name, bytes: size, usedMs: now })
+    const touched = utimes(file, now / 1000, now / 1000)
+    if (size === undefined && (this.index || this.changedDuringScan)) {
+      touched
+        .then(() => {
+          this.io.stats++
+          return lstat(file)
+        })
+        .then((st) => {
+          if (st.isFile() && name.endsWith(ENTRY_SUFFIX)) this.note(name, { name, bytes: st.size, usedMs: now })
+        })
+        .catch(() => {})
+    } else touched.catch(() => {})
+  }
+
+  /** Records a change in the index, and for the scan under way if any. */
+  private note(name: string, entry: DiskEntry | null): void {
+    if (entry) this.index?.set(entry)
+    else this.index?.delete(name)
+    if (this.changedDuringScan) {
+      this.changedDuringScan.delete(name) // re-added last: the order of changes is kept
+      this.changedDuringScan.set(name, entry)
+    }
   }
 
   /**
@@ -358,85 +483,158 @@ export class DiskCache {
             : (err as Error).message
       throw new UserError('cache-write', `${file}: cannot write the embedding cache entry (${why})`, { cause: err })
     }
-    const index = await this.entries()
-    index.set(name, { name, bytes: buf.length, usedMs: Date.now() })
+    await this.loadIndex()
+    this.note(name, { name, bytes: buf.length, usedMs: Date.now() })
+    this.writesSinceScan++
     await this.enforceBound(name)
     return true
   }
 
-  /** Every entry with its size and last use (scans the folder the first time). */
-  async entries(rescan = false): Promise<Map<string, DiskEntry>> {
-    if (this.index && !rescan) return this.index
-    const index = new Map<string, DiskEntry>()
-    let names: string[] = []
+  /**
+   * Every entry this object knows, with its size and last use, oldest first (scans the folder
+   * the first time, and again when `rescan`).
+   */
+  async entries(rescan = false): Promise<ReadonlyMap<string, DiskEntry>> {
+    return (await this.loadIndex(rescan)).view()
+  }
+
+  private loadIndex(rescan = false): Promise<EntryIndex> {
+    if (this.scanning) return this.scanning
+    if (this.index && !rescan) return Promise.resolve(this.index)
+    this.scanning = this.scan().finally(() => (this.scanning = null))
+    return this.scanning
+  }
+
+  /**
+   * Lists the folder and stats each entry, a batch at a time (a scan of 20,000 entries never
+   * holds the event loop for long); changes made meanwhile are applied over what it found.
+   */
+  private async scan(): Promise<EntryIndex> {
+    this.changedDuringScan = new Map()
     try {
-      names = await readdir(this.dir)
-    } catch {
-      // no folder yet: an empty cache
+      let names: string[] = []
+      this.io.listings++
+      try {
+        names = await readdir(this.dir)
+      } catch {
+        // no folder yet: an empty cache
+      }
+      const found: DiskEntry[] = []
+      const now = Date.now()
+      for (let i = 0; i < names.length; i += SCAN_BATCH) {
+        await Promise.all(
+          names.slice(i, i + SCAN_BATCH).map(async (name) => {
+            this.io.stats++
+            // lstat: a symlink is not followed, so neither counted at its target's size nor evicted.
+            const st = await lstat(join(this.dir, name)).catch(() => null)
+            if (!st) return
+            const isEntry = name.endsWith(ENTRY_SUFFIX) && !name.startsWith('.')
+            if (!st.isFile()) {
+              if (isEntry)
+                this.reportOnce({
+                  type: 'skipped',
+                  file: join(this.dir, name),
+                  reason: `${oddKind(st)}, not an entry file: skipped`,
+                })
+              return
+            }
+            if (isEntry) found.push({ name, bytes: st.size, usedMs: st.mtimeMs })
+            else if (name.endsWith('.tmp') && now - st.mtimeMs > STALE_TEMP_MS)
+              await unlink(join(this.dir, name)).catch(() => {})
+          }),
+        )
+      }
+      // Sorted once, then linked a batch at a time: 20,000 entries at once would hold the event
+      // loop for tens of milliseconds on a busy machine.
+      found.sort((a, b) => a.usedMs - b.usedMs)
+      const index = new EntryIndex()
+      for (let i = 0; i < found.length; i++) {
+        if (i > 0 && i % BUILD_BATCH === 0) await setImmediate()
+        index.set(found[i])
+      }
+      for (const [name, entry] of this.changedDuringScan) {
+        if (entry) index.set(entry)
+        else index.delete(name)
+      }
+      this.index = index
+      this.writesSinceScan = 0
+      this.scannedEntries = found.length
+      return index
+    } finally {
+      this.changedDuringScan = null
     }
-    const now = Date.now()
-    await Promise.all(
-      names.map(async (name) => {
-        // lstat: a symlink is not followed, so neither counted at its target's size nor evicted.
-        const st = await lstat(join(this.dir, name)).catch(() => null)
-        if (!st) return
-        const isEntry = name.endsWith(ENTRY_SUFFIX) && !name.startsWith('.')
-        if (!st.isFile()) {
-          if (isEntry)
-            this.reportOnce({
-              type: 'skipped',
-              file: join(this.dir, name),
-              reason: `${oddKind(st)}, not an entry file: skipped`,
-            })
-          return
-        }
-        if (isEntry) index.set(name, { name, bytes: st.size, usedMs: st.mtimeMs })
-        else if (name.endsWith('.tmp') && now - st.mtimeMs > STALE_TEMP_MS)
-          await unlink(join(this.dir, name)).catch(() => {})
-      }),
-    )
-    this.index = index
-    return index
   }
 
   async totalBytes(): Promise<number> {
-    let total = 0
-    for (const e of (await this.entries()).values()) total += e.bytes
-    return total
+    return (await this.loadIndex()).bytes
   }
 
   /**
    * Whether `bytes` more fit without evicting an entry used at or after `protectSince` (ms):
-   * how a batch precompute knows the bound is reached before it evicts its own work.
+   * how a batch precompute knows the bound is reached before it evicts its own work. A pass
+   * over the index in memory (no file system call), once per image encoded.
    */
   async canFit(bytes: number, protectSince: number): Promise<boolean> {
+    const index = await this.loadIndex()
     let evictable = 0
-    let total = 0
-    for (const e of (await this.entries()).values()) {
-      total += e.bytes
-      if (e.usedMs < protectSince) evictable += e.bytes
-    }
-    return total - evictable + bytes <= this.bound
+    for (const e of index.values()) if (e.usedMs < protectSince) evictable += e.bytes
+    return index.bytes - evictable + bytes <= this.bound
   }
 
-  private async enforceBound(keep: string): Promise<void> {
-    if ((await this.totalBytes()) <= this.bound) return
-    // Another process may have written or used entries since our scan: ask the folder.
-    const index = await this.entries(true)
-    let total = 0
-    for (const e of index.values()) total += e.bytes
-    const oldestFirst = [...index.values()].filter((e) => e.name !== keep).sort((a, b) => a.usedMs - b.usedMs)
-    for (const e of oldestFirst) {
-      if (total <= this.bound) break
-      const file = join(this.dir, e.name)
+  private enforceBound(keep: string): Promise<void> {
+    const run = this.evicting.then(() => this.evict(keep))
+    this.evicting = run.catch(() => {})
+    return run
+  }
+
+  /**
+   * Deletes the least recently used entries until the total fits, never `keep` (the entry just
+   * written). Each one is stat'ed first, as the index may be behind another process: one used
+   * since is kept and moved to the recent end, one already gone is dropped, then the next.
+   */
+  private async evict(keep: string): Promise<void> {
+    const due = this.writesSinceScan >= Math.max(RESCAN_MIN_WRITES, this.scannedEntries)
+    let index = await this.loadIndex(due)
+    const passed = new Set([keep])
+    const refreshed = new Set<string>()
+    for (;;) {
+      // A rescan asked for meanwhile (entries(true)) replaced the index: go on from the new one.
+      if (this.index && this.index !== index) index = this.index
+      if (index.bytes <= this.bound) break
+      const victim = index.oldest(passed)
+      if (!victim) break
+      const file = join(this.dir, victim.name)
+      this.io.stats++
+      let st: Stats
+      try {
+        st = await lstat(file)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.note(victim.name, null)
+        else passed.add(victim.name) // cannot tell: left alone this time
+        continue
+      }
+      if (!st.isFile()) {
+        // Replaced by something that is not an entry (someone put it there): never deleted.
+        this.note(victim.name, null)
+        this.reportOnce({ type: 'skipped', file, reason: `${oddKind(st)}, not an entry file: skipped` })
+        continue
+      }
+      if (st.mtimeMs > victim.usedMs + 1) {
+        // Used (or rewritten) by another process since the index learned of it.
+        if (refreshed.has(victim.name)) passed.add(victim.name)
+        refreshed.add(victim.name)
+        this.note(victim.name, { name: victim.name, bytes: st.size, usedMs: st.mtimeMs })
+        continue
+      }
       try {
         await unlink(file)
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') continue
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.note(victim.name, null)
+        else passed.add(victim.name)
+        continue
       }
-      index.delete(e.name)
-      total -= e.bytes
-      this.emit({ type: 'evicted', file, bytes: e.bytes })
+      this.note(victim.name, null)
+      this.emit({ type: 'evicted', file, bytes: st.size })
     }
   }
 }

@@ -1,18 +1,22 @@
 // The disk cache's mechanics on small embeddings: exact round trips, damaged entries detected
-// and deleted (never served), atomic writes, the size bound with least-recently-used eviction.
+// and deleted (never served), atomic writes, the size bound with least-recently-used eviction,
+// and the index eviction works from (no look at every entry per write; other processes).
 
 import {
   existsSync,
   lstatSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   symlinkSync,
   truncateSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs'
+import { closeSync, futimesSync, openSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
@@ -319,6 +323,144 @@ describe('disk cache', () => {
       const reader = new DiskCache(dir, { maxBytes: size * 2 }) // scans the folder's use times
       expect(await reader.canFit(size, since)).toBe(true) // entry 1 may go
       expect(await reader.canFit(size, Date.now() - 200_000)).toBe(false) // both are protected
+    })
+  })
+
+  describe('the index eviction works from', () => {
+    /** Entry i of `tinyEntries`: a sound entry file, 10 values per tensor (a few hundred bytes). */
+    const small = (i: number) => tiny(i, 10)
+    async function smallSize(): Promise<number> {
+      const probe = new DiskCache(join(folder.dir, 'probe'))
+      await probe.put(key(0), small(0))
+      return statSync(join(folder.dir, 'probe', entryName(key(0)))).size
+    }
+    /**
+     * Writes `count` entries straight into the folder (copies of one real entry: eviction reads
+     * names, sizes and times only), entry i last used `count - i` seconds before `now`.
+     */
+    async function fill(count: number, now = Date.now()): Promise<number> {
+      const size = await smallSize()
+      const bytes = readFileSync(join(folder.dir, 'probe', entryName(key(0))))
+      mkdirSync(dir, { recursive: true })
+      for (let i = 1; i <= count; i++) {
+        const fd = openSync(join(dir, entryName(key(i))), 'w')
+        try {
+          writeSync(fd, bytes)
+          const t = (now - (count - i) * 1000) / 1000 - 60
+          futimesSync(fd, t, t)
+        } finally {
+          closeSync(fd)
+        }
+      }
+      return size
+    }
+    function memoryFolder(): { dir: string } | null {
+      if (!existsSync('/dev/shm')) return null
+      try {
+        const shm = mkdtempSync(join('/dev/shm', 'sam-disk-'))
+        const cleanup = folder.cleanup
+        folder.cleanup = () => {
+          rmSync(shm, { recursive: true, force: true })
+          cleanup()
+        }
+        return { dir: shm }
+      } catch {
+        return null
+      }
+    }
+    const onDisk = () => readdirSync(dir).filter((n) => n.endsWith('.emb'))
+    const evictedNames = (events: DiskCacheEvent[]) =>
+      events.filter((e) => e.type === 'evicted').map((e) => e.file.slice(dir.length + 1))
+
+    it('with 10,000 entries, a write over the bound stats only what it evicts and never lists the folder', async () => {
+      // In memory where there is a tmpfs: creating 10,000 files on a busy disk takes seconds.
+      const shm = memoryFolder()
+      if (shm) dir = join(shm.dir, 'embeddings')
+      const count = 10_000
+      const size = await fill(count)
+      const cache = new DiskCache(dir, { maxBytes: count * size })
+      const events: DiskCacheEvent[] = []
+      cache.on((e) => events.push(e))
+      expect((await cache.entries()).size).toBe(count) // the one scan
+      expect(cache.io).toEqual({ listings: 1, stats: count })
+
+      const writes = 20
+      for (let i = 0; i < writes; i++) await cache.put(key(count + 1 + i), small(count + 1 + i))
+      // The oldest entries went, in order (one or two per write: these new ones are a few bytes
+      // larger), each stat'ed once before it was deleted; nothing else was looked at.
+      const evicted = evictedNames(events)
+      expect(evicted.length).toBeGreaterThanOrEqual(writes)
+      expect(evicted.length).toBeLessThanOrEqual(2 * writes)
+      expect(evicted).toEqual(Array.from({ length: evicted.length }, (_, i) => entryName(key(i + 1))))
+      expect(cache.io).toEqual({ listings: 1, stats: count + evicted.length })
+      expect(onDisk()).toHaveLength(count + writes - evicted.length)
+      expect(await cache.totalBytes()).toBeLessThanOrEqual(count * size)
+    })
+
+    it('an entry used by another process since the scan is kept; one it deleted is passed over', async () => {
+      const size = await fill(6)
+      const cache = new DiskCache(dir, { maxBytes: 6 * size })
+      const events: DiskCacheEvent[] = []
+      cache.on((e) => events.push(e))
+      await cache.entries()
+      // Another process: uses entry 1 (the oldest) now, and evicts entries 2 and 3 itself.
+      const now = Date.now() / 1000
+      utimesSync(join(dir, entryName(key(1))), now, now)
+      unlinkSync(join(dir, entryName(key(2))))
+      unlinkSync(join(dir, entryName(key(3))))
+      // The index believes 7 entries are there, so one must go: 1 is kept (used since), 2 is
+      // gone already, which makes room. 3 is found gone the same way by the next write.
+      await cache.put(key(7), small(7))
+      await cache.put(key(8), small(8))
+      expect(evictedNames(events)).toEqual([])
+      await cache.put(key(9), small(9)) // 7 on disk now: 4, the least recently used, goes
+      expect(evictedNames(events)).toEqual([entryName(key(4))])
+      expect(onDisk().sort()).toEqual([1, 5, 6, 7, 8, 9].map((i) => entryName(key(i))).sort())
+      expect(events.filter((e) => e.type !== 'evicted')).toEqual([])
+    })
+
+    it('two caches writing one folder (the app and a CLI) stay near the bound and learn of each other', async () => {
+      const size = await smallSize()
+      const app = new DiskCache(dir, { maxBytes: 4 * size })
+      const cli = new DiskCache(dir, { maxBytes: 4 * size })
+      for (let i = 1; i <= 20; i++) {
+        await (i % 2 ? app : cli).put(key(i), small(i))
+        // Each evicts only what it knows: at most the bound each, with entries deleted by the
+        // other one (vanished) passed over without complaint.
+        expect(onDisk().length).toBeLessThanOrEqual(8)
+      }
+      // The app's periodic rescan (forced here) brings in the CLI's entries, and evicts by them.
+      await app.entries(true)
+      await app.put(key(21), small(21))
+      expect(onDisk().length).toBeLessThanOrEqual(4)
+      expect(onDisk()).toContain(entryName(key(21)))
+      expect(await new DiskCache(dir).totalBytes()).toBeLessThanOrEqual(4 * size)
+    })
+
+    it('the folder is scanned again after as many writes as the index held (at least 256)', async () => {
+      await fill(3)
+      const cache = new DiskCache(dir)
+      await cache.entries()
+      // Another process adds an entry this cache has not seen.
+      const other = new DiskCache(dir)
+      await other.put(key(500), small(500))
+      for (let i = 0; i < 255; i++) await cache.put(key(1000 + i), small(1000 + i))
+      expect(cache.io.listings).toBe(1)
+      expect((await cache.entries()).has(entryName(key(500)))).toBe(false)
+      await cache.put(key(2000), small(2000))
+      expect(cache.io.listings).toBe(2)
+      expect((await cache.entries()).has(entryName(key(500)))).toBe(true)
+    })
+
+    it('a hit on an entry another process wrote adds it to the index, as just used', async () => {
+      const size = await fill(2)
+      const cache = new DiskCache(dir, { maxBytes: 3 * size })
+      await cache.entries()
+      await new DiskCache(dir).put(key(3), small(3))
+      expect(await cache.get(key(3), expectOf(3, 10))).not.toBeNull()
+      expect([...(await cache.entries()).keys()]).toEqual([1, 2, 3].map((i) => entryName(key(i))))
+      await cache.put(key(4), small(4)) // over the bound: 1, the oldest, goes; not 3
+      expect(onDisk().sort()).toEqual([2, 3, 4].map((i) => entryName(key(i))).sort())
     })
   })
 })

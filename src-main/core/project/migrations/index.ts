@@ -8,6 +8,7 @@
 
 import type { Database } from 'better-sqlite3'
 import * as m001 from './001-initial.ts'
+import * as m002 from './002-annotation-count.ts'
 
 export interface Migration {
   version: number
@@ -15,7 +16,7 @@ export interface Migration {
   up(db: Database): void
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001]
+export const MIGRATIONS: readonly Migration[] = [m001, m002]
 
 /** The schema version this build writes. A file with a higher user_version is refused. */
 export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1].version
