@@ -9,14 +9,15 @@ const fromRoot = (path: string): string => resolve(import.meta.dirname, path)
 
 export default defineConfig({
   // Main is ESM (package.json "type": "module"); native packages stay external because they
-  // are listed in `dependencies`, everything else is bundled. The geometry worker is an entry of
-  // its own: main starts it as a file beside index.js.
+  // are listed in `dependencies`, everything else is bundled. The geometry and inference workers
+  // are entries of their own: main starts them as files beside index.js.
   main: {
     build: {
       rolldownOptions: {
         input: {
           index: fromRoot('src-main/index.ts'),
           'geometry-worker': fromRoot('src-main/services/geometry/geometry-worker.ts'),
+          'inference-worker': fromRoot('src-main/services/inference/inference-worker.ts'),
         },
       },
     },

@@ -42,7 +42,27 @@ describe('build and type-check', () => {
     } finally {
       await worker.terminate()
     }
-    expect(main).toContain('geometry-worker.js')
+    // Main names the workers it starts from beside itself.
+    expect(main).toContain('"geometry-worker"')
+    expect(main).toContain('"inference-worker"')
+
+    // So is the inference worker: it opens the demo decoder and describes it.
+    const inference = new Worker(join(ROOT, 'out/main/inference-worker.js'))
+    try {
+      const reply = await new Promise<unknown>((done, fail) => {
+        inference.on('error', fail)
+        inference.on('message', done)
+        inference.postMessage({
+          id: 1,
+          op: 'create',
+          file: join(ROOT, 'models/demo/decoder.onnx'),
+          options: { executionProviders: ['cpu'] },
+        })
+      })
+      expect(reply).toMatchObject({ id: 1, ok: true, result: { inputNames: expect.arrayContaining(['image_embed']) } })
+    } finally {
+      await inference.terminate()
+    }
   }, 120_000)
 
   it('tsc and svelte-check report no errors', async () => {

@@ -4,7 +4,7 @@
 
 import * as ort from 'onnxruntime-node'
 import { UserError } from '../errors.ts'
-import { LOW_RES_SIZE, MODEL_SIZE } from './model-interface.ts'
+import { ENCODER_OUTPUTS, LOW_RES_SIZE, MODEL_SIZE } from './model-interface.ts'
 import { defaultModelDir, loadModel, type LoadModelOptions, type LoadedModel, type ModelInfo } from './model.ts'
 import { logitsToShape } from './mask-geometry.ts'
 import { preprocessImage, MAX_IMAGE_PIXELS } from './preprocess.ts'
@@ -69,7 +69,10 @@ export class Engine {
   /** Runs the encoder on an already prepared tensor. */
   async encodeTensor(tensor: Float32Array, width: number, height: number): Promise<Embedding> {
     const input = new ort.Tensor('float32', tensor, [1, 3, MODEL_SIZE, MODEL_SIZE])
-    const out = await this.model.encoder.run({ image: input })
+    const out = await this.model.encoder.run(
+      { image: input },
+      ENCODER_OUTPUTS.map((o) => o.name),
+    )
     const take = (name: string): Float32Array => {
       const t = out[name]
       // The session owns its output buffers only until dispose; keep our own copy.

@@ -50,10 +50,39 @@ export interface ModelInfo {
   providerAttempts: ProviderAttempt[]
 }
 
+/**
+ * What the engine needs of an ONNX session: onnxruntime's own, or one that runs in a worker
+ * thread (the app's: onnxruntime-node runs a model synchronously on the calling thread, so an
+ * encode of seconds on the Electron main thread would freeze every window).
+ */
+export interface ModelSession {
+  readonly inputNames: readonly string[]
+  readonly outputNames: readonly string[]
+  readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[]
+  readonly outputMetadata: readonly ort.InferenceSession.ValueMetadata[]
+  run(feeds: Record<string, ort.Tensor>, fetches: readonly string[]): Promise<Record<string, ort.Tensor>>
+  release(): Promise<void>
+}
+
+/** Creates a session for an ONNX file; default: onnxruntime's, in this thread. */
+export type SessionFactory = (file: string, options: ort.InferenceSession.SessionOptions) => Promise<ModelSession>
+
+const localSession: SessionFactory = async (file, options) => {
+  const session = await ort.InferenceSession.create(file, options)
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    inputMetadata: session.inputMetadata,
+    outputMetadata: session.outputMetadata,
+    run: (feeds, fetches) => session.run(feeds, [...fetches]) as Promise<Record<string, ort.Tensor>>,
+    release: () => session.release(),
+  }
+}
+
 export interface LoadedModel {
   info: ModelInfo
-  encoder: ort.InferenceSession
-  decoder: ort.InferenceSession
+  encoder: ModelSession
+  decoder: ModelSession
   /**
    * Output shapes returned by the probe runs at load, by tensor name. The decoder is always
    * probed; the encoder only when it leaves a dimension open (null otherwise).
@@ -67,6 +96,8 @@ export interface LoadModelOptions {
   providers?: ProviderName[]
   /** Threads for CPU sessions; default: the cores Node may use. */
   threads?: number
+  /** Where sessions are created and run; default: in this thread. */
+  sessions?: SessionFactory
 }
 
 const ENCODER_FILE = 'encoder.onnx'
@@ -241,11 +272,11 @@ function probeFeeds(specs: readonly TensorSpec[]): Record<string, ort.Tensor> {
  */
 async function probe(
   file: string,
-  session: ort.InferenceSession,
+  session: ModelSession,
   inputs: readonly TensorSpec[],
   outputs: readonly TensorSpec[],
 ): Promise<Record<string, number[]>> {
-  let results: ort.InferenceSession.OnnxValueMapType
+  let results: Record<string, ort.Tensor>
   try {
     results = await session.run(
       probeFeeds(inputs),
@@ -296,11 +327,12 @@ function cpuOptions(threads: number): ort.InferenceSession.SessionOptions {
 }
 
 async function createSession(
+  create: SessionFactory,
   file: string,
   options: ort.InferenceSession.SessionOptions,
-): Promise<ort.InferenceSession> {
+): Promise<ModelSession> {
   try {
-    return await ort.InferenceSession.create(file, options)
+    return await create(file, options)
   } catch (err) {
     const msg = (err as Error).message?.split('\n')[0] ?? String(err)
     throw new UserError('model-garbage', `${file}: cannot be loaded as an ONNX model (${msg})`, { cause: err })
@@ -402,7 +434,8 @@ export async function loadModel(dirArg: string, options: LoadModelOptions = {}):
   const gpu = platformGpuProvider()
   const providers = options.providers ?? (gpu ? [gpu, 'cpu'] : ['cpu'])
   const attempts: ProviderAttempt[] = []
-  let encoder: ort.InferenceSession | null = null
+  const create = options.sessions ?? localSession
+  let encoder: ModelSession | null = null
   let provider: ProviderName = 'cpu'
   for (const p of providers) {
     const unavailable = providerUnavailableReason(p)
@@ -411,10 +444,10 @@ export async function loadModel(dirArg: string, options: LoadModelOptions = {}):
       continue
     }
     if (p === 'cpu') {
-      encoder = await createSession(encoderFile, cpuOptions(threads))
+      encoder = await createSession(create, encoderFile, cpuOptions(threads))
     } else {
       try {
-        encoder = await ort.InferenceSession.create(encoderFile, {
+        encoder = await create(encoderFile, {
           ...cpuOptions(threads),
           // CoreML rejects some Hiera shapes and DirectML some LayerNorm/Resize nodes: those
           // nodes fall back to CPU inside the same session, which is what we want.
@@ -431,18 +464,18 @@ export async function loadModel(dirArg: string, options: LoadModelOptions = {}):
   }
   if (!encoder) {
     // Every requested provider failed; CPU is the floor even if it was not asked for.
-    encoder = await createSession(encoderFile, cpuOptions(threads))
+    encoder = await createSession(create, encoderFile, cpuOptions(threads))
     provider = 'cpu'
     attempts.push({ provider: 'cpu', ok: true, reason: 'cpu: fallback after the other providers failed' })
   }
 
-  let decoder: ort.InferenceSession | null = null
+  let decoder: ModelSession | null = null
   try {
     const encoderOpen = [
       ...checkValues(encoderFile, 'input', encoder.inputMetadata, ENCODER_INPUTS),
       ...checkValues(encoderFile, 'output', encoder.outputMetadata, ENCODER_OUTPUTS),
     ]
-    decoder = await createSession(decoderFile, cpuOptions(threads))
+    decoder = await createSession(create, decoderFile, cpuOptions(threads))
     checkValues(decoderFile, 'input', decoder.inputMetadata, DECODER_INPUTS)
     const { variant: decoderVariant, specs: decoderOutputs } = decoderOutputsOf(decoder.outputMetadata)
     checkValues(decoderFile, 'output', decoder.outputMetadata, decoderOutputs)

@@ -3,10 +3,9 @@
 // progress and taking keys. Tasks a person is waiting on (a click's polygons, a save) go before
 // background ones (outlines of a listed image); a worker that stops or overruns is replaced and
 // its task fails with an error instead of hanging the caller.
-import { createRequire } from 'node:module'
-import { pathToFileURL } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { UserError } from '../../core/errors.ts'
+import { startWorker } from '../worker-script.ts'
 import type { GeometryTaskName, GeometryTasks } from './tasks.ts'
 import type { TaskError, TaskReply, TaskRequest } from './protocol.ts'
 
@@ -36,26 +35,6 @@ interface Slot {
   ready: boolean
   running: Pending | null
   timer: NodeJS.Timeout | null
-}
-
-/** The worker's script: the built bundle's sibling file, or the TypeScript source through tsx. */
-function spawnWorker(): Worker {
-  const here = import.meta.url
-  if (here.endsWith('.ts')) {
-    // Source (tests, the tsx-run CLI): the worker thread has no TypeScript loader of its own.
-    const tsx = pathToFileURL(
-      createRequire(here)
-        .resolve('tsx/esm/api')
-        .replace(/\.cjs$/, '.mjs'),
-    ).href
-    const entry = new URL('./geometry-worker.ts', here).href
-    const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}) })`
-    return new Worker(boot, { eval: true })
-  }
-  // Built: electron-vite emits the worker as its own entry beside main's index.js. The name is
-  // a variable so the bundler does not take `new URL(…, import.meta.url)` for an asset.
-  const script = 'geometry-worker.js'
-  return new Worker(new URL(script, here))
 }
 
 function rebuild(error: TaskError): Error {
@@ -139,7 +118,7 @@ export class GeometryPool {
   }
 
   private startSlot(): Slot {
-    const slot: Slot = { worker: spawnWorker(), ready: false, running: null, timer: null }
+    const slot: Slot = { worker: startWorker('geometry-worker'), ready: false, running: null, timer: null }
     slot.worker.on('message', (reply: TaskReply | 'ready') => {
       if (reply === 'ready') {
         slot.ready = true
