@@ -16,17 +16,22 @@ export class ExportService {
   ) {}
 
   async coco(segmentation: 'auto' | 'polygon' | 'rle' | undefined): Promise<ExportSummary | null> {
-    const { project } = this.projects.require()
+    const opened = this.projects.require()
+    const { project } = opened
     const file = await this.dialogs.chooseSaveFile({
       title: 'Export COCO annotations',
       defaultPath: `${basename(project.folder)}.coco.json`,
       filters: COCO_FILTERS,
     })
     if (file === null) return null
-    const result = await exportCoco(project, file, {
-      segmentation,
-      onProgress: (done, total) => this.emit('progress', { task: 'export-coco', done, total }),
-    })
+    const result = await this.projects.during(
+      () =>
+        exportCoco(project, file, {
+          segmentation,
+          onProgress: (done, total) => this.emit('progress', { task: 'export-coco', done, total }),
+        }),
+      opened,
+    )
     const skipped = result.skippedAnnotations
     return {
       file: result.file,
@@ -41,13 +46,18 @@ export class ExportService {
   }
 
   async yolo(): Promise<ExportSummary | null> {
-    const { project } = this.projects.require()
+    const opened = this.projects.require()
+    const { project } = opened
     const dir = await this.dialogs.chooseFolder({ title: 'Export YOLO dataset into a folder' })
     if (dir === null) return null
-    const result = await exportYolo(project, dir, {
-      imagesFolder: project.folder,
-      onProgress: (done, total) => this.emit('progress', { task: 'export-yolo', done, total }),
-    })
+    const result = await this.projects.during(
+      () =>
+        exportYolo(project, dir, {
+          imagesFolder: project.folder,
+          onProgress: (done, total) => this.emit('progress', { task: 'export-yolo', done, total }),
+        }),
+      opened,
+    )
     return {
       file: result.dataYaml,
       images: result.images,
@@ -62,12 +72,19 @@ export class ExportService {
   }
 
   async importCoco(): Promise<ImportSummary | null> {
-    const { project } = this.projects.require()
+    const opened = this.projects.require()
+    const { project } = opened
     const file = await this.dialogs.chooseOpenFile({ title: 'Import COCO annotations', filters: COCO_FILTERS })
     if (file === null) return null
-    const result = await importCoco(project, file, {
-      onProgress: (done, total) => this.emit('progress', { task: 'import-coco', done, total }),
-    })
+    // Closing the project cancels the import: nothing of it lands.
+    const result = await this.projects.during(
+      (_opened, signal) =>
+        importCoco(project, file, {
+          signal,
+          onProgress: (done, total) => this.emit('progress', { task: 'import-coco', done, total }),
+        }),
+      opened,
+    )
     return {
       file: result.file,
       imported: result.imported,

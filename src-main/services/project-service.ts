@@ -31,6 +31,10 @@ export interface OpenProject {
   token: string
   embeddings: Promise<EmbeddingScheduler>
   headers: AbortController
+  /** Aborted when the project starts to close: long work on it (an import) stops early. */
+  closing: AbortController
+  /** Work on the project that closing waits for, so its database is never closed under it. */
+  work: Set<Promise<unknown>>
   scan: ScanSummary | null
   stopEvents: (() => void) | null
 }
@@ -69,6 +73,27 @@ export class ProjectService {
     return this.open
   }
 
+  /**
+   * Runs `work` on the open project (an export, an import, a rescan): closing the project aborts
+   * `signal` and waits for the work to end before the database closes. Without this, a close
+   * during an import failed it with the store's internal "connection is not open".
+   */
+  async during<T>(
+    work: (opened: OpenProject, signal: AbortSignal) => Promise<T>,
+    opened: OpenProject = this.require(),
+  ): Promise<T> {
+    // `opened` was current when the caller began (before a dialog, say): another may be now.
+    if (this.open !== opened || opened.closing.signal.aborted)
+      throw new CancelledError('the project was closed meanwhile')
+    const running = work(opened, opened.closing.signal)
+    opened.work.add(running)
+    try {
+      return await running
+    } finally {
+      opened.work.delete(running)
+    }
+  }
+
   /** `task` runs (and is awaited) each time a project is about to close. */
   onClosing(task: () => Promise<void>): void {
     this.closing.push(task)
@@ -102,6 +127,8 @@ export class ProjectService {
       token: `${(++this.opens).toString(36)}${randomBytes(4).readUInt32BE(0).toString(36)}`,
       embeddings: this.startEmbeddings(project),
       headers: new AbortController(),
+      closing: new AbortController(),
+      work: new Set(),
       scan,
       stopEvents: null,
     }
@@ -212,8 +239,10 @@ export class ProjectService {
 
   async rescan(): Promise<ProjectSummary> {
     const opened = this.require()
-    opened.scan = await opened.project.scan({
-      onProgress: (done, total) => this.options.emit('progress', { task: 'scan', done, total }),
+    await this.during(async () => {
+      opened.scan = await opened.project.scan({
+        onProgress: (done, total) => this.options.emit('progress', { task: 'scan', done, total }),
+      })
     })
     void this.readHeaders(opened)
     const scheduler = await opened.embeddings.catch(() => null)
@@ -237,6 +266,8 @@ export class ProjectService {
     if (opened === null) return
     this.open = null
     opened.headers.abort()
+    opened.closing.abort()
+    await Promise.allSettled([...opened.work])
     const scheduler = await opened.embeddings.catch(() => null)
     opened.stopEvents?.()
     await scheduler?.close()
