@@ -154,7 +154,7 @@ export async function benchBulkImport(
         const result = await importCoco(project, file)
         const importMs = performance.now() - t
         if (result.imported !== n) throw new Error(`bench: imported ${result.imported} of ${n} annotations`)
-        results.push({ annotations: n, importMs, saveAfterMs: timeSaves(project, options.saves ?? 50) })
+        results.push({ annotations: n, importMs, saveAfterMs: await timeSaves(project, options.saves ?? 50) })
       } finally {
         project.close()
       }

@@ -25,7 +25,7 @@ import { createHandlers } from './handlers.ts'
 import { handleImageRequest, PreviewCache } from './image-protocol.ts'
 import { isAppPageUrl, registerIpc, trustedSender } from './ipc.ts'
 import { buildMenuTemplate, type MenuItemTemplate } from './menu.ts'
-import { workerSessions } from './services/inference/inference-client.ts'
+import { workerRunners } from './services/inference/inference-client.ts'
 import { APP_PAGES, mayNavigate, mayRequest, type AppPages } from './navigation.ts'
 import { electronSqliteBinding, useElectronSqlite } from './native-sqlite.ts'
 import { AppServices, type Dialogs, type EventSink } from './services/app-services.ts'
@@ -214,7 +214,7 @@ if (!app.requestSingleInstanceLock()) {
   }
 
   // The model runs in worker threads: an encode takes seconds with SAM 2.1 weights.
-  const engine = Engine.open({ modelDir: defaultModelDir(modelsRoot()).dir, sessions: workerSessions })
+  const engine = Engine.open({ modelDir: defaultModelDir(modelsRoot()).dir, runners: workerRunners })
   const services = new AppServices({ engine, userDataDir: app.getPath('userData'), dialogs, emit })
 
   app.on('second-instance', (_event, argv, workingDirectory) => {

@@ -66,6 +66,8 @@ export class SegmentService {
 
   async setCurrent(imageId: number | null): Promise<EmbeddingStatus | null> {
     const opened = this.projects.require()
+    // Clicks on this image come next: their polygons are traced on the pool's workers.
+    this.geometry.warm()
     if (this.prompt !== null && this.prompt.imageId !== imageId) this.prompt = null
     const scheduler = await opened.embeddings
     if (imageId === null) {

@@ -14,7 +14,7 @@ import { createHandlers } from '../../src-main/handlers.ts'
 import { handleImageRequest, PreviewCache } from '../../src-main/image-protocol.ts'
 import { registerIpc, trustedSender, type IpcEventLike, type IpcListener } from '../../src-main/ipc.ts'
 import { AppServices, type Dialogs, type EventSink } from '../../src-main/services/app-services.ts'
-import { workerSessions } from '../../src-main/services/inference/inference-client.ts'
+import { workerRunners } from '../../src-main/services/inference/inference-client.ts'
 import { IMAGE_SCHEME, INVOKE_CHANNELS, type ImageUrls } from '../../src-preload/contract/index.ts'
 
 export const ROOT = resolve(import.meta.dirname, '..', '..')
@@ -55,7 +55,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   }
   const services = new AppServices({
     // As main does: the model's sessions run in worker threads.
-    engine: options.engine ?? Engine.open({ modelDir: DEMO_MODEL, sessions: workerSessions }),
+    engine: options.engine ?? Engine.open({ modelDir: DEMO_MODEL, runners: workerRunners }),
     userDataDir: options.userDataDir,
     projectUserDataDir: join(options.userDataDir, 'projects'),
     dialogs,

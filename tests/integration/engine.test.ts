@@ -13,7 +13,7 @@ import { writeDemoModel } from '../../scripts/demo-model/index.ts'
 import { LOW_RES_SIZE } from '../../src-main/core/segment/model-interface.ts'
 import { Engine } from '../../src-main/core/segment/engine.ts'
 import type { Ring, Shape } from '../../src-main/core/segment/mask-geometry.ts'
-import { loadModel, type LoadedModel, type ModelSession } from '../../src-main/core/segment/model.ts'
+import { loadModel, type LoadedModel, type ModelRunner } from '../../src-main/core/segment/model.ts'
 import { Decoder, PromptHistory, type Embedding } from '../../src-main/core/segment/prompt.ts'
 import { segmentationToLowResLogits } from '../../src-main/core/segment/mask-ops.ts'
 import { rleDecode, rleEncode, rleFromString, type CompressedRle } from '../../src-main/core/segment/rle.ts'
@@ -229,7 +229,7 @@ describe('engine: prompts and refinement', () => {
   const runs: { hasMask: number; mask: Float32Array; n: number }[] = []
   // A recording wrapper around the real decoder session: the real run happens, and the test
   // sees what was fed to it.
-  let spy: ModelSession
+  let spy: ModelRunner
   const joined: SceneSpec = {
     name: 'rectangle joined to a circle',
     width: 1600,

@@ -11,8 +11,8 @@
 // The log is compacted when most of it is superseded.
 
 import { createHash } from 'node:crypto'
-import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { readFile, stat } from 'node:fs/promises'
+import { appendFileSync, createReadStream, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { UserError } from '../errors.ts'
 
@@ -96,13 +96,15 @@ export class ContentHasher {
   }
 
   private async compute(file: string, identity: Omit<Remembered, 'hash'>): Promise<string> {
-    let bytes: Buffer
+    // Read and hashed a chunk at a time: the model's 160 MB encoder hashed in one call held the
+    // event loop (and with it the app's window) for 400 ms.
+    const hasher = createHash('sha256')
     try {
-      bytes = await readFile(file)
+      for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hasher.update(chunk as Buffer)
     } catch (err) {
       throw new UserError('image-unreadable', `${file}: cannot read (${(err as Error).message})`, { cause: err })
     }
-    const hash = createHash('sha256').update(bytes).digest('hex')
+    const hash = hasher.digest('hex')
     // A file rewritten while we read it would pair old bytes with a new identity; then do not
     // remember, so the next lookup hashes again.
     const after = await stat(file).catch(() => null)

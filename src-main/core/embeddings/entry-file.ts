@@ -26,6 +26,7 @@ import { createHash, webcrypto } from 'node:crypto'
 import { ENCODER_OUTPUTS } from '../segment/model-interface.ts'
 import type { Embedding } from '../segment/prompt.ts'
 import { fromFloat16, toFloat16 } from './float16.ts'
+import { sharedFloat32 } from '../shared-arrays.ts'
 
 export type StorageType = 'float16' | 'float32'
 
@@ -250,7 +251,8 @@ export async function decodeEntry(bufIn: Buffer, key: EntryKey, expected: EntryE
   digest.catch(() => {}) // awaited below; this only marks it handled while we convert
   // One allocation for the three tensors (views into it): fewer page faults than three.
   const total = header.lengths[0] + header.lengths[1] + header.lengths[2]
-  const all = new Float32Array(total)
+  // Shared: the app's decoder worker reads the embedding without a copy.
+  const all = sharedFloat32(total)
   let offset = PREFIX + headerLength
   let at = 0
   const out = header.lengths.map((length) => {

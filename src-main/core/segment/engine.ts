@@ -13,6 +13,7 @@ import { toCocoSegmentation, type ShapeGeometry } from './segmentation.ts'
 import { decodePrompt, type PromptDecode } from './decode.ts'
 import { segmentationToLowResLogits } from './mask-ops.ts'
 import type { PromptRecord, Segmentation } from '../../../src-preload/contract/schemas.ts'
+import { toSharedFloat32 } from '../shared-arrays.ts'
 
 // onnxruntime (1.30, POSIX builds) collects telemetry when it creates its environment, at the
 // first InferenceSession of the process, and part of that runs std::regex over the process
@@ -75,8 +76,9 @@ export class Engine {
     )
     const take = (name: string): Float32Array => {
       const t = out[name]
-      // The session owns its output buffers only until dispose; keep our own copy.
-      const data = (t.data as Float32Array).slice()
+      // A session in this thread owns its output buffers only until dispose: keep a copy, in
+      // shared memory like a worker's outputs, which are ours already.
+      const data = toSharedFloat32(t.data as Float32Array)
       t.dispose?.()
       return data
     }

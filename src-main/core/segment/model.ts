@@ -27,6 +27,7 @@ import {
   POINT_LABEL,
   type TensorSpec,
 } from './model-interface.ts'
+import { plainFloat32 } from '../shared-arrays.ts'
 
 export type DecoderVariant = 'A' | 'B'
 export type ProviderName = 'cpu' | 'cuda' | 'dml' | 'coreml'
@@ -51,11 +52,12 @@ export interface ModelInfo {
 }
 
 /**
- * What the engine needs of an ONNX session: onnxruntime's own, or one that runs in a worker
- * thread (the app's: onnxruntime-node runs a model synchronously on the calling thread, so an
- * encode of seconds on the Electron main thread would freeze every window).
+ * Runs one ONNX file: what the engine needs of an onnxruntime session, whether the session is
+ * in this thread or in a worker thread (the app's: onnxruntime-node runs a model synchronously
+ * on the calling thread, so an encode of seconds on the Electron main thread would freeze every
+ * window).
  */
-export interface ModelSession {
+export interface ModelRunner {
   readonly inputNames: readonly string[]
   readonly outputNames: readonly string[]
   readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[]
@@ -64,25 +66,38 @@ export interface ModelSession {
   release(): Promise<void>
 }
 
-/** Creates a session for an ONNX file; default: onnxruntime's, in this thread. */
-export type SessionFactory = (file: string, options: ort.InferenceSession.SessionOptions) => Promise<ModelSession>
+/** Creates the runner of an ONNX file; default: an onnxruntime session in this thread. */
+export type RunnerFactory = (file: string, options: ort.InferenceSession.SessionOptions) => Promise<ModelRunner>
 
-const localSession: SessionFactory = async (file, options) => {
+/** The feeds with shared-memory data replaced by plain copies (plainFloat32). */
+export function plainFeeds(feeds: Record<string, ort.Tensor>): Record<string, ort.Tensor> {
+  const out: Record<string, ort.Tensor> = {}
+  for (const [name, tensor] of Object.entries(feeds)) {
+    const data = tensor.data
+    out[name] =
+      data instanceof Float32Array && data.buffer instanceof SharedArrayBuffer
+        ? new ort.Tensor('float32', plainFloat32(data), tensor.dims)
+        : tensor
+  }
+  return out
+}
+
+const localRunner: RunnerFactory = async (file, options) => {
   const session = await ort.InferenceSession.create(file, options)
   return {
     inputNames: session.inputNames,
     outputNames: session.outputNames,
     inputMetadata: session.inputMetadata,
     outputMetadata: session.outputMetadata,
-    run: (feeds, fetches) => session.run(feeds, [...fetches]) as Promise<Record<string, ort.Tensor>>,
+    run: (feeds, fetches) => session.run(plainFeeds(feeds), [...fetches]) as Promise<Record<string, ort.Tensor>>,
     release: () => session.release(),
   }
 }
 
 export interface LoadedModel {
   info: ModelInfo
-  encoder: ModelSession
-  decoder: ModelSession
+  encoder: ModelRunner
+  decoder: ModelRunner
   /**
    * Output shapes returned by the probe runs at load, by tensor name. The decoder is always
    * probed; the encoder only when it leaves a dimension open (null otherwise).
@@ -96,8 +111,8 @@ export interface LoadModelOptions {
   providers?: ProviderName[]
   /** Threads for CPU sessions; default: the cores Node may use. */
   threads?: number
-  /** Where sessions are created and run; default: in this thread. */
-  sessions?: SessionFactory
+  /** Where the model runs; default: onnxruntime sessions in this thread. */
+  runners?: RunnerFactory
 }
 
 const ENCODER_FILE = 'encoder.onnx'
@@ -272,7 +287,7 @@ function probeFeeds(specs: readonly TensorSpec[]): Record<string, ort.Tensor> {
  */
 async function probe(
   file: string,
-  session: ModelSession,
+  session: ModelRunner,
   inputs: readonly TensorSpec[],
   outputs: readonly TensorSpec[],
 ): Promise<Record<string, number[]>> {
@@ -327,10 +342,10 @@ function cpuOptions(threads: number): ort.InferenceSession.SessionOptions {
 }
 
 async function createSession(
-  create: SessionFactory,
+  create: RunnerFactory,
   file: string,
   options: ort.InferenceSession.SessionOptions,
-): Promise<ModelSession> {
+): Promise<ModelRunner> {
   try {
     return await create(file, options)
   } catch (err) {
@@ -434,8 +449,8 @@ export async function loadModel(dirArg: string, options: LoadModelOptions = {}):
   const gpu = platformGpuProvider()
   const providers = options.providers ?? (gpu ? [gpu, 'cpu'] : ['cpu'])
   const attempts: ProviderAttempt[] = []
-  const create = options.sessions ?? localSession
-  let encoder: ModelSession | null = null
+  const create = options.runners ?? localRunner
+  let encoder: ModelRunner | null = null
   let provider: ProviderName = 'cpu'
   for (const p of providers) {
     const unavailable = providerUnavailableReason(p)
@@ -469,7 +484,7 @@ export async function loadModel(dirArg: string, options: LoadModelOptions = {}):
     attempts.push({ provider: 'cpu', ok: true, reason: 'cpu: fallback after the other providers failed' })
   }
 
-  let decoder: ModelSession | null = null
+  let decoder: ModelRunner | null = null
   try {
     const encoderOpen = [
       ...checkValues(encoderFile, 'input', encoder.inputMetadata, ENCODER_INPUTS),

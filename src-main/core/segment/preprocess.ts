@@ -16,6 +16,7 @@ import sharp, { type Metadata } from 'sharp'
 import { UserError } from '../errors.ts'
 import { decodeBmp, isBmp, readBmpHeader } from './bmp.ts'
 import { MODEL_SIZE, PIXEL_MEAN, PIXEL_STD } from './model-interface.ts'
+import { sharedFloat32 } from '../shared-arrays.ts'
 
 /** Default ceiling: above this many pixels an image is refused (about a 20,000 x 12,500 photo). */
 export const MAX_IMAGE_PIXELS = 250_000_000
@@ -167,7 +168,8 @@ const LUTS: Float32Array[] = [0, 1, 2].map((c) => {
 /** HWC 8-bit RGB (1024x1024) to normalised NCHW float32. */
 export function toEncoderTensor(
   rgb: Uint8Array | Buffer,
-  out = new Float32Array(3 * MODEL_SIZE * MODEL_SIZE),
+  // Shared: the app hands it to the encoder's worker thread without a copy.
+  out = sharedFloat32(3 * MODEL_SIZE * MODEL_SIZE),
 ): Float32Array {
   const plane = MODEL_SIZE * MODEL_SIZE
   if (rgb.length !== plane * 3) throw new Error(`expected ${plane * 3} RGB bytes, got ${rgb.length}`)

@@ -10,7 +10,7 @@
 import * as ort from 'onnxruntime-node'
 import { UserError } from '../errors.ts'
 import { LOW_RES_SIZE, MASK_LOGIT_CLAMP, MODEL_SIZE, POINT_LABEL } from './model-interface.ts'
-import type { DecoderVariant, ModelSession } from './model.ts'
+import type { DecoderVariant, ModelRunner } from './model.ts'
 import { MAX_PROMPT_POINTS } from '../../../src-preload/contract/limits.ts'
 import type { PromptBox, PromptPoint, PromptRecord } from '../../../src-preload/contract/schemas.ts'
 
@@ -102,7 +102,7 @@ export class Decoder {
   private readonly outputNames: string[]
 
   constructor(
-    private readonly session: ModelSession,
+    private readonly session: ModelRunner,
     private readonly variant: DecoderVariant,
     readonly embedding: Embedding,
   ) {

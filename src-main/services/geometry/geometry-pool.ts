@@ -80,6 +80,18 @@ export class GeometryPool {
     })
   }
 
+  /**
+   * Starts the workers ahead of their first task: a worker takes a few hundred milliseconds to
+   * load, which the first click's polygons should not wait for.
+   */
+  warm(): void {
+    while (!this.closed && this.slots.length < this.size) {
+      const slot = this.startSlot()
+      // Nothing waits on a warming worker: it must not keep a process alive.
+      slot.worker.unref()
+    }
+  }
+
   /** Stops every worker; tasks still queued or running fail. */
   async close(): Promise<void> {
     this.closed = true
@@ -123,6 +135,7 @@ export class GeometryPool {
       if (reply === 'ready') {
         slot.ready = true
         this.dispatch()
+        if (slot.running === null) slot.worker.unref()
         return
       }
       const pending = slot.running
@@ -137,8 +150,8 @@ export class GeometryPool {
     })
     slot.worker.on('error', (err) => this.fail(slot, err))
     slot.worker.on('exit', (code) => this.fail(slot, new Error(`the geometry worker exited (code ${code})`)))
-    // An idle worker must not keep a process alive; one with a task in flight does (ref above).
-    slot.worker.unref()
+    // A worker is started for a queued task: until it is ready it keeps the process alive (a CLI
+    // or a script awaiting the task has nothing else that does). Idle, it does not.
     this.slots.push(slot)
     return slot
   }

@@ -1,35 +1,33 @@
 // onnxruntime sessions for the app, each run in a worker thread of its own (inference-worker.ts).
 // onnxruntime-node runs a model synchronously on the calling thread: on the Electron main thread
 // an encode of seconds would freeze every window and IPC answer. A thread per session also
-// lets a click's decoder run while the encoder works on a neighbour for prefetch.
-//
-// The decoder is fed the same embedding on every click of an image (16 MB with SAM 2.1): data
-// sent twice is kept by the worker under a reference and sent by reference after that, within
-// a bounded budget, so a click copies a few kilobytes instead.
+// lets a click's decoder run while the encoder works on a neighbour for prefetch. Encoder inputs
+// and embeddings live in shared memory (core/shared-arrays.ts), so crossing to a worker copies
+// nothing on main's thread; small tensors (points, logits) are copied.
 import * as ort from 'onnxruntime-node'
 import type { Worker } from 'node:worker_threads'
-import type { ModelSession, SessionFactory } from '../../core/segment/model.ts'
+import type { ModelRunner, RunnerFactory } from '../../core/segment/model.ts'
 import { startWorker } from '../worker-script.ts'
 import type { InferenceReply, InferenceRequest, SessionDescription, WireTensor } from './protocol.ts'
 
-/** Smaller tensors are simply copied each run. */
-const MIN_REF_BYTES = 1 << 20
-/** Most bytes of referenced data a worker keeps (about eight SAM 2.1 embeddings). */
-const MAX_HELD_BYTES = 128 << 20
-
 type Request = InferenceRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never
 
-class RemoteSession implements ModelSession {
+const keys = new WeakMap<SharedArrayBuffer, number>()
+let nextKey = 0
+function keyOf(buffer: SharedArrayBuffer): number {
+  let key = keys.get(buffer)
+  if (key === undefined) keys.set(buffer, (key = ++nextKey))
+  return key
+}
+function isShared(data: ort.Tensor.DataType): data is Float32Array & { buffer: SharedArrayBuffer } {
+  return data instanceof Float32Array && data.buffer instanceof SharedArrayBuffer
+}
+
+class WorkerRunner implements ModelRunner {
   private pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>()
   private nextId = 0
   private stopped: Error | null = null
   private description: SessionDescription | null = null
-  /** Data seen once, data the worker holds by reference, and the bytes held, oldest first. */
-  private seen = new WeakSet<object>()
-  private refs = new WeakMap<object, number>()
-  private held = new Map<number, number>()
-  private heldBytes = 0
-  private nextRef = 0
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (reply: InferenceReply) => {
@@ -45,15 +43,15 @@ class RemoteSession implements ModelSession {
     worker.unref()
   }
 
-  static async open(file: string, options: ort.InferenceSession.SessionOptions): Promise<RemoteSession> {
-    const session = new RemoteSession(startWorker('inference-worker'))
+  static async open(file: string, options: ort.InferenceSession.SessionOptions): Promise<WorkerRunner> {
+    const runner = new WorkerRunner(startWorker('inference-worker'))
     try {
-      session.description = (await session.request({ op: 'create', file, options })) as SessionDescription
+      runner.description = (await runner.request({ op: 'create', file, options })) as SessionDescription
     } catch (err) {
-      await session.worker.terminate()
+      await runner.worker.terminate()
       throw err
     }
-    return session
+    return runner
   }
 
   private get described(): SessionDescription {
@@ -74,19 +72,13 @@ class RemoteSession implements ModelSession {
   }
 
   async run(feeds: Record<string, ort.Tensor>, fetches: readonly string[]): Promise<Record<string, ort.Tensor>> {
-    const used = new Set<number>()
     const wire: Record<string, WireTensor> = {}
-    for (const [name, tensor] of Object.entries(feeds)) wire[name] = this.wire(tensor, used)
-    const drop: number[] = []
-    for (const [ref, bytes] of this.held) {
-      if (this.heldBytes <= MAX_HELD_BYTES) break
-      if (used.has(ref)) continue
-      this.held.delete(ref)
-      this.heldBytes -= bytes
-      drop.push(ref)
+    for (const [name, tensor] of Object.entries(feeds)) {
+      const { type, dims, data } = tensor
+      wire[name] = { type, dims, data, ...(isShared(data) ? { key: keyOf(data.buffer) } : {}) }
     }
     const session = this.described.session
-    const out = (await this.request({ op: 'run', session, feeds: wire, fetches, drop })) as Record<string, WireTensor>
+    const out = (await this.request({ op: 'run', session, feeds: wire, fetches })) as Record<string, WireTensor>
     const result: Record<string, ort.Tensor> = {}
     for (const [name, t] of Object.entries(out)) result[name] = new ort.Tensor(t.type, t.data as Float32Array, t.dims)
     return result
@@ -98,32 +90,6 @@ class RemoteSession implements ModelSession {
     }
     this.stop(new Error('the inference session was released'))
     await this.worker.terminate()
-  }
-
-  private wire(tensor: ort.Tensor, used: Set<number>): WireTensor {
-    const data = tensor.data
-    const base = { type: tensor.type, dims: tensor.dims }
-    if (typeof data !== 'object' || !ArrayBuffer.isView(data) || data.byteLength < MIN_REF_BYTES)
-      return { ...base, data }
-    const known = this.refs.get(data)
-    if (known !== undefined && this.held.has(known)) {
-      // Most recently used goes last.
-      const bytes = this.held.get(known) as number
-      this.held.delete(known)
-      this.held.set(known, bytes)
-      used.add(known)
-      return { ...base, ref: known }
-    }
-    if (!this.seen.has(data)) {
-      this.seen.add(data)
-      return { ...base, data }
-    }
-    const ref = ++this.nextRef
-    this.refs.set(data, ref)
-    this.held.set(ref, data.byteLength)
-    this.heldBytes += data.byteLength
-    used.add(ref)
-    return { ...base, data, ref }
   }
 
   private request(message: Request): Promise<unknown> {
@@ -144,5 +110,5 @@ class RemoteSession implements ModelSession {
   }
 }
 
-/** Sessions run in worker threads: pass `sessions` to Engine.open (LoadModelOptions). */
-export const workerSessions: SessionFactory = (file, options) => RemoteSession.open(file, options)
+/** Model runners in worker threads: pass as `runners` to Engine.open (LoadModelOptions). */
+export const workerRunners: RunnerFactory = (file, options) => WorkerRunner.open(file, options)

@@ -1,5 +1,5 @@
-// The worker thread that owns the app's onnxruntime sessions. onnxruntime-node runs a model
-// synchronously on the thread that calls it; here that thread is this one, so an encode of
+// The worker thread that owns one of the app's onnxruntime sessions. onnxruntime-node runs a
+// model synchronously on the thread that calls it; here that thread is this one, so an encode of
 // seconds never holds main's event loop (IPC, keys, drawing).
 import { parentPort } from 'node:worker_threads'
 import * as ort from 'onnxruntime-node'
@@ -10,17 +10,37 @@ const port = parentPort
 
 const sessions = new Map<number, ort.InferenceSession>()
 let nextSession = 0
-/** Data main sent once and refers to since (an embedding fed to every click's decoder run). */
-const held = new Map<number, ort.Tensor.DataType>()
+/** Plain copies of shared inputs by main's key, newest last; a few (one embedding is three). */
+const plainByKey = new Map<string, Float32Array>()
+const KEPT_PLAIN = 6
 
 function tensorOf(wire: WireTensor): ort.Tensor {
-  let data = wire.data
-  if (wire.ref !== undefined) {
-    if (data !== undefined) held.set(wire.ref, data)
-    else data = held.get(wire.ref)
+  const data = wire.data
+  if (!(data instanceof Float32Array) || !(data.buffer instanceof SharedArrayBuffer))
+    return new ort.Tensor(wire.type, data as Float32Array, wire.dims)
+  if (wire.key === undefined) return new ort.Tensor('float32', data.slice(), wire.dims)
+  // onnxruntime-node takes plain memory only: shared data is copied here, off main's thread,
+  // once per buffer main names by key (an embedding, fed to every click).
+  // One shared buffer can hold several tensors (an embedding read from the disk cache).
+  const key = `${wire.key}:${data.byteOffset}:${data.length}`
+  let plain = plainByKey.get(key)
+  if (plain === undefined) {
+    plain = data.slice()
+    plainByKey.set(key, plain)
+    for (const oldest of plainByKey.keys()) {
+      if (plainByKey.size <= KEPT_PLAIN) break
+      plainByKey.delete(oldest)
+    }
   }
-  if (data === undefined) throw new Error(`tensor data ${wire.ref} is not held by the inference worker`)
-  return new ort.Tensor(wire.type, data as Float32Array, wire.dims)
+  return new ort.Tensor('float32', plain, wire.dims)
+}
+
+/** A copy of an output in shared memory (the session owns its buffer only until dispose). */
+function sharedCopy(data: ort.Tensor.DataType): ort.Tensor.DataType {
+  if (!(data instanceof Float32Array)) return Array.isArray(data) ? [...data] : data.slice()
+  const shared = new Float32Array(new SharedArrayBuffer(data.byteLength))
+  shared.set(data)
+  return shared
 }
 
 function requireSession(id: number): ort.InferenceSession {
@@ -46,7 +66,6 @@ async function handle(request: InferenceRequest): Promise<{ reply: InferenceRepl
       }
     }
     case 'run': {
-      for (const ref of request.drop) held.delete(ref)
       const session = requireSession(request.session)
       const feeds: Record<string, ort.Tensor> = {}
       for (const [name, wire] of Object.entries(request.feeds)) feeds[name] = tensorOf(wire)
@@ -54,11 +73,12 @@ async function handle(request: InferenceRequest): Promise<{ reply: InferenceRepl
       const result: Record<string, WireTensor> = {}
       const transfer: ArrayBuffer[] = []
       for (const [name, tensor] of Object.entries(out)) {
-        // The session owns its output buffers only until dispose: a copy goes to main.
-        const data = (tensor.data as Float32Array).slice()
+        // Float outputs (an embedding, logits) go to main in shared memory: no copy on its thread.
+        const data = sharedCopy(tensor.data)
         tensor.dispose?.()
         result[name] = { type: tensor.type, dims: tensor.dims, data }
-        transfer.push(data.buffer as ArrayBuffer)
+        if (!((data as Float32Array).buffer instanceof SharedArrayBuffer))
+          transfer.push((data as Float32Array).buffer as ArrayBuffer)
       }
       return { reply: { id: request.id, ok: true, result }, transfer }
     }

@@ -1,14 +1,16 @@
 // Messages between main's inference client (inference-client.ts) and its worker thread.
 import type { InferenceSession, Tensor } from 'onnxruntime-node'
 
-/** A tensor as it crosses the thread: its data, or a reference to data the worker holds. */
+/**
+ * A tensor as it crosses the thread. Data over a SharedArrayBuffer (an embedding, an encoder
+ * input) is shared, not copied; other data is copied.
+ */
 export interface WireTensor {
   type: Tensor.Type
   dims: readonly number[]
-  /** Absent when `ref` names data the worker already holds. */
-  data?: Tensor.DataType
-  /** With data: the worker keeps it under this id for later runs; alone: use what it kept. */
-  ref?: number
+  data: Tensor.DataType
+  /** Names shared data for as long as main keeps it, so the worker copies it into plain memory once. */
+  key?: number
 }
 
 export type InferenceRequest =
@@ -19,8 +21,6 @@ export type InferenceRequest =
       session: number
       feeds: Record<string, WireTensor>
       fetches: readonly string[]
-      /** Data the worker may forget (main keeps a bounded set of references alive there). */
-      drop: readonly number[]
     }
   | { id: number; op: 'release'; session: number }
 

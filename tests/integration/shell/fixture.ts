@@ -19,7 +19,7 @@ import {
   type IpcRegistrar,
 } from '../../../src-main/ipc.ts'
 import { AppServices, type Dialogs } from '../../../src-main/services/app-services.ts'
-import { workerSessions } from '../../../src-main/services/inference/inference-client.ts'
+import { workerRunners } from '../../../src-main/services/inference/inference-client.ts'
 import type { EventName, EventPayloads } from '../../../src-preload/contract/events.ts'
 import type { ImagePage } from '../../../src-preload/contract/images.ts'
 import type { IpcResult } from '../../../src-preload/contract/result.ts'
@@ -201,7 +201,7 @@ function wrapTable(table: HandlerTable, wrap: (channel: string, call: () => unkn
 
 /** The demo model as the app opens it: its sessions in worker threads. */
 export function openDemoEngine(): Promise<Engine> {
-  return Engine.open({ modelDir: DEMO_MODEL, threads: 1, sessions: workerSessions })
+  return Engine.open({ modelDir: DEMO_MODEL, threads: 1, runners: workerRunners })
 }
 
 export interface OpenedShell {

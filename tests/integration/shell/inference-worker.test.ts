@@ -1,11 +1,11 @@
 // The app's model sessions run in worker threads (services/inference): the same results as
-// sessions in this thread, click after click (the embedding goes by reference from the third
-// run on), and main's event loop keeps turning while the encoder works. In this thread,
-// onnxruntime-node runs a model synchronously: no timer fires until it is done.
+// sessions in this thread, click after click (the embedding crosses in shared memory and the
+// worker keeps its plain copy), and main's event loop keeps turning while the encoder works. In
+// this thread, onnxruntime-node runs a model synchronously: no timer fires until it is done.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Engine } from '../../../src-main/core/segment/engine.ts'
 import type { PromptRecord } from '../../../src-preload/contract/schemas.ts'
-import { workerSessions } from '../../../src-main/services/inference/inference-client.ts'
+import { workerRunners } from '../../../src-main/services/inference/inference-client.ts'
 import { DEMO_MODEL, squareImage } from './fixture.ts'
 
 describe('model sessions in worker threads', () => {
@@ -16,7 +16,7 @@ describe('model sessions in worker threads', () => {
   beforeAll(async () => {
     ;[local, remote] = await Promise.all([
       Engine.open({ modelDir: DEMO_MODEL }),
-      Engine.open({ modelDir: DEMO_MODEL, sessions: workerSessions }),
+      Engine.open({ modelDir: DEMO_MODEL, runners: workerRunners }),
     ])
     image = await squareImage(96, 64, { x: 20, y: 10, size: 30 })
   })
