@@ -417,12 +417,13 @@ export function logitsToShape(
   // Rings of one level set never cross, so a hole belongs to the smallest outer ring that
   // contains any of its points.
   outers.sort((p, q) => p.area - q.area)
+  const candidates = outersByCell(outers, width, height)
   const keptHoles: RingInfo[] = []
   for (const hole of holes) {
     const hx = hole.raw[0],
       hy = hole.raw[1]
-    for (let o = 0; o < outers.length; o++) {
-      if (outers[o].area > -hole.area && ringContains(outers[o].raw, hx, hy)) {
+    for (const o of candidates.at(hx, hy)) {
+      if (outers[o].area > -hole.area && candidates.contains(o, hx, hy)) {
         hole.owner = o
         keptHoles.push(hole)
         break
@@ -458,6 +459,105 @@ export function logitsToShape(
   for (const hole of sortedHoles) partOf.get(outers[hole.owner])?.holes.push(hole.simplified)
   parts.sort((p, q) => q.area - p.area)
   return { parts: parts.map((p) => p.part) }
+}
+
+/**
+ * Outer rings by the grid cells their bounding boxes cover, each cell's list in the rings'
+ * order: the rings that may contain a point are looked up instead of tested one by one (a
+ * fragmented mask has thousands of holes and thousands of outer rings; testing all pairs took
+ * over a second).
+ */
+function outersByCell(outers: readonly RingInfo[], width: number, height: number) {
+  const n = outers.length
+  const box = new Float64Array(4 * n)
+  for (let o = 0; o < n; o++) {
+    const ring = outers[o].raw
+    let x0 = Infinity,
+      y0 = Infinity,
+      x1 = -Infinity,
+      y1 = -Infinity
+    for (let i = 0; i < ring.length; i += 2) {
+      if (ring[i] < x0) x0 = ring[i]
+      if (ring[i] > x1) x1 = ring[i]
+      if (ring[i + 1] < y0) y0 = ring[i + 1]
+      if (ring[i + 1] > y1) y1 = ring[i + 1]
+    }
+    box.set([x0, y0, x1, y1], 4 * o)
+  }
+  const side = Math.max(1, Math.min(256, Math.ceil(Math.sqrt(n))))
+  const cellW = Math.max(width, 1) / side,
+    cellH = Math.max(height, 1) / side
+  const col = (x: number) => Math.max(0, Math.min(side - 1, Math.floor(x / cellW)))
+  const row = (y: number) => Math.max(0, Math.min(side - 1, Math.floor(y / cellH)))
+  const cells: number[][] = Array.from({ length: side * side }, () => [])
+  for (let o = 0; o < n; o++) {
+    for (let r = row(box[4 * o + 1]); r <= row(box[4 * o + 3]); r++)
+      for (let c = col(box[4 * o]); c <= col(box[4 * o + 2]); c++) cells[r * side + c].push(o)
+  }
+  const bands = new Map<number, EdgeBands>()
+  return {
+    at: (x: number, y: number): readonly number[] => cells[row(y) * side + col(x)],
+    /** Whether outer ring `o` contains (x, y): bounding box first, then a ray over the edges near y. */
+    contains(o: number, x: number, y: number): boolean {
+      if (x < box[4 * o] || x > box[4 * o + 2] || y < box[4 * o + 1] || y > box[4 * o + 3]) return false
+      const ring = outers[o].raw
+      // A long ring (the big parts that many holes test against) gets its edges banded by y once.
+      if (ring.length < 128) return ringContains(ring, x, y)
+      let banded = bands.get(o)
+      if (banded === undefined) bands.set(o, (banded = edgeBands(ring, box[4 * o + 1], box[4 * o + 3])))
+      return bandedContains(ring, banded, x, y)
+    },
+  }
+}
+
+interface EdgeBands {
+  y0: number
+  height: number
+  /** Per band, the first vertex index of each edge that spans into it (CSR). */
+  start: Int32Array
+  edges: Int32Array
+}
+
+const BAND_EDGES = 8
+
+function edgeBands(ring: Ring, y0: number, y1: number): EdgeBands {
+  const n = ring.length >> 1
+  const count = Math.max(1, Math.ceil(n / BAND_EDGES))
+  const height = Math.max((y1 - y0) / count, 1e-9)
+  const band = (y: number) => Math.max(0, Math.min(count - 1, Math.floor((y - y0) / height)))
+  const start = new Int32Array(count + 1)
+  for (let i = 0, j = n - 1; i < n; j = i++) {
+    const a = band(ring[2 * i + 1]),
+      b = band(ring[2 * j + 1])
+    for (let k = Math.min(a, b); k <= Math.max(a, b); k++) start[k + 1]++
+  }
+  for (let k = 1; k <= count; k++) start[k] += start[k - 1]
+  const fill = start.slice(0, count)
+  const edges = new Int32Array(start[count])
+  for (let i = 0, j = n - 1; i < n; j = i++) {
+    const a = band(ring[2 * i + 1]),
+      b = band(ring[2 * j + 1])
+    for (let k = Math.min(a, b); k <= Math.max(a, b); k++) edges[fill[k]++] = i
+  }
+  return { y0, height, start, edges }
+}
+
+/** ringContains, reading only the edges of the band (x, y) falls in. */
+function bandedContains(ring: Ring, bands: EdgeBands, x: number, y: number): boolean {
+  const count = bands.start.length - 1
+  const k = Math.max(0, Math.min(count - 1, Math.floor((y - bands.y0) / bands.height)))
+  const n = ring.length >> 1
+  let inside = false
+  for (let e = bands.start[k]; e < bands.start[k + 1]; e++) {
+    const i = bands.edges[e]
+    const j = i === 0 ? n - 1 : i - 1
+    const xi = ring[2 * i],
+      yi = ring[2 * i + 1],
+      xj = ring[2 * j],
+      yj = ring[2 * j + 1]
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside
+  }
+  return inside
 }
 
 interface IndexedPoint {
@@ -617,14 +717,23 @@ export function segmentsIntersect(
 
 /**
  * Indices of rings with an edge that touches or crosses another edge (of the same ring, other
- * than its neighbours at their shared vertex, or of another ring). Sweep over x.
+ * than its neighbours at their shared vertex, or of another ring). Edges are bucketed in a
+ * uniform grid over their bounding boxes and only edges sharing a cell are compared, each pair
+ * once (in the first cell both cover): a fragmented mask has 10^5 edges, and a sweep over x
+ * alone compared every edge with every other in its column band (1.7 s for one 4000x3000 mask).
  */
 export function crossingRings(rings: Ring[]): Set<number> {
   let total = 0
   for (const r of rings) total += r.length >> 1
+  const bad = new Set<number>()
+  if (total === 0) return bad
   const segRing = new Int32Array(total)
   const segIndex = new Int32Array(total)
-  const minX = new Float64Array(total)
+  const box = new Float64Array(4 * total)
+  let loX = Infinity,
+    loY = Infinity,
+    hiX = -Infinity,
+    hiY = -Infinity
   let s = 0
   for (let ri = 0; ri < rings.length; ri++) {
     const r = rings[ri]
@@ -633,53 +742,103 @@ export function crossingRings(rings: Ring[]): Set<number> {
       const j = (i + 1) % n
       segRing[s] = ri
       segIndex[s] = i
-      minX[s] = Math.min(r[2 * i], r[2 * j])
+      const x0 = Math.min(r[2 * i], r[2 * j]),
+        x1 = Math.max(r[2 * i], r[2 * j])
+      const y0 = Math.min(r[2 * i + 1], r[2 * j + 1]),
+        y1 = Math.max(r[2 * i + 1], r[2 * j + 1])
+      box[4 * s] = x0
+      box[4 * s + 1] = y0
+      box[4 * s + 2] = x1
+      box[4 * s + 3] = y1
+      if (x0 < loX) loX = x0
+      if (y0 < loY) loY = y0
+      if (x1 > hiX) hiX = x1
+      if (y1 > hiY) hiY = y1
       s++
     }
   }
-  const order = Array.from({ length: total }, (_, i) => i).sort((p, q) => minX[p] - minX[q])
-  const bad = new Set<number>()
-  for (let oi = 0; oi < total; oi++) {
-    const p = order[oi]
-    const rp = rings[segRing[p]]
-    const np = rp.length >> 1
-    const ip = segIndex[p],
-      jp = (ip + 1) % np
-    const ax = rp[2 * ip],
-      ay = rp[2 * ip + 1],
-      bx = rp[2 * jp],
-      by = rp[2 * jp + 1]
-    const maxX = Math.max(ax, bx)
-    for (let oj = oi + 1; oj < total; oj++) {
-      const q = order[oj]
-      if (minX[q] > maxX) break
-      const rq = rings[segRing[q]]
-      const nq = rq.length >> 1
-      const iq = segIndex[q],
-        jq = (iq + 1) % nq
-      const cx = rq[2 * iq],
-        cy = rq[2 * iq + 1],
-        dx = rq[2 * jq],
-        dy = rq[2 * jq + 1]
-      if (Math.max(ay, by) < Math.min(cy, dy) || Math.max(cy, dy) < Math.min(ay, by)) continue
-      if (segRing[p] === segRing[q] && (jp === iq || jq === ip)) {
-        // Neighbours share a vertex; they are only wrong if they fold back onto each other.
-        const shared = jp === iq ? [bx, by] : [ax, ay]
-        const other1 = jp === iq ? [ax, ay] : [bx, by]
-        const other2 = jp === iq ? [dx, dy] : [cx, cy]
+  // About two edges per cell on average, at most 2048 cells a side.
+  const side = Math.max(1, Math.min(2048, Math.ceil(Math.sqrt(total / 2))))
+  const cellW = Math.max((hiX - loX) / side, 1e-9),
+    cellH = Math.max((hiY - loY) / side, 1e-9)
+  const cellX = (x: number) => Math.min(side - 1, Math.floor((x - loX) / cellW))
+  const cellY = (y: number) => Math.min(side - 1, Math.floor((y - loY) / cellH))
+  const range = new Int32Array(4 * total)
+  const counts = new Int32Array(side * side + 1)
+  for (let k = 0; k < total; k++) {
+    const cx0 = cellX(box[4 * k]),
+      cy0 = cellY(box[4 * k + 1]),
+      cx1 = cellX(box[4 * k + 2]),
+      cy1 = cellY(box[4 * k + 3])
+    range[4 * k] = cx0
+    range[4 * k + 1] = cy0
+    range[4 * k + 2] = cx1
+    range[4 * k + 3] = cy1
+    for (let cy = cy0; cy <= cy1; cy++) for (let cx = cx0; cx <= cx1; cx++) counts[cy * side + cx + 1]++
+  }
+  for (let c = 1; c < counts.length; c++) counts[c] += counts[c - 1]
+  const fill = counts.slice(0, side * side)
+  const members = new Int32Array(counts[side * side])
+  for (let k = 0; k < total; k++) {
+    for (let cy = range[4 * k + 1]; cy <= range[4 * k + 3]; cy++)
+      for (let cx = range[4 * k]; cx <= range[4 * k + 2]; cx++) members[fill[cy * side + cx]++] = k
+  }
+  for (let cell = 0; cell < side * side; cell++) {
+    const from = counts[cell],
+      to = counts[cell + 1]
+    if (to - from < 2) continue
+    const cx = cell % side,
+      cy = (cell - cx) / side
+    for (let a = from; a < to; a++) {
+      const p = members[a]
+      for (let b = a + 1; b < to; b++) {
+        const q = members[b]
+        // Compared once: in the first cell both edges cover.
+        if (Math.max(range[4 * p], range[4 * q]) !== cx || Math.max(range[4 * p + 1], range[4 * q + 1]) !== cy) continue
         if (
-          orient(shared[0], shared[1], other1[0], other1[1], other2[0], other2[1]) === 0 &&
-          (other1[0] - shared[0]) * (other2[0] - shared[0]) + (other1[1] - shared[1]) * (other2[1] - shared[1]) > 0
-        ) {
+          box[4 * p + 2] < box[4 * q] ||
+          box[4 * q + 2] < box[4 * p] ||
+          box[4 * p + 3] < box[4 * q + 1] ||
+          box[4 * q + 3] < box[4 * p + 1]
+        )
+          continue
+        if (edgesConflict(rings, segRing, segIndex, p, q)) {
           bad.add(segRing[p])
+          bad.add(segRing[q])
         }
-        continue
-      }
-      if (segmentsIntersect(ax, ay, bx, by, cx, cy, dx, dy)) {
-        bad.add(segRing[p])
-        bad.add(segRing[q])
       }
     }
   }
   return bad
+}
+
+/** Whether edges p and q (of crossingRings' tables) touch where they must not. */
+function edgesConflict(rings: Ring[], segRing: Int32Array, segIndex: Int32Array, p: number, q: number): boolean {
+  const rp = rings[segRing[p]]
+  const np = rp.length >> 1
+  const ip = segIndex[p],
+    jp = (ip + 1) % np
+  const ax = rp[2 * ip],
+    ay = rp[2 * ip + 1],
+    bx = rp[2 * jp],
+    by = rp[2 * jp + 1]
+  const rq = rings[segRing[q]]
+  const nq = rq.length >> 1
+  const iq = segIndex[q],
+    jq = (iq + 1) % nq
+  const cx = rq[2 * iq],
+    cy = rq[2 * iq + 1],
+    dx = rq[2 * jq],
+    dy = rq[2 * jq + 1]
+  if (segRing[p] === segRing[q] && (jp === iq || jq === ip)) {
+    // Neighbours share a vertex; they are only wrong if they fold back onto each other.
+    const shared = jp === iq ? [bx, by] : [ax, ay]
+    const other1 = jp === iq ? [ax, ay] : [bx, by]
+    const other2 = jp === iq ? [dx, dy] : [cx, cy]
+    return (
+      orient(shared[0], shared[1], other1[0], other1[1], other2[0], other2[1]) === 0 &&
+      (other1[0] - shared[0]) * (other2[0] - shared[0]) + (other1[1] - shared[1]) * (other2[1] - shared[1]) > 0
+    )
+  }
+  return segmentsIntersect(ax, ay, bx, by, cx, cy, dx, dy)
 }

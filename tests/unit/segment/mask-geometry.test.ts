@@ -4,6 +4,9 @@
 
 import { describe, expect, it } from 'vitest'
 import {
+  crossingRings,
+  ringContains,
+  segmentsIntersect,
   DEFAULT_MIN_AREA,
   logitsToShape,
   ringArea,
@@ -524,5 +527,81 @@ describe('logitsToShape + toCocoSegmentation at full size', () => {
     const shape = logitsToShape(logits, G, G, W, H)
     const { area } = toCocoSegmentation(shape, W, H)
     expect(area).toBeGreaterThan(0.15 * W * H)
+  })
+})
+
+describe('fragmented masks (the random-weight model): bounded indexes give the all-pairs answers', () => {
+  /** Noise logits, like an export with random weights: hundreds of parts and holes. */
+  function noise(seed: number): Float32Array {
+    const rand = mulberry32(seed)
+    return Float32Array.from({ length: 256 * 256 }, () => rand() * 2 - 1)
+  }
+
+  it('gives every hole to the smallest part that contains it', () => {
+    for (const seed of [1, 2]) {
+      const shape = logitsToShape(noise(seed), 256, 256, 1024, 768, {})
+      expect(shape.parts.length).toBeGreaterThan(100)
+      const outers = shape.parts.map((p) => ({ ring: p.outer, area: ringArea(p.outer) }))
+      let holes = 0
+      for (const part of shape.parts) {
+        const area = ringArea(part.outer)
+        for (const hole of part.holes) {
+          holes++
+          const [x, y] = hole
+          expect(ringContains(part.outer, x, y)).toBe(true)
+          // No smaller part's outline holds it: that part would be its owner.
+          const smaller = outers.filter((o) => o.area < area && o.area > -ringArea(hole) && ringContains(o.ring, x, y))
+          expect(smaller).toEqual([])
+        }
+      }
+      expect(holes).toBeGreaterThan(50)
+    }
+  })
+
+  it('finds the crossing rings an all-pairs check finds', () => {
+    const rand = mulberry32(9)
+    const rings: number[][] = Array.from({ length: 60 }, () => {
+      const cx = rand() * 500,
+        cy = rand() * 500,
+        r = 5 + rand() * 40
+      const n = 3 + Math.floor(rand() * 12)
+      return Array.from({ length: n }, (_, i) => {
+        const a = (i / n) * 2 * Math.PI,
+          rr = r * (0.5 + rand())
+        return [cx + rr * Math.cos(a), cy + rr * Math.sin(a)]
+      }).flat()
+    })
+    const brute = new Set<number>()
+    const edges = rings.flatMap((ring, ri) =>
+      Array.from({ length: ring.length / 2 }, (_, i) => ({ ri, i, n: ring.length / 2 })),
+    )
+    for (let a = 0; a < edges.length; a++) {
+      for (let b = a + 1; b < edges.length; b++) {
+        const p = edges[a],
+          q = edges[b]
+        const rp = rings[p.ri],
+          rq = rings[q.ri]
+        const jp = (p.i + 1) % p.n,
+          jq = (q.i + 1) % q.n
+        if (p.ri === q.ri && (jp === q.i || jq === p.i)) continue // neighbours: no fold-backs here
+        if (
+          segmentsIntersect(
+            rp[2 * p.i],
+            rp[2 * p.i + 1],
+            rp[2 * jp],
+            rp[2 * jp + 1],
+            rq[2 * q.i],
+            rq[2 * q.i + 1],
+            rq[2 * jq],
+            rq[2 * jq + 1],
+          )
+        ) {
+          brute.add(p.ri)
+          brute.add(q.ri)
+        }
+      }
+    }
+    expect(brute.size).toBeGreaterThan(5)
+    expect([...crossingRings(rings)].sort((a, b) => a - b)).toEqual([...brute].sort((a, b) => a - b))
   })
 })
