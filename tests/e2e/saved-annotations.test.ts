@@ -4,6 +4,7 @@
 // its hole open, selectable, and shows its vertices; a mask without holes is edited like a
 // polygon; hovering highlights; a hidden category's annotations vanish and cannot be hit; an
 // image with 10,000 polygons opens with an annotation panel of a few dozen rows.
+import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { rleEncode, rleToString } from '../../src-main/core/segment/rle.ts'
@@ -26,6 +27,28 @@ let page: Page
 const canvas = () => page.getByTestId('canvas')
 const attr = async (name: string) => (await canvas().getAttribute(name)) ?? ''
 const clickImage = (x: number, y: number) => clickOn(page, x, y)
+/** The selected annotation's id as the panel shows it ('' when none). */
+const selectedId = async () =>
+  (await page.locator('[data-testid="annotation-list"] li.selected button.name').count()) === 0
+    ? ''
+    : ((await page
+        .locator('[data-testid="annotation-list"] li.selected button.name')
+        .first()
+        .getAttribute('data-annotation-id')) ?? '')
+/** The panel's heading says how many annotations the image has. */
+const listed = (n: number) => page.getByText(`Annotations (${n})`).first().waitFor({ timeout: 30_000 })
+
+/** Near-white pixels in the 13x13 screen pixels around image pixel (x, y): a vertex handle's. */
+async function whiteAround(x: number, y: number): Promise<number> {
+  const at = await screenOf(page, x, y)
+  const shot = await page.screenshot({
+    clip: { x: Math.round(at.x) - 6, y: Math.round(at.y) - 6, width: 13, height: 13 },
+  })
+  const raw = await sharp(shot).removeAlpha().raw().toBuffer()
+  let white = 0
+  for (let i = 0; i < raw.length; i += 3) if (raw[i] > 225 && raw[i + 1] > 225 && raw[i + 2] > 225) white++
+  return white
+}
 
 startAppForSuite((started) => {
   app = started
@@ -128,9 +151,7 @@ describe('saved annotations on the canvas', () => {
     await page.reload()
     await page.getByTestId('workspace').waitFor()
     await showsImage(page, firstId)
-    await page.waitForFunction(
-      () => document.querySelector('[data-testid="annotation-list"]')?.getAttribute('data-count') === '2',
-    )
+    await listed(2)
   })
 
   it('a mask with a hole is outlined and filled in its colour, its hole left open', async () => {
@@ -172,10 +193,14 @@ describe('saved annotations on the canvas', () => {
 
     // The hole is not part of it: a click there selects nothing.
     await clickImage(530, 370)
-    expect(await attr('data-selected')).toBe('')
+    expect(await selectedId()).toBe('')
     await clickImage(470, 370)
-    await expect.poll(() => attr('data-selected')).toBe(String(holedId))
+    await expect.poll(selectedId).toBe(String(holedId))
     // Handles on the outer ring and the hole (a rectangle each: 4 corners, maybe more).
+    // Drawn: a handle (white-edged square) on a corner of the outer ring and of the hole.
+    expect(await whiteAround(holed.box[2], holed.box[3])).toBeGreaterThan(6)
+    expect(await whiteAround(holed.hole[0], holed.hole[1])).toBeGreaterThan(6)
+    expect(await whiteAround(470, 300)).toBe(0)
     expect(Number(await attr('data-handles'))).toBeGreaterThanOrEqual(8)
     await screenshot(page, 'saved-annotations-holed-selected')
     const stored = JSON.stringify(
@@ -197,9 +222,10 @@ describe('saved annotations on the canvas', () => {
 
   it('a mask without holes is edited through its outline like a polygon', async () => {
     await clickImage(720, 375)
-    await expect.poll(() => attr('data-selected')).toBe(String(solidId))
-    expect(Number(await attr('data-handles'))).toBeGreaterThanOrEqual(4)
+    await expect.poll(selectedId).toBe(String(solidId))
     const [, , x1, y1] = solid.box
+    expect(await whiteAround(x1, y1)).toBeGreaterThan(6)
+    expect(Number(await attr('data-handles'))).toBeGreaterThanOrEqual(4)
     const from = await screenOf(page, x1, y1)
     await page.mouse.move(from.x, from.y)
     await page.mouse.down()
@@ -225,7 +251,7 @@ describe('saved annotations on the canvas', () => {
     await page.mouse.move(at.x + 2, at.y + 2)
     expect(await attr('data-hovered')).toBe('')
     await clickImage(470, 370)
-    expect(await attr('data-selected')).toBe('')
+    expect(await selectedId()).toBe('')
     await screenshot(page, 'saved-annotations-hidden')
     await page.getByTestId(`category-visible-${redId}`).check()
     await expect.poll(async () => distance(await pixelAt(page, 470, 370), hex(BACKGROUND))).toBeGreaterThan(20)
@@ -236,11 +262,7 @@ describe('saved annotations on the canvas', () => {
     const secondId = imageIdOf(second.file)
     await page.locator(`[data-image-id="${secondId}"]`).click()
     await showsImage(page, secondId)
-    await page.waitForFunction(
-      (n) => document.querySelector('[data-testid="annotation-list"]')?.getAttribute('data-count') === String(n),
-      MANY,
-      { timeout: 30_000 },
-    )
+    await listed(MANY)
     const rows = await page.locator('[data-testid="annotation-list"] li').count()
     expect(rows).toBeGreaterThan(5)
     expect(rows).toBeLessThan(100)
@@ -258,7 +280,7 @@ describe('saved annotations on the canvas', () => {
     // A click on one polygon selects it (through the spatial index) and scrolls nothing away.
     await page.keyboard.press('v')
     await clickImage(4 + 50 * 7.9, 3 + 50 * 4.9)
-    await expect.poll(() => attr('data-selected')).not.toBe('')
+    await expect.poll(selectedId).not.toBe('')
     await screenshot(page, 'saved-annotations-10000')
   })
 })
