@@ -85,21 +85,123 @@ export function ringArea(ring: readonly number[]): number {
 
 export interface HitTarget {
   id: number
+  /** Every ring of the outline (outer rings and holes): even-odd, so holes are outside. */
   rings: readonly (readonly number[])[]
   bbox: readonly [number, number, number, number]
-  /** For masks without editable rings (RLE): whether a point is inside its outline; absent: the bbox decides. */
-  contains?: (p: Vec) => boolean
+  /**
+   * Whether its vertices may be moved (default true). False for a mask with holes: main stores
+   * edited rings as a polygon, which has no holes, so an edit would fill them.
+   */
+  editable?: boolean
 }
 
 /**
- * What is hit-tested of a saved annotation: its outline, as main computed it. A polygon's rings
- * are its outline and can be edited vertex by vertex; a mask with holes (RLE) is hit by its
- * outline (even-odd, holes outside) and has no editable rings.
+ * What is hit-tested of a saved annotation: its outline, as main computed it. A polygon's outline
+ * is its rings; a mask without holes (RLE) is edited through its outline's rings, which it then
+ * becomes; a mask with holes is hit by its outline (holes outside) but cannot be edited by vertex.
  */
 export function hitTargetOf(annotation: Pick<Annotation, 'id' | 'segmentation' | 'outline' | 'bbox'>): HitTarget {
   const rings = annotation.outline.flatMap((part) => [part.outer, ...part.holes])
-  if (Array.isArray(annotation.segmentation)) return { id: annotation.id, rings, bbox: annotation.bbox }
-  return { id: annotation.id, rings: [], bbox: annotation.bbox, contains: (p) => pointInRings(rings, p) }
+  const editable = annotation.outline.every((part) => part.holes.length === 0)
+  return { id: annotation.id, rings, bbox: annotation.bbox, editable }
+}
+
+/**
+ * A uniform grid over the targets' bounding boxes: a point or a rectangle finds the few targets
+ * whose box may contain it, instead of testing every one (10,000 saved polygons on one image).
+ */
+export class SpatialGrid {
+  private readonly cells = new Map<number, number[]>()
+  private readonly cell: number
+  private static readonly COLUMNS = 1 << 16
+
+  constructor(
+    private readonly boxes: readonly (readonly [number, number, number, number])[],
+    cell?: number,
+  ) {
+    let area = 0
+    for (const [, , w, h] of boxes) area += Math.max(1, w) * Math.max(1, h)
+    // About one box per cell on average: boxes span a few cells, a cell holds a few boxes.
+    this.cell = cell ?? Math.max(8, Math.sqrt(boxes.length === 0 ? 1 : area / boxes.length))
+    boxes.forEach((box, index) => {
+      this.forCells(box[0], box[1], box[0] + box[2], box[1] + box[3], (key) => {
+        const list = this.cells.get(key)
+        if (list === undefined) this.cells.set(key, [index])
+        else list.push(index)
+      })
+    })
+  }
+
+  private forCells(x0: number, y0: number, x1: number, y1: number, visit: (key: number) => void): void {
+    const c0 = Math.floor(x0 / this.cell)
+    const c1 = Math.floor(x1 / this.cell)
+    const r0 = Math.floor(y0 / this.cell)
+    const r1 = Math.floor(y1 / this.cell)
+    for (let r = r0; r <= r1; r++) for (let c = c0; c <= c1; c++) visit(r * SpatialGrid.COLUMNS + c)
+  }
+
+  /** Indices of the boxes meeting the rectangle (grown by `margin`), ascending. */
+  query(x0: number, y0: number, x1: number, y1: number, margin = 0): number[] {
+    const found = new Set<number>()
+    const cells =
+      (Math.floor((x1 + margin) / this.cell) - Math.floor((x0 - margin) / this.cell) + 1) *
+      (Math.floor((y1 + margin) / this.cell) - Math.floor((y0 - margin) / this.cell) + 1)
+    // A view over most of the image: scanning the boxes beats visiting every cell.
+    if (cells > this.boxes.length) {
+      const result: number[] = []
+      this.boxes.forEach(([bx, by, bw, bh], index) => {
+        if (bx <= x1 + margin && by <= y1 + margin && bx + bw >= x0 - margin && by + bh >= y0 - margin)
+          result.push(index)
+      })
+      return result
+    }
+    this.forCells(x0 - margin, y0 - margin, x1 + margin, y1 + margin, (key) => {
+      for (const index of this.cells.get(key) ?? []) {
+        const [bx, by, bw, bh] = this.boxes[index]
+        if (bx <= x1 + margin && by <= y1 + margin && bx + bw >= x0 - margin && by + bh >= y0 - margin) found.add(index)
+      }
+    })
+    return [...found].sort((a, b) => a - b)
+  }
+}
+
+/**
+ * Which vertices of `rings` get a handle at this zoom: greedily in ring order, a vertex is shown
+ * only when it is at least `minScreen` screen pixels from every handle shown before it, so
+ * handles never overlap; zoomed in far enough, every vertex has one. Returns per ring the shown
+ * vertex indices.
+ */
+export function thinHandles(rings: readonly (readonly number[])[], scale: number, minScreen: number): number[][] {
+  const cell = minScreen / scale
+  const taken = new Map<string, Vec[]>()
+  const minSq = cell * cell
+  return rings.map((ring) => {
+    const shown: number[] = []
+    for (let i = 0; i < ring.length; i += 2) {
+      const x = ring[i]
+      const y = ring[i + 1]
+      const cx = Math.floor(x / cell)
+      const cy = Math.floor(y / cell)
+      let clear = true
+      for (let dy = -1; dy <= 1 && clear; dy++) {
+        for (let dx = -1; dx <= 1 && clear; dx++) {
+          for (const q of taken.get(`${cx + dx},${cy + dy}`) ?? []) {
+            if ((q.x - x) * (q.x - x) + (q.y - y) * (q.y - y) < minSq) {
+              clear = false
+              break
+            }
+          }
+        }
+      }
+      if (!clear) continue
+      shown.push(i / 2)
+      const key = `${cx},${cy}`
+      const list = taken.get(key)
+      if (list === undefined) taken.set(key, [{ x, y }])
+      else list.push({ x, y })
+    }
+    return shown
+  })
 }
 
 export type Hit =
@@ -107,20 +209,34 @@ export type Hit =
   | { kind: 'edge'; id: number; ring: number; /** The new vertex goes after this one. */ after: number; at: Vec }
   | { kind: 'body'; id: number }
 
+export interface HitOptions {
+  /** Candidates for a body hit (indices into targets, ascending); default: every target. */
+  index?: SpatialGrid
+  /** The selection's vertices that show a handle (thinHandles); default: every vertex. */
+  handles?: readonly (readonly number[])[]
+}
+
 /**
  * What is under `p` (image pixels). `tolerance` is in image pixels (the caller divides its
  * screen tolerance by the zoom). Vertices and edges are tested only on `editable` (the
- * selection); bodies on every target, topmost (last) first.
+ * selection), vertices only where a handle is shown; bodies on every target, topmost (last) first.
  */
-export function hitTest(targets: readonly HitTarget[], p: Vec, tolerance: number, editable: number | null): Hit | null {
+export function hitTest(
+  targets: readonly HitTarget[],
+  p: Vec,
+  tolerance: number,
+  editable: number | null,
+  options: HitOptions = {},
+): Hit | null {
   const selected = editable === null ? undefined : targets.find((t) => t.id === editable)
   if (selected !== undefined) {
     let best: { ring: number; vertex: number; distance: number } | null = null
     selected.rings.forEach((ring, r) => {
-      for (let i = 0; i < ring.length; i += 2) {
-        const distance = Math.hypot(ring[i] - p.x, ring[i + 1] - p.y)
+      const vertices = options.handles?.[r] ?? Array.from({ length: ring.length / 2 }, (_, v) => v)
+      for (const v of vertices) {
+        const distance = Math.hypot(ring[2 * v] - p.x, ring[2 * v + 1] - p.y)
         if (distance <= tolerance && (best === null || distance < best.distance))
-          best = { ring: r, vertex: i / 2, distance }
+          best = { ring: r, vertex: v, distance }
       }
     })
     if (best !== null) {
@@ -146,12 +262,13 @@ export function hitTest(targets: readonly HitTarget[], p: Vec, tolerance: number
       }
     }
   }
-  for (let k = targets.length - 1; k >= 0; k--) {
-    const target = targets[k]
+  const candidates = options.index?.query(p.x, p.y, p.x, p.y, tolerance)
+  const count = candidates?.length ?? targets.length
+  for (let k = count - 1; k >= 0; k--) {
+    const target = targets[candidates === undefined ? k : candidates[k]]
     const [bx, by, bw, bh] = target.bbox
     if (p.x < bx - tolerance || p.y < by - tolerance || p.x > bx + bw + tolerance || p.y > by + bh + tolerance) continue
-    const inside = target.rings.length > 0 ? pointInRings(target.rings, p) : (target.contains?.(p) ?? true)
-    if (inside) return { kind: 'body', id: target.id }
+    if (pointInRings(target.rings, p)) return { kind: 'body', id: target.id }
   }
   return null
 }

@@ -3,16 +3,42 @@
 // undo and redo. The document (document.svelte.ts) stores them; this decides which one and
 // shows failures.
 import type { Annotation } from '../../../src-preload/contract/annotations.ts'
-import { hitTargetOf, hitTest, type Hit, type HitTarget, type Vec } from '../geometry/geometry.ts'
+import {
+  hitTargetOf,
+  hitTest,
+  SpatialGrid,
+  thinHandles,
+  type Hit,
+  type HitTarget,
+  type Vec,
+} from '../geometry/geometry.ts'
 import type { DocumentState } from './document.svelte.ts'
 import type { Editor } from './editor.svelte.ts'
 
 /** Screen pixels within which a vertex or edge of the selection is hit. */
 export const HIT_TOLERANCE = 6
 
+/** Screen pixels between two vertex handles at least: closer ones are left out until zoomed in. */
+export const HANDLE_SPACING = 10
+
 export class AnnotationEdits {
-  /** Hit-test targets of the current image's polygons, built once per change. */
-  readonly targets = $derived.by(() => this.editor.doc.annotations.map((a): HitTarget => hitTargetOf(a)))
+  /** The annotations shown: hidden categories' are neither drawn nor hit. */
+  readonly shown = $derived.by(() => {
+    const hidden = this.editor.session.hiddenCategories
+    const annotations = this.editor.doc.annotations
+    return hidden.size === 0 ? annotations : annotations.filter((a) => !hidden.has(a.categoryId))
+  })
+  /** Hit-test targets of the shown annotations, built once per change, and their spatial index. */
+  readonly targets = $derived.by(() => this.shown.map((a): HitTarget => hitTargetOf(a)))
+  readonly index = $derived(new SpatialGrid(this.targets.map((t) => t.bbox)))
+  /** The selection's target (its rings: outer rings and holes), when shown. */
+  readonly selectedTarget = $derived(this.targets.find((t) => t.id === this.editor.doc.selectedId) ?? null)
+  /** Which of the selection's vertices show a handle at this zoom (no two overlap). */
+  readonly handles = $derived.by(() => {
+    const target = this.selectedTarget
+    if (target === null) return []
+    return thinHandles(target.rings, this.editor.session.viewport.camera.scale, HANDLE_SPACING)
+  })
 
   constructor(private readonly editor: Editor) {}
 
@@ -22,7 +48,26 @@ export class AnnotationEdits {
 
   hitTest(at: Vec): Hit | null {
     if (!this.editor.session.annotationsVisible) return null
-    return hitTest(this.targets, at, HIT_TOLERANCE * this.editor.view.pixelsPerScreenPixel, this.editor.doc.selectedId)
+    return hitTest(
+      this.targets,
+      at,
+      HIT_TOLERANCE * this.editor.view.pixelsPerScreenPixel,
+      this.editor.doc.selectedId,
+      {
+        index: this.index,
+        handles: this.handles,
+      },
+    )
+  }
+
+  /** Whether the annotation's vertices can be edited (a mask with holes cannot: see hitTargetOf). */
+  editable(id: number): boolean {
+    return this.targets.find((t) => t.id === id)?.editable ?? false
+  }
+
+  /** A vertex edit refused, with why. */
+  refuse(message: string): void {
+    this.editor.messages.say(message)
   }
 
   annotationById(id: number): Annotation | undefined {

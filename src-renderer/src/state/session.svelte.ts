@@ -64,6 +64,8 @@ export class SessionState {
   /** Rings of the selection while a vertex is dragged (drawn instead of the saved ones). */
   editingRings = $state.raw<number[][] | null>(null)
   annotationsVisible = $state(true)
+  /** Categories whose annotations are hidden: neither drawn nor hit. */
+  hiddenCategories = $state.raw<ReadonlySet<number>>(new Set())
   helpOpen = $state(false)
   spaceHeld = $state(false)
 }

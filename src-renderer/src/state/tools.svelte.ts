@@ -89,6 +89,8 @@ function editingSurface(editor: Editor, tools: Tools): Editing {
     annotationById: (id) => edits.annotationById(id),
     select: (id) => edits.select(id),
     hover: (id) => edits.hover(id),
+    editable: (id) => edits.editable(id),
+    refuse: (message) => edits.refuse(message),
     setEditingRings: (rings) => edits.setEditingRings(rings),
     commitRings: (annotation, rings, label) => edits.commitRings(annotation, rings, label),
     get polygonDraft() {

@@ -35,6 +35,10 @@ export interface Editing {
   annotationById(id: number): Annotation | undefined
   select(id: number | null): void
   hover(id: number | null): void
+  /** Whether its vertices may be moved: a mask with holes may not (edited rings have no holes). */
+  editable(id: number): boolean
+  /** Tells the user why an edit was not made. */
+  refuse(message: string): void
   setEditingRings(rings: number[][] | null): void
   commitRings(annotation: Annotation, rings: number[][], label: string): void
 

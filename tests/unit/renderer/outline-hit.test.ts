@@ -1,6 +1,7 @@
 // The renderer hit-tests the outline main sends, for polygons and RLE alike (it has no RLE
 // decoder of its own): a mask with a hole, outlined by main, is hit exactly at the pixel
-// centres the mask covers, and its hole is not; a polygon's outline is editable, a mask's not.
+// centres the mask covers, and its hole is not; a polygon's outline is editable, and so is a mask's
+// without holes; a mask with holes is not (edited rings are stored without holes).
 import { describe, expect, it } from 'vitest'
 import { outlineOf } from '../../../src-main/core/segment/mask-ops.ts'
 import { rleEncode, rleToString } from '../../../src-main/core/segment/rle.ts'
@@ -18,7 +19,9 @@ describe('hit-testing from the outline', () => {
     expect(outline).toHaveLength(1)
     expect(outline[0].holes).toHaveLength(1)
     const target = hitTargetOf({ id: 3, segmentation, outline, bbox: [8, 5, 22, 20] })
-    expect(target.rings).toEqual([]) // a mask has no vertices to drag
+    // Its outer ring and hole are hit-tested (even-odd); moving them would fill the hole.
+    expect(target.rings).toHaveLength(2)
+    expect(target.editable).toBe(false)
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
         const hit = hitTest([target], { x: x + 0.5, y: y + 0.5 }, 0, null)

@@ -15,7 +15,21 @@ export function recordingEditor(): Editing & { log: string[]; points: { x: numbe
     outline: [{ outer: square, holes: [] }],
     bbox: [0, 0, 100, 100],
   } as unknown as Annotation
-  const targets: HitTarget[] = [{ id: 7, rings: [square], bbox: [0, 0, 100, 100] }]
+  // #8: a mask with a hole (its outline's outer ring and hole), which vertex edits refuse.
+  const outer = [120, 0, 180, 0, 180, 60, 120, 60]
+  const hole = [140, 20, 160, 20, 160, 40, 140, 40]
+  const holed = {
+    id: 8,
+    imageId: 1,
+    categoryId: 1,
+    segmentation: { size: [150, 200], counts: '' },
+    outline: [{ outer, holes: [hole] }],
+    bbox: [120, 0, 60, 60],
+  } as unknown as Annotation
+  const targets: HitTarget[] = [
+    { id: 7, rings: [square], bbox: [0, 0, 100, 100] },
+    { id: 8, rings: [outer, hole], bbox: [120, 0, 60, 60], editable: false },
+  ]
   const editor = {
     log: [] as string[],
     points: [] as { x: number; y: number; label: 0 | 1 }[],
@@ -65,12 +79,14 @@ export function recordingEditor(): Editing & { log: string[]; points: { x: numbe
     },
     selectedId: null as number | null,
     hitTest: (at: Vec) => hitTest(targets, at, 4, editor.selectedId),
-    annotationById: (id: number) => (id === 7 ? annotation : undefined),
+    annotationById: (id: number) => (id === 7 ? annotation : id === 8 ? holed : undefined),
     select: (id: number | null) => {
       editor.selectedId = id
       editor.log.push(`select ${id}`)
     },
     hover: () => {},
+    editable: (id: number) => id === 7,
+    refuse: () => void editor.log.push('refuse'),
     setEditingRings: (rings: number[][] | null) => void (rings && editor.log.push(`editing ${rings[0].slice(0, 2)}`)),
     commitRings: (_a: Annotation, rings: number[][], label: string) =>
       void editor.log.push(`${label} ${rings[0].length / 2}`),

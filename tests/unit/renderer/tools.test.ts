@@ -176,6 +176,20 @@ describe('select tool', () => {
     expect(editor.log.filter((l) => l.startsWith('editing'))).toEqual(['editing 0,0', 'editing 200,40'])
   })
 
+  it('a mask with holes is selected by its body but refuses vertex and edge edits (they would fill its holes)', () => {
+    const editor = recordingEditor()
+    const tool = createSelectTool(editor)
+    tool.pointerDown(at(125, 5))
+    expect(editor.selectedId).toBe(8)
+    tool.pointerDown(at(150, 30)) // inside the hole: nothing there
+    expect(editor.selectedId).toBeNull()
+    tool.pointerDown(at(125, 5))
+    tool.pointerDown(at(180, 60)) // a vertex of the outer ring
+    expect(tool.path).toBe('select.idle')
+    tool.pointerDown(at(150, 20)) // an edge of the hole
+    expect(editor.log).toEqual(['select 8', 'select null', 'select 8', 'refuse', 'select 8', 'refuse', 'select 8'])
+  })
+
   it('Escape during a drag commits nothing', () => {
     const editor = recordingEditor()
     const tool = createSelectTool(editor)

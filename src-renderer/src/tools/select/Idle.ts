@@ -1,6 +1,7 @@
 // select.idle: hovering highlights, a click selects (empty space clears the selection). On the
 // selection: dragging a vertex moves it, a click on an edge adds a vertex there, Alt+click on a
-// vertex removes it.
+// vertex removes it. A mask without holes is edited through its outline (and becomes a polygon);
+// one with holes shows its vertices but refuses to move them.
 import { insertVertex, removeVertex } from '../../geometry/geometry.ts'
 import type { ToolPointer, ToolState } from '../tool.ts'
 import type { SelectContext, SelectStateId } from './context.ts'
@@ -24,8 +25,16 @@ export class Idle implements ToolState<SelectStateId> {
     }
     const annotation = editor.annotationById(hit.id)
     if (annotation === undefined) return
-    // Vertex and edge hits come only from a polygon, whose outline is its rings.
-    const rings = annotation.outline.map((part) => part.outer)
+    if (hit.kind !== 'body' && !editor.editable(hit.id)) {
+      // Edited rings are stored as a polygon, which has no holes: moving a vertex would fill them.
+      editor.refuse(
+        `#${hit.id} is a mask with holes: its vertices cannot be moved without filling the holes. Refine it with SAM clicks (add/subtract) instead.`,
+      )
+      editor.select(hit.id)
+      return
+    }
+    // The outline's rings, as the hit test numbered them (a polygon's outline is its rings).
+    const rings = annotation.outline.flatMap((part) => [part.outer, ...part.holes])
     if (hit.kind === 'vertex') {
       if (pointer.alt) {
         const fewer = removeVertex(rings, hit.ring, hit.vertex)
