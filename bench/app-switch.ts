@@ -67,7 +67,7 @@ export async function benchAppSwitch(modelDir: string): Promise<AppSwitchBench> 
   try {
     await app.model.info()
     await app.projects.openWithDialog()
-    const page = await app.images.list({ offset: 0, limit: 10 })
+    const page = await app.images.list({ limit: 10 })
     const [first, second] = page.images
     delay.enable()
     const t0 = performance.now()

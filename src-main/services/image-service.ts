@@ -23,12 +23,18 @@ export interface ServableImage {
 export class ImageService {
   constructor(private readonly projects: ProjectService) {}
 
-  list(input: { offset: number; limit: number; status?: ImageStatus }): ImagePage {
+  /** A page of the list; only the first page (no `after`) counts, so paging stays linear in all. */
+  list(input: { after?: number; limit: number; status?: ImageStatus; name?: string }): ImagePage {
     const { project } = this.projects.require()
-    const images = project.listImages({ status: input.status, offset: input.offset, limit: input.limit })
-    const total =
-      input.status === undefined ? project.counts().images : project.listImages({ status: input.status }).length
-    return { images, total, offset: input.offset }
+    const filter = { status: input.status, name: input.name }
+    const images = project.listImages({ ...filter, after: input.after, limit: input.limit })
+    const first = input.after === undefined
+    return {
+      images,
+      next: images.length < input.limit ? null : images[images.length - 1].id,
+      total: first ? project.countImages(filter) : null,
+      statuses: first ? project.statusCounts() : null,
+    }
   }
 
   get(imageId: number): ProjectImage {

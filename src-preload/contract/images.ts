@@ -3,7 +3,7 @@
 // annotator sets. Also the protocol's URL scheme and preview rule, shared with main.
 import { z } from 'zod'
 import { method, result } from './define.ts'
-import { id, imageStatus, MAX_PAGE, type ImageStatus } from './schemas.ts'
+import { id, imageStatus, MAX_NAME_FILTER, MAX_PAGE, type ImageStatus } from './schemas.ts'
 
 export type { ImageStatus }
 
@@ -25,11 +25,18 @@ export interface ProjectImage {
   annotationCount: number
 }
 
+/**
+ * One page of the image list, in list order. Pages are keyset-paged: the next page starts
+ * `after` the last image of this one, so no page recounts or skips rows it has already passed.
+ */
 export interface ImagePage {
   images: ProjectImage[]
-  /** Images matching the filter, all pages together. */
-  total: number
-  offset: number
+  /** The `after` of the next page; null when this page is the last. */
+  next: number | null
+  /** Images matching the filter, all pages together; counted for the first page (no `after`) only, else null. */
+  total: number | null
+  /** Images of each status in the whole project, whatever the filter; first page only, else null. */
+  statuses: Record<ImageStatus, number> | null
 }
 
 export interface ImageUrls {
@@ -83,9 +90,12 @@ export const images = {
   list: method(
     z
       .strictObject({
-        offset: z.int().min(0).default(0),
+        /** The page starts after this image (the `next` of the page before); absent: the first page. */
+        after: id.optional(),
         limit: z.int().min(1).max(MAX_PAGE).default(200),
         status: imageStatus.optional(),
+        /** Only images whose path contains this, ignoring case. */
+        name: z.string().max(MAX_NAME_FILTER).optional(),
       })
       // No argument: the first page of every image.
       .prefault({}),

@@ -66,6 +66,16 @@ export const KEYMAP = [
     menu: 'image',
     handler: 'renderer',
   },
+  { id: 'image.first', label: 'First Image (of the list)', accelerator: 'Home', menu: 'image', handler: 'renderer' },
+  { id: 'image.last', label: 'Last Image (of the list)', accelerator: 'End', menu: 'image', handler: 'renderer' },
+  { id: 'image.goTo', label: 'Go to Image Number…', accelerator: 'CmdOrCtrl+G', menu: 'image', handler: 'renderer' },
+  {
+    id: 'image.filterByName',
+    label: 'Filter Images by Name',
+    accelerator: 'CmdOrCtrl+F',
+    menu: 'image',
+    handler: 'renderer',
+  },
   {
     id: 'image.nextUnannotated',
     label: 'Next Image Without Annotations',

@@ -13,6 +13,8 @@ export const MAX_RLE_CHARS = 4_000_000
 export const MAX_COORDINATE = 1_000_000
 /** Most images one page of the image list returns. */
 export const MAX_PAGE = 1_000
+/** Longest name filter of the image list (a path is rarely longer). */
+export const MAX_NAME_FILTER = 1_000
 
 /** Where an image stands in the annotator's work. */
 export const IMAGE_STATUSES = ['new', 'in_progress', 'done', 'skipped'] as const

@@ -44,6 +44,10 @@ export interface CommandTarget {
   readonly projects: { openDialog(): Promise<void>; rescan(): Promise<void> }
   readonly images: {
     step(delta: 1 | -1): Promise<void>
+    first(): Promise<void>
+    last(): Promise<void>
+    askNumber(): void
+    focusName(): void
     nextUnannotated(): Promise<void>
     setStatus(status: ImageStatus): Promise<void>
   }
@@ -92,6 +96,10 @@ export function editorCommands(editor: CommandTarget): EditorCommandTable {
     'view.shortcuts': () => view.toggleHelp(),
     'image.next': () => void images.step(1),
     'image.previous': () => void images.step(-1),
+    'image.first': () => void images.first(),
+    'image.last': () => void images.last(),
+    'image.goTo': () => images.askNumber(),
+    'image.filterByName': () => images.focusName(),
     'image.nextUnannotated': () => void images.nextUnannotated(),
     'image.markDone': () => void images.setStatus('done'),
     'image.markSkipped': () => void images.setStatus('skipped'),

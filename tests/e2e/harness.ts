@@ -164,16 +164,19 @@ export async function openPage(url: string): Promise<{ browser: Browser; page: P
 
 /**
  * A suite's app: the browser found first (a missing one fails with its reason, not a timeout),
- * the renderer built privately and started over the scenes before the suite, closed and
- * removed after it. `started` receives the running app.
+ * the renderer built privately and started over the scenes (or what `fill` writes) before the
+ * suite, closed and removed after it. `started` receives the running app.
  */
-export function startAppForSuite(started: (app: E2E) => void): void {
+export function startAppForSuite(
+  started: (app: E2E) => void,
+  options: { fill?: (folder: string) => Promise<void> } = {},
+): void {
   let app: E2E | undefined
   let rendererDir: string | undefined
   beforeAll(async () => {
     await findBrowser()
     rendererDir = await buildRenderer()
-    app = await startApp(rendererDir)
+    app = await startApp(rendererDir, options.fill)
     started(app)
   }, 120_000)
   afterAll(async () => {
@@ -182,12 +185,15 @@ export function startAppForSuite(started: (app: E2E) => void): void {
   })
 }
 
-/** A project folder with the scenes, the bridge over it, and a page showing the app. */
-export async function startApp(rendererDir: string): Promise<E2E> {
+/** A project folder (the scenes, unless `fill` writes it), the bridge over it, and a page showing the app. */
+export async function startApp(
+  rendererDir: string,
+  fill: (folder: string) => Promise<void> = (folder) => writeScenes(folder),
+): Promise<E2E> {
   const work = mkdtempSync(join(tmpdir(), 'sam-e2e-'))
   const folder = join(work, 'images')
   mkdirSync(folder)
-  await writeScenes(folder)
+  await fill(folder)
   const exportFile = join(work, 'export.coco.json')
   // The native dialogs are the one process boundary stubbed: they answer what the test set.
   const bridge = await startBridge({

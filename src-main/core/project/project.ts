@@ -31,7 +31,13 @@ import {
 } from './database.ts'
 import { findImageFiles, mapLimit, naturalCompare, readHeader, sampleFile, type FoundFile } from './image-files.ts'
 import { ImportRepository } from './import-repo.ts'
-import { ImagesRepository, type PendingImage, type StoredHeader, type StoredImage } from './images-repo.ts'
+import {
+  ImagesRepository,
+  type ImageFilter,
+  type PendingImage,
+  type StoredHeader,
+  type StoredImage,
+} from './images-repo.ts'
 import { readMeta } from './meta-repo.ts'
 import type {
   StoredAnnotation,
@@ -484,17 +490,38 @@ export class Project {
     return this.getImage(id)
   }
 
-  listImages(
-    options: { status?: ImageStatus; missing?: boolean; offset?: number; limit?: number } = {},
-  ): ProjectImage[] {
-    const status = options.status === undefined ? undefined : checkStatus(options.status)
-    const offset = options.offset ?? 0
+  /**
+   * Images in list order. `after` (an image id) starts after that image: keyset paging, so
+   * the last page of a large folder costs what the first does. `name` keeps images whose path
+   * contains it, case-insensitively.
+   */
+  listImages(options: ImageFilter & { after?: number; limit?: number } = {}): ProjectImage[] {
+    const filter = this.checkFilter(options)
     const limit = options.limit ?? -1
-    if (!Number.isSafeInteger(offset) || offset < 0)
-      throw new UserError('invalid-value', `offset ${offset} is not an integer >= 0`)
     if (!Number.isSafeInteger(limit) || limit < -1)
       throw new UserError('invalid-value', `limit ${limit} is not an integer >= 0`)
-    return this.read(() => this.images.list({ status, missing: options.missing, offset, limit }))
+    return this.read(() => {
+      const after = options.after === undefined ? undefined : this.requireImage(options.after).id
+      return this.images.list({ ...filter, after, limit })
+    })
+  }
+
+  /** How many images `listImages` would return with this filter and no limit. */
+  countImages(options: ImageFilter = {}): number {
+    const filter = this.checkFilter(options)
+    return this.read(() => this.images.count(filter))
+  }
+
+  /** Images of each status in the whole project. */
+  statusCounts(): Record<ImageStatus, number> {
+    return this.read(() => this.images.statusCounts())
+  }
+
+  private checkFilter(options: ImageFilter): ImageFilter {
+    const status = options.status === undefined ? undefined : checkStatus(options.status)
+    if (options.name !== undefined && typeof options.name !== 'string')
+      throw new UserError('invalid-value', `image name filter ${String(options.name)} is not text`)
+    return { status, missing: options.missing, name: options.name }
   }
 
   getImage(id: number): ProjectImage {

@@ -1,59 +1,169 @@
-// Image navigation: the project's image list, the current image (its URLs and embedding
-// state), the status filter, moving between images and setting their status.
+// Image navigation: the image list (the project's images that match the status and name
+// filters, in list order), the current image (its URLs and embedding state), moving between
+// images and setting their status.
+//
+// Sized for 100,000 images: the rows live in a plain array with an id → position map, so a
+// change to one image (marked done, its first annotation, its header read) replaces one row
+// and bumps `version` instead of copying the list, and finding a row is a map lookup. The list
+// component reads `version` and draws only the rows in view. Pages come from main by keyset
+// (`after` the last id) and are shown as they arrive.
+//
+// The list is the filter's answer when it was asked: an image that stops matching (marked done
+// under the 'new' filter) keeps its row, so the place the annotator is at never jumps; the
+// next change of filter, a rescan or an import asks again.
 import type { ImageStatus, ProjectImage, ImageUrls } from '../../../src-preload/contract/index.ts'
+import { MAX_PAGE } from '../../../src-preload/contract/limits.ts'
 import type { EmbeddingState } from '../../../src-preload/contract/segment.ts'
 import type { Editor } from './editor.svelte.ts'
 
-const IMAGE_PAGE = 1000
+export type StatusFilter = ImageStatus | 'all'
+
+const NO_STATUSES: Readonly<Record<ImageStatus, number>> = { new: 0, in_progress: 0, done: 0, skipped: 0 }
 
 export class ImageNavigation {
-  list = $state.raw<ProjectImage[]>([])
-  filter = $state<ImageStatus | 'all'>('all')
+  filter = $state<StatusFilter>('all')
+  /** Keeps images whose path contains this, ignoring case (main filters, in SQL). */
+  name = $state('')
+  /** The image shown; it need not be in the list (the filter changed since it was opened). */
+  current = $state.raw<ProjectImage | null>(null)
+  /** Position of `current` in the list; -1 when it is not in it. */
   index = $state(-1)
+  /** Images matching the filters (main's count; the list holds them all once loaded). */
+  total = $state(0)
+  /** Rows loaded so far. */
+  length = $state(0)
+  /** Changes whenever a row does: what the list component redraws on. */
+  version = $state(0)
+  /** Images of each status in the whole project, kept in step with each change here. */
+  statuses = $state.raw<Readonly<Record<ImageStatus, number>>>(NO_STATUSES)
+  /** Every image of the project, whatever the filters. */
+  readonly projectTotal = $derived(
+    this.statuses.new + this.statuses.in_progress + this.statuses.done + this.statuses.skipped,
+  )
+  /** The go-to-image field is open (Ctrl+G). */
+  askingNumber = $state(false)
+  /** Bumped to move the keyboard into the name filter (Ctrl+F). */
+  nameFocus = $state(0)
   urls = $state.raw<ImageUrls | null>(null)
   embeddingStates = $state.raw<Map<number, EmbeddingState>>(new Map())
 
-  readonly current = $derived(this.list[this.index] ?? null)
-  readonly visible = $derived(this.filter === 'all' ? this.list : this.list.filter((i) => i.status === this.filter))
+  private rows: ProjectImage[] = []
+  private positions = new Map<number, number>()
+  /** Counts list loads; a page for an earlier load is dropped. */
+  private loads = 0
+  /** Resolves when the current load has every page. */
+  private loaded: Promise<void> = Promise.resolve()
 
   constructor(private readonly editor: Editor) {}
 
+  /** The row at `position` of the list (read `version` to follow changes), or undefined. */
+  row(position: number): ProjectImage | undefined {
+    return this.rows[position]
+  }
+
   /** Per project: nothing of the last one's images stays. */
   reset(): void {
-    this.list = []
+    this.loads++
+    this.rows = []
+    this.positions = new Map()
+    this.length = 0
+    this.total = 0
+    this.version++
     this.index = -1
+    this.current = null
     this.filter = 'all'
+    this.name = ''
+    this.askingNumber = false
+    this.statuses = NO_STATUSES
     this.urls = null
     this.embeddingStates = new Map()
+    this.loaded = Promise.resolve()
   }
 
   /**
-   * The whole project order, a page at a time (a 10,000-image folder is about 1 MB of rows).
-   * The current image stays current: a rescan may have put new files before it.
+   * Asks main for the list again (filters changed, a rescan, an import). Resolves once the
+   * first page is shown; `whole()` waits for the rest, which keeps arriving in the background.
+   * The current image stays current, refreshed from main (a rescan may have changed it).
    */
   async reload(): Promise<void> {
     const { api, projects } = this.editor
     const seq = projects.seq
-    const all: ProjectImage[] = []
-    for (;;) {
-      const page = await api.images.list({ offset: all.length, limit: IMAGE_PAGE })
-      all.push(...page.images)
-      if (page.images.length < IMAGE_PAGE || all.length >= page.total) break
-    }
-    if (seq !== projects.seq) return
+    const load = ++this.loads
+    const filter = { status: this.filter === 'all' ? undefined : this.filter, name: this.name || undefined }
     const currentId = this.current?.id
-    this.list = all
-    const index = currentId === undefined ? -1 : all.findIndex((i) => i.id === currentId)
-    if (index >= 0) this.index = index
+    const [first, fresh] = await Promise.all([
+      api.images.list({ ...filter, limit: MAX_PAGE }),
+      currentId === undefined ? null : api.images.get({ imageId: currentId }),
+    ])
+    if (seq !== projects.seq || load !== this.loads) return
+    this.rows = []
+    this.positions = new Map()
+    this.index = -1
+    this.total = first.total ?? first.images.length
+    if (first.statuses !== null) this.statuses = first.statuses
+    if (fresh !== null && fresh.id === this.current?.id) this.current = fresh
+    this.append(first.images)
+    let next = first.next
+    this.loaded = (async () => {
+      while (next !== null) {
+        const page = await api.images.list({ ...filter, after: next, limit: MAX_PAGE })
+        if (seq !== projects.seq || load !== this.loads) return
+        this.append(page.images)
+        next = page.next
+      }
+    })()
+    this.loaded.catch((err: unknown) => this.editor.messages.say(`Image list: ${String(err)}`, 'error'))
   }
 
-  async goTo(index: number): Promise<void> {
+  /** Waits until the list holds every image of the current load. */
+  whole(): Promise<void> {
+    return this.loaded.catch(() => {})
+  }
+
+  private append(images: ProjectImage[]): void {
+    const start = this.rows.length
+    for (let k = 0; k < images.length; k++) {
+      this.rows.push(images[k])
+      this.positions.set(images[k].id, start + k)
+    }
+    this.length = this.rows.length
+    if (this.total < this.length) this.total = this.length
+    const current = this.current
+    if (this.index < 0 && current !== null) this.index = this.positions.get(current.id) ?? -1
+    this.version++
+  }
+
+  setFilter(filter: StatusFilter): Promise<void> {
+    if (filter === this.filter) return Promise.resolve()
+    this.filter = filter
+    return this.refilter()
+  }
+
+  setName(name: string): Promise<void> {
+    if (name === this.name) return Promise.resolve()
+    this.name = name
+    return this.refilter()
+  }
+
+  private async refilter(): Promise<void> {
+    this.index = -1
+    await this.editor.messages.guard(() => this.reload())
+  }
+
+  /** Opens the image at `position` of the list. */
+  goTo(position: number): Promise<void> {
+    const image = this.rows[position]
+    if (image === undefined) return Promise.resolve()
+    return this.show(image)
+  }
+
+  /** Opens `image` (a row of the list, or the current image again after a rescan). */
+  async show(image: ProjectImage): Promise<void> {
     const editor = this.editor
-    if (index < 0 || index >= this.list.length) return
     editor.prompt.discard()
     editor.tools.current.reset()
-    this.index = index
-    const image = this.list[index]
+    this.current = image
+    this.index = this.positions.get(image.id) ?? -1
     this.urls = null
     const seq = editor.projects.seq
     await editor.messages.guard(async () => {
@@ -73,15 +183,99 @@ export class ImageNavigation {
     })
   }
 
-  step(delta: 1 | -1): Promise<void> {
-    return this.goTo(Math.min(this.list.length - 1, Math.max(0, this.index + delta)))
+  /** D / A: the next or previous image of the list (of the filters), clamped at its ends. */
+  async step(delta: 1 | -1): Promise<void> {
+    let position = this.index
+    if (position < 0) {
+      // The current image is not in the list: step from where it would stand in list order.
+      const after = await this.firstAfterCurrent()
+      if (after === null) return
+      position = delta === 1 ? after : after - 1
+      if (position < 0) position = 0
+    } else {
+      position += delta
+    }
+    if (position >= this.length && this.length < this.total) {
+      await this.whole()
+    }
+    return this.goTo(Math.min(this.length - 1, Math.max(0, position)))
+  }
+
+  /**
+   * Where the current image would stand in the list: the position of the first listed image
+   * after it in list order (the list's length when none is), or null when nothing is open.
+   */
+  private async firstAfterCurrent(): Promise<number | null> {
+    const current = this.current
+    if (current === null) return this.length > 0 ? 0 : null
+    const page = await this.editor.api.images.list({
+      after: current.id,
+      limit: 1,
+      status: this.filter === 'all' ? undefined : this.filter,
+      name: this.name || undefined,
+    })
+    const next = page.images[0]
+    if (next === undefined) return this.length
+    if (!this.positions.has(next.id)) await this.whole()
+    return this.positions.get(next.id) ?? this.length
+  }
+
+  /** Home / End: the first or last image of the list. */
+  async first(): Promise<void> {
+    return this.goTo(0)
+  }
+
+  async last(): Promise<void> {
+    await this.whole()
+    return this.goTo(this.length - 1)
+  }
+
+  /** Go to image `n` (1-based, as "image n of m" counts) of the list. */
+  async goToNumber(n: number): Promise<void> {
+    this.askingNumber = false
+    if (!Number.isInteger(n) || n < 1 || n > this.total) {
+      this.editor.messages.say(`There is no image ${n}: the list has ${this.total}`, 'error')
+      return
+    }
+    if (n > this.length) await this.whole()
+    return this.goTo(n - 1)
+  }
+
+  askNumber(): void {
+    this.askingNumber = true
+  }
+
+  focusName(): void {
+    this.nameFocus++
+  }
+
+  /** The first image of the list that is neither done nor skipped (else the first), once the list is in. */
+  async openFirstUnfinished(): Promise<void> {
+    const seq = this.editor.projects.seq
+    let position = this.findUnfinished(0)
+    if (position < 0 && this.length < this.total) {
+      await this.whole()
+      if (seq !== this.editor.projects.seq) return
+      position = this.findUnfinished(0)
+    }
+    return this.goTo(Math.max(0, position))
+  }
+
+  private findUnfinished(from: number): number {
+    for (let k = from; k < this.rows.length; k++) {
+      const status = this.rows[k].status
+      if (status !== 'done' && status !== 'skipped') return k
+    }
+    return -1
   }
 
   async nextUnannotated(): Promise<void> {
-    const n = this.list.length
+    await this.whole()
+    const n = this.rows.length
     for (let k = 1; k <= n; k++) {
-      const index = (this.index + k) % n
-      if (this.list[index].annotationCount === 0 && this.list[index].status !== 'skipped') return this.goTo(index)
+      const position = (this.index + k + n) % n
+      if (this.rows[position].annotationCount === 0 && this.rows[position].status !== 'skipped')
+        return this.goTo(position)
     }
     this.editor.messages.say('Every image has annotations')
   }
@@ -103,8 +297,22 @@ export class ImageNavigation {
     this.embeddingStates = next
   }
 
+  /** One image changed: its row (if listed) and the current image; the status counts follow. O(1). */
   private replace(updated: ProjectImage): void {
-    this.list = this.list.map((i) => (i.id === updated.id ? updated : i))
+    const position = this.positions.get(updated.id)
+    const before = position === undefined ? this.current : this.rows[position]
+    if (before !== null && before.id === updated.id && before.status !== updated.status) {
+      this.statuses = {
+        ...this.statuses,
+        [before.status]: this.statuses[before.status] - 1,
+        [updated.status]: this.statuses[updated.status] + 1,
+      }
+    }
+    if (position !== undefined) {
+      this.rows[position] = updated
+      this.version++
+    }
+    if (this.current?.id === updated.id) this.current = updated
   }
 
   /** Keeps the list's annotation count of the current image in step with the document. */

@@ -90,7 +90,7 @@ export class Projects {
           before.width !== after.width ||
           before.size !== after.size)
       ) {
-        await images.goTo(images.index)
+        await images.show(after)
       }
       this.scanResult = summary.scan === null ? null : scanSummaryText(summary.scan)
       if (this.scanResult !== null) messages.say(this.scanResult)
@@ -108,8 +108,7 @@ export class Projects {
     const images = this.editor.images
     await images.reload()
     if (seq !== this.seq) return
-    const first = images.list.findIndex((i) => i.status !== 'done' && i.status !== 'skipped')
-    await images.goTo(Math.max(0, first))
+    await images.openFirstUnfinished()
   }
 
   /** Main closed the project (or the user did): back to the welcome screen with nothing stale. */

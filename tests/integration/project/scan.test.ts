@@ -100,7 +100,7 @@ describe('scan: which files, in which order', () => {
     expect(paths(project)).toEqual(['a.png', 'linked.png'])
   })
 
-  it('keeps natural order when files are added later, and pages through listImages', async () => {
+  it('keeps natural order when files are added later, and pages through listImages by that order', async () => {
     const dir = folder()
     const png = await imageBytes('png')
     for (const n of [1, 10, 20]) writeFile(dir, `img${n}.png`, png)
@@ -110,7 +110,17 @@ describe('scan: which files, in which order', () => {
     const summary = await project.scan()
     expect(summary).toMatchObject({ found: 5, added: 2, missing: 0 })
     expect(paths(project)).toEqual(['img1.png', 'img2.png', 'img10.png', 'img11.png', 'img20.png'])
-    expect(project.listImages({ offset: 1, limit: 2 }).map((i) => i.path)).toEqual(['img2.png', 'img10.png'])
+    // Keyset pages follow the list order, not the ids: img2 and img11 came last but sort inside.
+    const [img1] = project.listImages({ limit: 1 })
+    const page = project.listImages({ after: img1.id, limit: 2 })
+    expect(page.map((i) => i.path)).toEqual(['img2.png', 'img10.png'])
+    expect(project.listImages({ after: page[1].id }).map((i) => i.path)).toEqual(['img11.png', 'img20.png'])
+    // The name filter: a case-insensitive substring of the path, in SQL, with its count.
+    expect(project.listImages({ name: 'IMG1' }).map((i) => i.path)).toEqual(['img1.png', 'img10.png', 'img11.png'])
+    expect(project.listImages({ name: 'img1', after: img1.id, limit: 1 }).map((i) => i.path)).toEqual(['img10.png'])
+    expect(project.countImages({ name: 'Img1' })).toBe(3)
+    expect(project.countImages({ name: '.PNG', status: 'new' })).toBe(5)
+    expect(() => project.listImages({ after: 999 })).toThrow(/no image with id 999/)
   })
 })
 

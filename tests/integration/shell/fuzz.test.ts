@@ -47,7 +47,7 @@ interface Ids {
 const VALID: Partial<Record<InvokeChannel, (ids: Ids, rand: Rand) => unknown>> = {
   'annot:project.open': (ids) => ({ folder: ids.folder }),
   'annot:project.forgetRecent': (ids) => ({ folder: ids.folder }),
-  'annot:images.list': () => ({ offset: 0, limit: 10, status: 'new' }),
+  'annot:images.list': (ids, rand) => ({ after: pick(rand, ids.images), limit: 10, status: 'new', name: 'a' }),
   'annot:images.get': (ids, rand) => ({ imageId: pick(rand, ids.images) }),
   'annot:images.urls': (ids, rand) => ({ imageId: pick(rand, ids.images) }),
   'annot:images.setStatus': (ids, rand) => ({ imageId: pick(rand, ids.images), status: 'in_progress' }),
@@ -454,10 +454,11 @@ describe(`fuzzing every channel (seed ${SEED})`, () => {
   it('leaves a project that opens, lists and passes the integrity check', async () => {
     expect(shell.app.projects.project, `seed ${SEED}: the project was closed`).not.toBeNull()
     const images: number[] = []
-    for (let offset = 0; ; offset += 1000) {
-      const page = await shell.value<ImagePage>('annot:images.list', { offset, limit: 1000 })
+    for (let after: number | undefined; ;) {
+      const page = await shell.value<ImagePage>('annot:images.list', { after, limit: 1000 })
       images.push(...page.images.map((image) => image.id))
-      if (page.images.length < 1000) break
+      if (page.next === null) break
+      after = page.next
     }
     expect(images.sort()).toEqual([...opened.imageIds.values()].sort())
     for (const imageId of images) await shell.value('annot:annotations.list', { imageId })
