@@ -421,7 +421,7 @@ describe('importCoco in a process that must stay responsive (the app)', () => {
       expect(project.counts().annotations).toBe(8000)
       expect(result.categoriesCreated).toEqual(['cat', 'many'])
       // Done in one go this took seconds with no tick at all; sliced, ticks keep coming.
-      expect(maxGapMs).toBeLessThan(200)
+      expect(maxGapMs).toBeLessThan(500)
       expect(ticks).toBeGreaterThan(5)
       expect(tempTables(project)).toEqual([])
     } finally {
