@@ -7,15 +7,12 @@ import { isUserError, UserError } from './core/errors.ts'
 import { Engine } from './core/segment/engine.ts'
 import { checkModelFolder, defaultModelDir } from './core/segment/model.ts'
 import { checkPrompt } from './core/segment/prompt.ts'
-import { checkRegion, readImageHeader, type Region } from './core/segment/preprocess.ts'
-import type { PromptRecord } from '../src-preload/contract/schemas.ts'
+import { readImageHeader } from './core/segment/preprocess.ts'
 import {
   checkCommandLine,
   modelLine,
-  checkPromptInRegion,
   parseBox,
   parseCandidate,
-  parseRegion,
   parseNonNegative,
   parsePoint,
   type Io,
@@ -29,16 +26,15 @@ import { embeddingsDirForImage, openEmbeddings, segmentCached } from './core/emb
 const USAGE = `Usage: sam-annotator <command> [options]
 
 Commands:
-  segment <image> --point x,y[,label] [--point ...] [--box x0,y0,x1,y1] [--region x0,y0,x1,y1]
+  segment <image> --point x,y[,label] [--point ...] [--box x0,y0,x1,y1]
           [--candidate auto|0|1|2] [--tolerance PX] [--min-area PX2] [--model DIR] [--json]
       Segment one object. Points are image pixels (COCO frame: pixel (0,0) covers [0,1)x[0,1));
-      label 1 = on the object (default), 0 = not on it. --region encodes only that rectangle
-      of the image, at the encoder's full resolution (small objects of large images).
+      label 1 = on the object (default), 0 = not on it.
   open <folder> [--json]
       Create or open the folder as a project, rescan it, print a summary (images, missing,
       unreadable, annotations per category). The database is <folder>/.sam-annotator/.
   annotate <folder> --image <relpath> --category <name> --point x,y[,label] ... [--box ...]
-           [--region x0,y0,x1,y1] [--candidate auto|0|1|2] [--model DIR] [--json]
+           [--candidate auto|0|1|2] [--model DIR] [--json]
       Segment one object and save it as an annotation (the category is created if new).
 ${EMBED_USAGE}
   export <folder> --coco <out.json> [--segmentation auto|polygon|rle] [--json]
@@ -60,18 +56,6 @@ Options:
   -h, --help    this help
 `
 
-/** One object from an encoded region of the image (no cache). */
-async function segmentRegion(
-  engine: Engine,
-  image: string,
-  region: Region,
-  prompt: PromptRecord,
-  options: { candidate?: number; tolerance?: number; minArea?: number },
-) {
-  const { embedding, timings } = await engine.encode(image, region)
-  return { ...(await engine.segmentEmbedding(embedding, prompt, options, timings)), embedding: 'encoder' as const }
-}
-
 async function segmentCommand(args: string[], out: (s: string) => void, err: (s: string) => void): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
@@ -79,7 +63,6 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
     options: {
       point: { type: 'string', multiple: true },
       box: { type: 'string' },
-      region: { type: 'string' },
       candidate: { type: 'string' },
       tolerance: { type: 'string' },
       'min-area': { type: 'string' },
@@ -100,26 +83,18 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
   // fails fast with its one line.
   const header = await readImageHeader(image)
   checkPrompt({ points, box }, header.width, header.height)
-  const region = values.region === undefined ? undefined : parseRegion(values.region)
-  if (region !== undefined) {
-    checkRegion(region, header.width, header.height)
-    checkPromptInRegion({ points, box }, region)
-  }
 
   const engine = await Engine.open({ modelDir: values.model })
   // An image inside a project folder uses (and fills) that project's embedding cache.
   const cacheDir = embeddingsDirForImage(image)
   const embeddings = cacheDir ? await openEmbeddings(engine, cacheDir, { prefetch: 0 }) : null
   try {
-    // A region's embedding is not cached: the disk cache keys whole images.
-    const result = region
-      ? await segmentRegion(engine, image, region, { points, box }, { candidate, tolerance, minArea })
-      : embeddings
-        ? await segmentCached(engine, embeddings, image, { points, box }, { candidate, tolerance, minArea })
-        : {
-            ...(await engine.segment(image, { points, box }, { candidate, tolerance, minArea })),
-            embedding: 'encoder' as const,
-          }
+    const result = embeddings
+      ? await segmentCached(engine, embeddings, image, { points, box }, { candidate, tolerance, minArea })
+      : {
+          ...(await engine.segment(image, { points, box }, { candidate, tolerance, minArea })),
+          embedding: 'encoder' as const,
+        }
     // Notices go to stderr after the work succeeded: stdout stays one JSON object, and a
     // failure stays one line.
     if (!values.json || engine.info.demo) err(modelLine(engine.info, engine.demoFallback))
@@ -144,7 +119,6 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
           area: result.area,
           timings: result.timings,
           embedding: result.embedding,
-          ...(region ? { region, touchesRegionBorder: result.touchesRegionBorder } : {}),
         }),
       )
     } else {
@@ -159,11 +133,6 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
       out(
         `${parts.length} part(s), ${holes} hole(s), ${vertices} vertices; area ${result.area} px; bbox ${result.bbox.join(',')}`,
       )
-      if (region) {
-        out(`encoded the region ${region.x0},${region.y0},${region.x1},${region.y1} of the image`)
-        if (result.touchesRegionBorder)
-          out('the mask reaches the edge of the region: the object may continue outside it')
-      }
       out(`segmentation: ${Array.isArray(result.segmentation) ? 'polygons' : 'RLE (the object has holes)'}`)
       out(
         `timings ms: preprocess ${t.preprocess.toFixed(1)}, encode ${t.encode.toFixed(1)} (embedding from ${result.embedding}), decode ${t.decode.toFixed(1)}, postprocess ${t.postprocess.toFixed(1)}`,

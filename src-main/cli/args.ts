@@ -3,8 +3,7 @@
 import { UserError } from '../core/errors.ts'
 import type { ModelInfo } from '../core/segment/model.ts'
 import { MAX_PROMPT_POINTS } from '../../src-preload/contract/limits.ts'
-import type { PromptBox, PromptPoint, PromptRecord } from '../../src-preload/contract/schemas.ts'
-import type { Region } from '../core/segment/preprocess.ts'
+import type { PromptBox, PromptPoint } from '../../src-preload/contract/schemas.ts'
 
 export interface Io {
   out: (s: string) => void
@@ -85,24 +84,6 @@ export function parsePoint(value: string): PromptPoint {
 export function parseBox(value: string): PromptBox {
   const [x0, y0, x1, y1] = parseNumberList(value, '--box', [4])
   return { x0, y0, x1, y1 }
-}
-
-/** `--region x0,y0,x1,y1`: whole image pixels (checked against the image by checkRegion). */
-export function parseRegion(value: string): Region {
-  const [x0, y0, x1, y1] = parseNumberList(value, '--region', [4])
-  return { x0, y0, x1, y1 }
-}
-
-/** Every point and the box of a prompt inside the region (prompts are in the image's pixels). */
-export function checkPromptInRegion(prompt: PromptRecord, region: Region): void {
-  const inside = (x: number, y: number) => x >= region.x0 && x <= region.x1 && y >= region.y0 && y <= region.y1
-  const where = `the region ${region.x0},${region.y0},${region.x1},${region.y1}`
-  prompt.points.forEach((p, i) => {
-    if (!inside(p.x, p.y)) throw new UserError('bad-point', `point ${i + 1}: ${p.x},${p.y} is outside ${where}`)
-  })
-  const box = prompt.box ?? null
-  if (box !== null && !(inside(box.x0, box.y0) && inside(box.x1, box.y1)))
-    throw new UserError('bad-box', `box ${box.x0},${box.y0},${box.x1},${box.y1} is not inside ${where}`)
 }
 
 export function parseCandidate(value: string | undefined): number | undefined {

@@ -7,8 +7,7 @@ import { Project, type StoredAnnotation } from '../core/project/index.ts'
 import { openProjectEmbeddings, segmentCached } from '../core/embeddings/index.ts'
 import { Engine } from '../core/segment/engine.ts'
 import { checkPrompt } from '../core/segment/prompt.ts'
-import { checkPromptInRegion, parseBox, parsePoint, parseCandidate, parseRegion, modelLine, type Io } from './args.ts'
-import { checkRegion } from '../core/segment/preprocess.ts'
+import { parseBox, parsePoint, parseCandidate, modelLine, type Io } from './args.ts'
 import { progressBar } from './progress.ts'
 import { scanSkippedLines } from '../../src-preload/contract/summaries.ts'
 
@@ -70,7 +69,6 @@ export async function annotateCommand(args: string[], io: Io): Promise<void> {
       category: { type: 'string' },
       point: { type: 'string', multiple: true },
       box: { type: 'string' },
-      region: { type: 'string' },
       candidate: { type: 'string' },
       model: { type: 'string' },
       json: { type: 'boolean' },
@@ -83,7 +81,6 @@ export async function annotateCommand(args: string[], io: Io): Promise<void> {
   const box = values.box ? parseBox(values.box) : null
   if (points.length === 0 && !box) throw new UserError('bad-argument', 'annotate: give at least one --point or a --box')
   const candidate = parseCandidate(values.candidate)
-  const region = values.region === undefined ? undefined : parseRegion(values.region)
 
   const project = await openAndScan(positionals[0], io)
   try {
@@ -92,25 +89,18 @@ export async function annotateCommand(args: string[], io: Io): Promise<void> {
     if (!image) throw new UserError('image-unknown', `${relPath}: not an image of the project ${project.folder}`)
     if (image.missing) throw new UserError('image-missing', `${relPath}: the file is missing from the folder`)
     if (image.error) throw new UserError('image-unreadable', `${relPath}: ${image.error}`)
-    if (image.width !== null && image.height !== null) {
-      checkPrompt({ points, box }, image.width, image.height)
-      if (region !== undefined) checkRegion(region, image.width, image.height)
-    }
-    if (region !== undefined) checkPromptInRegion({ points, box }, region)
+    if (image.width !== null && image.height !== null) checkPrompt({ points, box }, image.width, image.height)
 
     const engine = await Engine.open({ modelDir: values.model })
     const embeddings = await openProjectEmbeddings(engine, project, { prefetch: 0 })
     try {
-      const file = project.absolutePath(image)
-      // A region's embedding is not cached: the disk cache keys whole images.
-      const result =
-        region === undefined
-          ? await segmentCached(engine, embeddings, file, { points, box }, { candidate })
-          : await (async () => {
-              const { embedding, timings } = await engine.encode(file, region)
-              const decoded = await engine.segmentEmbedding(embedding, { points, box }, { candidate }, timings)
-              return { ...decoded, embedding: 'encoder' as const }
-            })()
+      const result = await segmentCached(
+        engine,
+        embeddings,
+        project.absolutePath(image),
+        { points, box },
+        { candidate },
+      )
       // One transaction: a save that fails (a full disk) takes the category it created with it.
       const { category, saved } = await project.transaction((tx) => {
         const category = tx.ensureCategory(values.category!.trim())

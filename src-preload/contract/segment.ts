@@ -39,11 +39,6 @@ export interface DecodeResult {
   bbox: Bbox
   area: number
   hasHoles: boolean
-  /**
-   * A region of the image was encoded and the mask reaches its edge somewhere inside the image:
-   * the object may continue outside the region.
-   */
-  touchesRegionBorder: boolean
   /** True when this prompt was seen before (a point removed): no decoder run. */
   restored: boolean
   /** Where the embedding came from: memory, disk cache or a fresh encoder run. */

@@ -7,7 +7,7 @@ import { UserError } from '../errors.ts'
 import { ENCODER_OUTPUTS, LOW_RES_SIZE, MODEL_SIZE } from './model-interface.ts'
 import { defaultModelDir, loadModel, type LoadModelOptions, type LoadedModel, type ModelInfo } from './model.ts'
 import { logitsToShape } from './mask-geometry.ts'
-import { preprocessImage, MAX_IMAGE_PIXELS, type Region } from './preprocess.ts'
+import { preprocessImage, MAX_IMAGE_PIXELS } from './preprocess.ts'
 import { Decoder, PromptHistory, type DecodedState, type Embedding } from './prompt.ts'
 import { toCocoSegmentation, type ShapeGeometry } from './segmentation.ts'
 import { decodePrompt, type PromptDecode } from './decode.ts'
@@ -92,14 +92,11 @@ export class Engine {
     }
   }
 
-  /** Encodes the image, or only `region` of it (at the encoder's full resolution). */
-  async encode(image: string | Buffer, region?: Region): Promise<EncodeResult> {
+  async encode(image: string | Buffer): Promise<EncodeResult> {
     const t0 = performance.now()
-    const prepared = await preprocessImage(image, this.maxPixels, region)
+    const prepared = await preprocessImage(image, this.maxPixels)
     const t1 = performance.now()
     const embedding = await this.encodeTensor(prepared.tensor, prepared.width, prepared.height)
-    if (region !== undefined)
-      embedding.region = { ...region, imageWidth: prepared.header.width, imageHeight: prepared.header.height }
     const t2 = performance.now()
     return { embedding, timings: { preprocess: t1 - t0, encode: t2 - t1 } }
   }

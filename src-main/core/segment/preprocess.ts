@@ -35,32 +35,7 @@ export interface ImageHeader {
   hasAlpha: boolean
 }
 
-/**
- * A rectangle of an image in its pixels (after EXIF orientation): [x0, x1) x [y0, y1). Encoded
- * instead of the whole picture, it gives small objects of a large image the encoder's full
- * resolution.
- */
-export interface Region {
-  x0: number
-  y0: number
-  x1: number
-  y1: number
-}
-
-/** Refuses a region that is not whole pixels inside the width x height image with some area. */
-export function checkRegion(region: Region, width: number, height: number): void {
-  const { x0, y0, x1, y1 } = region
-  const whole = [x0, y0, x1, y1].every((v) => Number.isInteger(v))
-  if (!whole || x0 < 0 || y0 < 0 || x1 > width || y1 > height || x1 <= x0 || y1 <= y0) {
-    throw new UserError(
-      'bad-argument',
-      `region ${x0},${y0},${x1},${y1} is not whole pixels x0 < x1, y0 < y1 inside the ${width}x${height} image`,
-    )
-  }
-}
-
 export interface PreparedImage {
-  /** Size of what was encoded: the image, or the region of it. */
   width: number
   height: number
   /** [1,3,1024,1024] float32, normalised. */
@@ -214,10 +189,8 @@ export function toEncoderTensor(
 export async function preprocessImage(
   input: string | Buffer,
   maxPixels = MAX_IMAGE_PIXELS,
-  region?: Region,
 ): Promise<PreparedImage & { header: ImageHeader }> {
   const header = await readImageHeader(input, maxPixels)
-  if (region !== undefined) checkRegion(region, header.width, header.height)
   let data: Buffer
   try {
     let source = sharp(input, { limitInputPixels: maxPixels, autoOrient: true })
@@ -235,15 +208,6 @@ export async function preprocessImage(
       source = sharp(flat.data, {
         raw: { width: flat.info.width, height: flat.info.height, channels: flat.info.channels },
       })
-    }
-    if (region !== undefined) {
-      // Cut from the oriented image: the region is in the pixels the user sees.
-      const oriented = await source.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({
-        resolveWithObject: true,
-      })
-      source = sharp(oriented.data, {
-        raw: { width: oriented.info.width, height: oriented.info.height, channels: oriented.info.channels },
-      }).extract({ left: region.x0, top: region.y0, width: region.x1 - region.x0, height: region.y1 - region.y0 })
     }
     const result = await source
       .removeAlpha()
@@ -264,7 +228,5 @@ export async function preprocessImage(
     if (err instanceof UserError) throw err
     throw sharpError(input, err)
   }
-  const width = region === undefined ? header.width : region.x1 - region.x0
-  const height = region === undefined ? header.height : region.y1 - region.y0
-  return { width, height, tensor: toEncoderTensor(data), header }
+  return { width: header.width, height: header.height, tensor: toEncoderTensor(data), header }
 }

@@ -13,16 +13,12 @@ import { LOW_RES_SIZE, MASK_LOGIT_CLAMP, MODEL_SIZE, POINT_LABEL } from './model
 import type { DecoderVariant, ModelRunner } from './model.ts'
 import { MAX_PROMPT_POINTS } from '../../../src-preload/contract/limits.ts'
 import type { PromptBox, PromptPoint, PromptRecord } from '../../../src-preload/contract/schemas.ts'
-import type { Region } from './preprocess.ts'
 
 /** Encoder outputs for one image, plus the size they were computed from. */
 export interface Embedding {
   modelId: string
-  /** Size of what was encoded: the image, or its region (prompts and masks are in that frame). */
   width: number
   height: number
-  /** Set when a region of the image was encoded: where it lies, and the whole image's size. */
-  region?: Region & { imageWidth: number; imageHeight: number }
   imageEmbed: Float32Array // [1,256,64,64]
   highResFeats0: Float32Array // [1,32,256,256]
   highResFeats1: Float32Array // [1,64,128,128]
