@@ -20,7 +20,6 @@ import {
 import { annotateCommand, openCommand } from './cli/project-commands.ts'
 import { exportCommand, importCommand } from './cli/coco-commands.ts'
 import { embedCommand, EMBED_USAGE } from './cli/embed-command.ts'
-import { evalCommand, EVAL_USAGE } from './cli/eval-command.ts'
 import { embeddingsDirForImage, openEmbeddings, segmentCached } from './core/embeddings/index.ts'
 
 const USAGE = `Usage: sam-annotator <command> [options]
@@ -44,7 +43,6 @@ ${EMBED_USAGE}
   import <folder> --coco <in.json> [--json]
       Read COCO annotations into the project (images matched by file_name, categories merged
       by name); all or nothing.
-${EVAL_USAGE}
   models check [DIR]
       Validate a model folder against the SAM 2.1 interface and print it (default: the model
       the other commands would use).
@@ -198,7 +196,6 @@ export async function main(
     else if (command === 'export') await exportCommand(rest, io)
     else if (command === 'import') await importCommand(rest, io)
     else if (command === 'embed') return await embedCommand(rest, io)
-    else if (command === 'eval') await evalCommand(rest, io)
     else throw new UserError('bad-argument', `unknown command '${command}' (see sam-annotator --help)`)
     return 0
   } catch (e) {
