@@ -10,7 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import sharp from 'sharp'
 import { Engine } from '../../src-main/core/segment/engine.ts'
+import { preprocessImage } from '../../src-main/core/segment/preprocess.ts'
 import type { Embedding } from '../../src-main/core/segment/prompt.ts'
 import { encodingRegion, type Region } from '../../src-main/core/segment/region.ts'
 import { segmentationToRle } from '../../src-main/core/segment/mask-ops.ts'
@@ -72,6 +74,25 @@ const click = (r: { x: number; y: number; w: number; h: number }) => ({
 })
 
 describe('region encoding', () => {
+  it('cuts the region in the oriented frame (EXIF orientation applied first)', async () => {
+    // Stored 300x200 with a red block at the stored top-left; orientation 6 shows it rotated a
+    // quarter turn clockwise, 200x300, the block at the displayed top-right.
+    const raw = Buffer.alloc(300 * 200 * 3, 255)
+    for (let y = 0; y < 50; y++) for (let x = 0; x < 50; x++) raw.fill(0, (y * 300 + x) * 3 + 1, (y * 300 + x) * 3 + 3)
+    const rotated = join(dir, 'rotated.jpg')
+    await sharp(raw, { raw: { width: 300, height: 200, channels: 3 } })
+      .withMetadata({ orientation: 6 })
+      .jpeg()
+      .toFile(rotated)
+    const plane = 1024 * 1024
+    const red = await preprocessImage(rotated, undefined, { x0: 150, y0: 0, x1: 200, y1: 50 })
+    expect([red.width, red.height]).toEqual([200, 300])
+    expect(red.tensor[plane / 2 + 512]).toBeGreaterThan(1.5) // red channel high
+    expect(red.tensor[plane + plane / 2 + 512]).toBeLessThan(-1.5) // green low
+    const white = await preprocessImage(rotated, undefined, { x0: 0, y0: 0, x1: 50, y1: 50 })
+    expect(white.tensor[plane + plane / 2 + 512]).toBeGreaterThan(1.5)
+  })
+
   it('one click on a small object: IoU >= 0.8 with the region, near 0 on the whole image', async () => {
     // The object of the issue (12x14 px): lost on the whole image.
     const lost = await engine.segmentEmbedding(wholeImage, click(SMALL[1]), {}, { preprocess: 0, encode: 0 })
