@@ -129,4 +129,29 @@ describe('--region', () => {
     expect(outside.code).toBe(1)
     expect(outside.stderr).toMatch(/point 1: .* is outside the region 0,0,10,10/)
   })
+
+  it('annotate saves the object segmented in the region, in full-image pixels', async () => {
+    const o = images[1].objects.find((x) => x.category === 'small')!
+    const cx = o.x + o.w / 2,
+      cy = o.y + o.h / 2
+    const r = await inProcess([
+      'annotate',
+      dir,
+      '--image',
+      images[1].file,
+      '--category',
+      'small',
+      '--point',
+      `${cx},${cy}`,
+      '--region',
+      `${Math.round(cx - 128)},${Math.round(cy - 128)},${Math.round(cx + 128)},${Math.round(cy + 128)}`,
+      '--model',
+      DEMO_MODEL,
+      '--json',
+    ])
+    expect(r.code).toBe(0)
+    const out = JSON.parse(r.stdout) as { annotation: { bbox: number[] }; region: number[] }
+    expect(out.annotation.bbox).toEqual([o.x, o.y, o.w, o.h])
+    expect(out.region).toHaveLength(4)
+  })
 })

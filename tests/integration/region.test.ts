@@ -139,6 +139,13 @@ describe('region encoding', () => {
     await expect(history.decode({ points: [{ x: 10, y: 10, label: 1 }], box: null })).rejects.toThrow(
       /outside the region/,
     )
+    // Re-prompting a saved (full-image) annotation on a region: its mask, cut to the region,
+    // is the first mask_input.
+    const saved = await engine.segment(file, click(r), { region })
+    const again = engine.prompt(embedding, saved.segmentation)
+    const refined = await again.decode(click(r))
+    const shape = engine.shapeOf(refined, W, H, {}, region)
+    expect(shape.bbox).toEqual([r.x, r.y, r.w, r.h])
   })
 
   it('caches region embeddings per region, in memory and on disk, beside unchanged whole-image entries', async () => {
