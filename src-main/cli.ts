@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util'
 import { isUserError, UserError } from './core/errors.ts'
 import { Engine } from './core/segment/engine.ts'
 import { checkModelFolder, defaultModelDir } from './core/segment/model.ts'
-import { checkPrompt } from './core/segment/prompt.ts'
+import { checkPrompt, checkPromptInRegion } from './core/segment/prompt.ts'
 import { readImageHeader } from './core/segment/preprocess.ts'
 import {
   checkCommandLine,
@@ -15,25 +15,29 @@ import {
   parseCandidate,
   parseNonNegative,
   parsePoint,
+  parseRegion,
   type Io,
 } from './cli/args.ts'
 import { annotateCommand, openCommand } from './cli/project-commands.ts'
 import { exportCommand, importCommand } from './cli/coco-commands.ts'
 import { embedCommand, EMBED_USAGE } from './cli/embed-command.ts'
+import { evalCommand, EVAL_USAGE } from './cli/eval-command.ts'
 import { embeddingsDirForImage, openEmbeddings, segmentCached } from './core/embeddings/index.ts'
 
 const USAGE = `Usage: sam-annotator <command> [options]
 
 Commands:
-  segment <image> --point x,y[,label] [--point ...] [--box x0,y0,x1,y1]
+  segment <image> --point x,y[,label] [--point ...] [--box x0,y0,x1,y1] [--region x0,y0,x1,y1]
           [--candidate auto|0|1|2] [--tolerance PX] [--min-area PX2] [--model DIR] [--json]
       Segment one object. Points are image pixels (COCO frame: pixel (0,0) covers [0,1)x[0,1));
-      label 1 = on the object (default), 0 = not on it.
+      label 1 = on the object (default), 0 = not on it. --region: encode only that part of the
+      image (padded to a square, clipped to the image), as the app does when zoomed in: small
+      objects on large images; points and box must lie inside it.
   open <folder> [--json]
       Create or open the folder as a project, rescan it, print a summary (images, missing,
       unreadable, annotations per category). The database is <folder>/.sam-annotator/.
   annotate <folder> --image <relpath> --category <name> --point x,y[,label] ... [--box ...]
-           [--candidate auto|0|1|2] [--model DIR] [--json]
+           [--region x0,y0,x1,y1] [--candidate auto|0|1|2] [--model DIR] [--json]
       Segment one object and save it as an annotation (the category is created if new).
 ${EMBED_USAGE}
   export <folder> --coco <out.json> [--segmentation auto|polygon|rle] [--json]
@@ -43,6 +47,7 @@ ${EMBED_USAGE}
   import <folder> --coco <in.json> [--json]
       Read COCO annotations into the project (images matched by file_name, categories merged
       by name); all or nothing.
+${EVAL_USAGE}
   models check [DIR]
       Validate a model folder against the SAM 2.1 interface and print it (default: the model
       the other commands would use).
@@ -61,6 +66,7 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
     options: {
       point: { type: 'string', multiple: true },
       box: { type: 'string' },
+      region: { type: 'string' },
       candidate: { type: 'string' },
       tolerance: { type: 'string' },
       'min-area': { type: 'string' },
@@ -81,6 +87,8 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
   // fails fast with its one line.
   const header = await readImageHeader(image)
   checkPrompt({ points, box }, header.width, header.height)
+  const region = parseRegion(values.region, header.width, header.height)
+  if (region) checkPromptInRegion({ points, box }, region)
 
   const engine = await Engine.open({ modelDir: values.model })
   // An image inside a project folder uses (and fills) that project's embedding cache.
@@ -88,9 +96,9 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
   const embeddings = cacheDir ? await openEmbeddings(engine, cacheDir, { prefetch: 0 }) : null
   try {
     const result = embeddings
-      ? await segmentCached(engine, embeddings, image, { points, box }, { candidate, tolerance, minArea })
+      ? await segmentCached(engine, embeddings, image, { points, box }, { candidate, tolerance, minArea, region })
       : {
-          ...(await engine.segment(image, { points, box }, { candidate, tolerance, minArea })),
+          ...(await engine.segment(image, { points, box }, { candidate, tolerance, minArea, region })),
           embedding: 'encoder' as const,
         }
     // Notices go to stderr after the work succeeded: stdout stays one JSON object, and a
@@ -115,6 +123,8 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
           segmentation: result.segmentation,
           bbox: result.bbox,
           area: result.area,
+          region: region ? [region.x0, region.y0, region.x1, region.y1] : null,
+          touchesRegionBorder: result.touchesRegionBorder,
           timings: result.timings,
           embedding: result.embedding,
         }),
@@ -132,6 +142,10 @@ async function segmentCommand(args: string[], out: (s: string) => void, err: (s:
         `${parts.length} part(s), ${holes} hole(s), ${vertices} vertices; area ${result.area} px; bbox ${result.bbox.join(',')}`,
       )
       out(`segmentation: ${Array.isArray(result.segmentation) ? 'polygons' : 'RLE (the object has holes)'}`)
+      if (region) {
+        const note = result.touchesRegionBorder ? ' — the mask touches its border: the object may continue outside' : ''
+        out(`encoded region ${region.x0},${region.y0},${region.x1},${region.y1}${note}`)
+      }
       out(
         `timings ms: preprocess ${t.preprocess.toFixed(1)}, encode ${t.encode.toFixed(1)} (embedding from ${result.embedding}), decode ${t.decode.toFixed(1)}, postprocess ${t.postprocess.toFixed(1)}`,
       )
@@ -196,6 +210,7 @@ export async function main(
     else if (command === 'export') await exportCommand(rest, io)
     else if (command === 'import') await importCommand(rest, io)
     else if (command === 'embed') return await embedCommand(rest, io)
+    else if (command === 'eval') await evalCommand(rest, io)
     else throw new UserError('bad-argument', `unknown command '${command}' (see sam-annotator --help)`)
     return 0
   } catch (e) {

@@ -1,6 +1,7 @@
 // Parsing and wording shared by the CLI commands: points, boxes, candidates, the model notice.
 
-import { UserError } from '../core/errors.ts'
+import { isUserError, UserError } from '../core/errors.ts'
+import { encodingRegion, type Region } from '../core/segment/region.ts'
 import type { ModelInfo } from '../core/segment/model.ts'
 import { MAX_PROMPT_POINTS } from '../../src-preload/contract/limits.ts'
 import type { PromptBox, PromptPoint } from '../../src-preload/contract/schemas.ts'
@@ -84,6 +85,22 @@ export function parsePoint(value: string): PromptPoint {
 export function parseBox(value: string): PromptBox {
   const [x0, y0, x1, y1] = parseNumberList(value, '--box', [4])
   return { x0, y0, x1, y1 }
+}
+
+/**
+ * `--region x0,y0,x1,y1` (image pixels, the view) as the region the encoder runs on: padded to a
+ * square and clipped to the image (region.ts); null when that is the whole image.
+ */
+export function parseRegion(value: string | undefined, width: number, height: number): Region | null {
+  if (value === undefined) return null
+  const [x0, y0, x1, y1] = parseNumberList(value, '--region', [4])
+  try {
+    return encodingRegion({ x0, y0, x1, y1 }, width, height)
+  } catch (e) {
+    if (isUserError(e))
+      throw new UserError('bad-argument', `--region '${value}': ${e.message.replace(/^region \S+: /, '')}`)
+    throw e
+  }
 }
 
 export function parseCandidate(value: string | undefined): number | undefined {

@@ -6,8 +6,10 @@ import { UserError } from '../core/errors.ts'
 import { Project, type StoredAnnotation } from '../core/project/index.ts'
 import { openProjectEmbeddings, segmentCached } from '../core/embeddings/index.ts'
 import { Engine } from '../core/segment/engine.ts'
-import { checkPrompt } from '../core/segment/prompt.ts'
-import { parseBox, parsePoint, parseCandidate, modelLine, type Io } from './args.ts'
+import { checkPrompt, checkPromptInRegion } from '../core/segment/prompt.ts'
+import { readImageHeader } from '../core/segment/preprocess.ts'
+import type { Region } from '../core/segment/region.ts'
+import { parseBox, parsePoint, parseCandidate, parseRegion, modelLine, type Io } from './args.ts'
 import { progressBar } from './progress.ts'
 import { scanSkippedLines } from '../../src-preload/contract/summaries.ts'
 
@@ -69,6 +71,7 @@ export async function annotateCommand(args: string[], io: Io): Promise<void> {
       category: { type: 'string' },
       point: { type: 'string', multiple: true },
       box: { type: 'string' },
+      region: { type: 'string' },
       candidate: { type: 'string' },
       model: { type: 'string' },
       json: { type: 'boolean' },
@@ -90,6 +93,12 @@ export async function annotateCommand(args: string[], io: Io): Promise<void> {
     if (image.missing) throw new UserError('image-missing', `${relPath}: the file is missing from the folder`)
     if (image.error) throw new UserError('image-unreadable', `${relPath}: ${image.error}`)
     if (image.width !== null && image.height !== null) checkPrompt({ points, box }, image.width, image.height)
+    let region: Region | null = null
+    if (values.region !== undefined) {
+      const { width, height } = await readImageHeader(project.absolutePath(image))
+      region = parseRegion(values.region, width, height)
+      if (region) checkPromptInRegion({ points, box }, region)
+    }
 
     const engine = await Engine.open({ modelDir: values.model })
     const embeddings = await openProjectEmbeddings(engine, project, { prefetch: 0 })
@@ -99,7 +108,7 @@ export async function annotateCommand(args: string[], io: Io): Promise<void> {
         embeddings,
         project.absolutePath(image),
         { points, box },
-        { candidate },
+        { candidate, region },
       )
       // One transaction: a save that fails (a full disk) takes the category it created with it.
       const { category, saved } = await project.transaction((tx) => {
@@ -124,6 +133,8 @@ export async function annotateCommand(args: string[], io: Io): Promise<void> {
             category: category.name,
             image: image.path,
             candidate: result.candidate,
+            region: region ? [region.x0, region.y0, region.x1, region.y1] : null,
+            touchesRegionBorder: result.touchesRegionBorder,
             timings: result.timings,
             embedding: result.embedding,
           }),

@@ -9,6 +9,7 @@ import { DiskCache, type DiskCacheEvent, type DiskCacheOptions } from './disk-ca
 import { PREPROCESS_VERSION } from './encoder.ts'
 import type { EntryExpectation, EntryKey } from './entry-file.ts'
 import { MemoryCache, type MemoryCacheOptions } from './memory-cache.ts'
+import { regionKey, type Region } from '../segment/region.ts'
 
 export const EMBEDDINGS_DIR = 'embeddings'
 const HASH_LOG = 'hashes.jsonl'
@@ -37,13 +38,16 @@ export class EmbeddingCache {
     this.hasher = new ContentHasher(options.disk === false ? null : join(this.dir, HASH_LOG))
   }
 
-  async keyOf(file: string, modelKey: string): Promise<EntryKey> {
-    return { contentHash: await this.hasher.hash(file), modelKey, preprocess: PREPROCESS_VERSION }
+  /** The key of the file's embedding, or of `region`'s (region.ts) when given. */
+  async keyOf(file: string, modelKey: string, region: Region | null = null): Promise<EntryKey> {
+    const key: EntryKey = { contentHash: await this.hasher.hash(file), modelKey, preprocess: PREPROCESS_VERSION }
+    if (region) key.region = regionKey(region)
+    return key
   }
 
   /** The memory cache's key for an entry key. */
   static memoryKey(key: EntryKey): string {
-    return `${key.contentHash}|${key.modelKey}|${key.preprocess}`
+    return `${key.contentHash}|${key.modelKey}|${key.preprocess}${key.region ? `|${key.region}` : ''}`
   }
 
   fromMemory(key: EntryKey): Embedding | undefined {

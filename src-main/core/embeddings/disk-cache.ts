@@ -208,9 +208,13 @@ async function readWhole(file: string, scratch: Buffer | null, limit: number): P
 }
 
 export function entryName(key: EntryKey): string {
+  // A region is appended only when there is one: whole-image entries keep the names they had.
+  const region = key.region ? `\n${key.region}` : ''
   return (
-    createHash('sha256').update(`${key.contentHash}\n${key.modelKey}\n${key.preprocess}`).digest('hex').slice(0, 40) +
-    ENTRY_SUFFIX
+    createHash('sha256')
+      .update(`${key.contentHash}\n${key.modelKey}\n${key.preprocess}${region}`)
+      .digest('hex')
+      .slice(0, 40) + ENTRY_SUFFIX
   )
 }
 

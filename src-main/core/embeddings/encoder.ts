@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import type { Engine } from '../segment/engine.ts'
 import { preprocessImage, readImageHeader, MAX_IMAGE_PIXELS, type PreparedImage } from '../segment/preprocess.ts'
 import type { Embedding } from '../segment/prompt.ts'
+import type { Region } from '../segment/region.ts'
 import type { ContentHasher } from './content-hash.ts'
 import { MODEL_TENSOR_LENGTHS, type EntryExpectation } from './entry-file.ts'
 
@@ -24,7 +25,8 @@ export interface ImageEncoder {
   readonly tensorLengths: readonly [number, number, number]
   /** The image's size after EXIF orientation, from its header (no pixels decoded). */
   imageSize(file: string): Promise<{ width: number; height: number }>
-  preprocess(file: string): Promise<PreparedImage>
+  /** The encoder tensor of the image, or of `region` of it (region.ts). */
+  preprocess(file: string, region?: Region | null): Promise<PreparedImage>
   encode(image: PreparedImage): Promise<Embedding>
 }
 
@@ -61,7 +63,7 @@ export async function engineEncoder(
       const { width, height } = await readImageHeader(file, maxPixels)
       return { width, height }
     },
-    preprocess: (file) => preprocessImage(file, maxPixels),
-    encode: (image) => engine.encodeTensor(image.tensor, image.width, image.height),
+    preprocess: (file, region = null) => preprocessImage(file, maxPixels, region),
+    encode: (image) => engine.encodeTensor(image.tensor, image.width, image.height, image.region ?? null),
   }
 }

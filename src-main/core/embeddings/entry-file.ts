@@ -27,6 +27,7 @@ import { ENCODER_OUTPUTS } from '../segment/model-interface.ts'
 import type { Embedding } from '../segment/prompt.ts'
 import { fromFloat16, toFloat16 } from './float16.ts'
 import { sharedFloat32 } from '../shared-arrays.ts'
+import { parseRegionKey } from '../segment/region.ts'
 
 export type StorageType = 'float16' | 'float32'
 
@@ -38,6 +39,11 @@ export interface EntryKey {
   modelKey: string
   /** PREPROCESS_VERSION at the time of encoding. */
   preprocess: number
+  /**
+   * The region encoded (region.ts, `x0,y0,x1,y1`); absent for the whole image, so entries
+   * written before regions existed stay valid as whole-image entries.
+   */
+  region?: string
 }
 
 export interface EntryHeader extends EntryKey {
@@ -181,7 +187,8 @@ function parseHeader(buf: Buffer): EntryHeader {
     (h.dtype !== 'float16' && h.dtype !== 'float32') ||
     !Array.isArray(h.lengths) ||
     h.lengths.length !== 3 ||
-    !h.lengths.every(isCount)
+    !h.lengths.every(isCount) ||
+    (h.region !== undefined && (typeof h.region !== 'string' || parseRegionKey(h.region) === null))
   ) {
     throw new CorruptEntryError('header fields are missing or malformed')
   }
@@ -198,6 +205,8 @@ function mismatchOf(header: EntryHeader, key: EntryKey, expected: EntryExpectati
   if (header.modelKey !== key.modelKey) return `computed by model ${header.modelKey}, not ${key.modelKey}`
   if (header.preprocess !== key.preprocess)
     return `computed with preprocessing version ${header.preprocess}, not ${key.preprocess}`
+  if ((header.region ?? null) !== (key.region ?? null))
+    return `computed on ${header.region ? `the region ${header.region}` : 'the whole image'}, not ${key.region ? `the region ${key.region}` : 'the whole image'}`
   if (header.modelId !== expected.modelId) return `says model ${header.modelId}, not ${expected.modelId}`
   if (header.width !== expected.width || header.height !== expected.height)
     return `says the image is ${header.width}x${header.height}; it is ${expected.width}x${expected.height}`
@@ -266,11 +275,12 @@ export async function decodeEntry(bufIn: Buffer, key: EntryKey, expected: EntryE
   await digest
   return {
     ok: true,
-    // Width, height and model id are the expected ones (equal to the header's, checked above).
+    // Width, height, model id and region are the expected ones (equal to the header's, checked above).
     embedding: {
       modelId: expected.modelId,
       width: expected.width,
       height: expected.height,
+      ...(key.region ? { region: parseRegionKey(key.region) } : {}),
       imageEmbed: out[0],
       highResFeats0: out[1],
       highResFeats1: out[2],

@@ -49,6 +49,7 @@ export {
   openProjectEmbeddings,
   embeddingsDirForImage,
   getEmbedding,
+  getRegionEmbedding,
   segmentCached,
   type CachedSegmentResult,
   type OpenEmbeddingsOptions,

@@ -8,7 +8,8 @@ import { DB_FILE, PROJECT_DIR, defaultUserDataDir, folderKey } from '../project/
 import type { Engine, PolygonOptions, SegmentResult } from '../segment/engine.ts'
 import type { PromptRecord } from '../../../src-preload/contract/schemas.ts'
 import { EMBEDDINGS_DIR, EmbeddingCache, embeddingsDirOf, type EmbeddingCacheOptions } from './cache.ts'
-import { engineEncoder } from './encoder.ts'
+import { engineEncoder, expectationOf } from './encoder.ts'
+import type { Region } from '../segment/region.ts'
 import {
   EmbeddingScheduler,
   type EmbeddingResult,
@@ -72,6 +73,35 @@ export function getEmbedding(
   return embeddings.get(typeof image === 'string' ? { file: image } : image, options)
 }
 
+/**
+ * The embedding of a region of an image file (region.ts), cached per (image content, model,
+ * region) in memory and on disk like a whole image's. Straight through the cache, not the
+ * scheduler's queue: a region is what the user looks at now, never something to prefetch.
+ * Two requests for the same region at once may both encode it (the later write wins).
+ */
+export async function getRegionEmbedding(
+  embeddings: EmbeddingScheduler,
+  file: string,
+  region: Region,
+): Promise<EmbeddingResult> {
+  const t0 = performance.now()
+  const { cache, encoder } = embeddings
+  const key = await cache.keyOf(file, encoder.modelKey, region)
+  const inMemory = cache.fromMemory(key)
+  if (inMemory)
+    return { embedding: inMemory, source: 'memory', timings: { preprocess: 0, encode: performance.now() - t0 } }
+  const fromDisk = await cache.fromDisk(key, await expectationOf(encoder, file))
+  if (fromDisk)
+    return { embedding: fromDisk, source: 'disk', timings: { preprocess: 0, encode: performance.now() - t0 } }
+  const t1 = performance.now()
+  const prepared = await encoder.preprocess(file, region)
+  const t2 = performance.now()
+  const embedding = await encoder.encode(prepared)
+  // Written in the background; close() of the scheduler flushes it.
+  cache.store(key, embedding).catch(() => {})
+  return { embedding, source: 'encoder', timings: { preprocess: t2 - t1, encode: t1 - t0 + performance.now() - t2 } }
+}
+
 export type CachedSegmentResult = SegmentResult & { embedding: EmbeddingSource }
 
 /**
@@ -83,8 +113,11 @@ export async function segmentCached(
   embeddings: EmbeddingScheduler,
   file: string,
   prompt: PromptRecord,
-  options: PolygonOptions & { candidate?: number } = {},
+  options: PolygonOptions & { candidate?: number; region?: Region | null } = {},
 ): Promise<CachedSegmentResult> {
-  const { embedding, source, timings } = await getEmbedding(embeddings, file)
-  return { ...(await engine.segmentEmbedding(embedding, prompt, options, timings)), embedding: source }
+  const { region = null, ...rest } = options
+  const { embedding, source, timings } = region
+    ? await getRegionEmbedding(embeddings, file, region)
+    : await getEmbedding(embeddings, file)
+  return { ...(await engine.segmentEmbedding(embedding, prompt, rest, timings)), embedding: source }
 }

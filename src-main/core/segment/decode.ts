@@ -7,23 +7,32 @@ import type { PromptRecord } from '../../../src-preload/contract/schemas.ts'
 import type { Engine, PolygonOptions } from './engine.ts'
 import type { Embedding, PromptHistory } from './prompt.ts'
 import type { ShapeGeometry } from './segmentation.ts'
+import { touchesRegionBorder, type Region } from './region.ts'
 
 /** A DecodeResult less what only the caller knows: the image id and where the embedding came from. */
 export type PromptDecode = Omit<DecodeResult, 'imageId' | 'embedding' | 'timings'> & {
   /** The decoded state's prompt, as the history keeps it (what an accepted mask records). */
   prompt: PromptRecord
   timings: { decode: number; postprocess: number }
+  /**
+   * The mask reaches a side of the embedding's region that lies inside the image: the object
+   * may continue outside the view. Always false for a whole-image embedding.
+   */
+  touchesRegionBorder: boolean
 }
 
 /**
  * Polygons and COCO geometry of one candidate's low-resolution logits. The CLI computes them in
  * line (Engine.shapeOf); the app hands them to a worker thread, so this may return a promise.
+ * With `region` (a region's embedding) the logits cover that part of the width x height image
+ * and the geometry must come back in full-image pixels (region.ts: regionShapeGeometry).
  */
 export type Postprocess = (
   logits: Float32Array,
   width: number,
   height: number,
   options: PolygonOptions,
+  region?: Region | null,
 ) => ShapeGeometry | Promise<ShapeGeometry>
 
 /**
@@ -43,9 +52,10 @@ export async function decodePrompt(
   const t1 = performance.now()
   const { candidate: _candidate, postprocess, ...polygon } = options
   const logits = state.logits[state.chosen]
+  const region = embedding.region ?? null
   const geometry = postprocess
-    ? await postprocess(logits, embedding.width, embedding.height, polygon)
-    : engine.shapeOf(state, embedding.width, embedding.height, polygon)
+    ? await postprocess(logits, embedding.width, embedding.height, polygon, region)
+    : engine.shapeOf(state, embedding.width, embedding.height, polygon, region)
   const t2 = performance.now()
   return {
     width: embedding.width,
@@ -61,5 +71,6 @@ export async function decodePrompt(
     restored: state.restored,
     prompt: state.prompt,
     timings: { decode: t1 - t0, postprocess: t2 - t1 },
+    touchesRegionBorder: touchesRegionBorder(logits, region, embedding.width, embedding.height),
   }
 }

@@ -14,6 +14,7 @@ import { decodePrompt, type PromptDecode } from './decode.ts'
 import { segmentationToLowResLogits } from './mask-ops.ts'
 import type { PromptRecord, Segmentation } from '../../../src-preload/contract/schemas.ts'
 import { toSharedFloat32 } from '../shared-arrays.ts'
+import { regionLowResLogits, regionShapeGeometry, type Region } from './region.ts'
 
 // onnxruntime (1.30, POSIX builds) collects telemetry when it creates its environment, at the
 // first InferenceSession of the process, and part of that runs std::regex over the process
@@ -67,8 +68,16 @@ export class Engine {
     return this.model.info
   }
 
-  /** Runs the encoder on an already prepared tensor. */
-  async encodeTensor(tensor: Float32Array, width: number, height: number): Promise<Embedding> {
+  /**
+   * Runs the encoder on an already prepared tensor; `region`: the part of the width x height
+   * image the tensor shows (null: all of it).
+   */
+  async encodeTensor(
+    tensor: Float32Array,
+    width: number,
+    height: number,
+    region: Region | null = null,
+  ): Promise<Embedding> {
     const input = new ort.Tensor('float32', tensor, [1, 3, MODEL_SIZE, MODEL_SIZE])
     const out = await this.model.encoder.run(
       { image: input },
@@ -86,17 +95,19 @@ export class Engine {
       modelId: this.info.id,
       width,
       height,
+      ...(region ? { region } : {}),
       imageEmbed: take('image_embed'),
       highResFeats0: take('high_res_feats_0'),
       highResFeats1: take('high_res_feats_1'),
     }
   }
 
-  async encode(image: string | Buffer): Promise<EncodeResult> {
+  /** Encodes the image, or only `region` of it (region.ts: small objects on large images). */
+  async encode(image: string | Buffer, region: Region | null = null): Promise<EncodeResult> {
     const t0 = performance.now()
-    const prepared = await preprocessImage(image, this.maxPixels)
+    const prepared = await preprocessImage(image, this.maxPixels, region)
     const t1 = performance.now()
-    const embedding = await this.encodeTensor(prepared.tensor, prepared.width, prepared.height)
+    const embedding = await this.encodeTensor(prepared.tensor, prepared.width, prepared.height, region)
     const t2 = performance.now()
     return { embedding, timings: { preprocess: t1 - t0, encode: t2 - t1 } }
   }
@@ -115,24 +126,40 @@ export class Engine {
     }
     const session = new PromptHistory(new Decoder(this.model.decoder, this.info.decoderVariant, embedding))
     if (reprompt instanceof Float32Array) session.startFrom(reprompt)
+    else if (reprompt && embedding.region)
+      session.startFrom(regionLowResLogits(reprompt, embedding.region, embedding.width, embedding.height))
     else if (reprompt) session.startFrom(segmentationToLowResLogits(reprompt, embedding.width, embedding.height))
     return session
   }
 
-  /** Polygons and COCO segmentation of a decoded state's chosen candidate. */
-  shapeOf(state: DecodedState, width: number, height: number, options: PolygonOptions = {}): ShapeGeometry {
+  /**
+   * Polygons and COCO segmentation of a decoded state's chosen candidate, in the pixels of the
+   * width x height image; `region`: the part of it the logits cover (null: all of it).
+   */
+  shapeOf(
+    state: DecodedState,
+    width: number,
+    height: number,
+    options: PolygonOptions = {},
+    region: Region | null = null,
+  ): ShapeGeometry {
+    if (region) return regionShapeGeometry(state.logits[state.chosen], region, width, height, options)
     const shape = logitsToShape(state.logits[state.chosen], LOW_RES_SIZE, LOW_RES_SIZE, width, height, options)
     return { shape, ...toCocoSegmentation(shape, width, height) }
   }
 
-  /** One-shot: encode the image, decode the prompt, return the chosen candidate's geometry. */
+  /**
+   * One-shot: encode the image (or `region` of it), decode the prompt, return the chosen
+   * candidate's geometry in full-image pixels.
+   */
   async segment(
     image: string | Buffer,
     prompt: PromptRecord,
-    options: PolygonOptions & { candidate?: number } = {},
+    options: PolygonOptions & { candidate?: number; region?: Region | null } = {},
   ): Promise<SegmentResult> {
-    const { embedding, timings } = await this.encode(image)
-    return this.segmentEmbedding(embedding, prompt, options, timings)
+    const { region = null, ...rest } = options
+    const { embedding, timings } = await this.encode(image, region)
+    return this.segmentEmbedding(embedding, prompt, rest, timings)
   }
 
   /**

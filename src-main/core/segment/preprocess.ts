@@ -17,6 +17,7 @@ import { UserError } from '../errors.ts'
 import { decodeBmp, isBmp, readBmpHeader } from './bmp.ts'
 import { MODEL_SIZE, PIXEL_MEAN, PIXEL_STD } from './model-interface.ts'
 import { sharedFloat32 } from '../shared-arrays.ts'
+import { checkRegion, regionHeight, regionWidth, type Region } from './region.ts'
 
 /** Default ceiling: above this many pixels an image is refused (about a 20,000 x 12,500 photo). */
 export const MAX_IMAGE_PIXELS = 250_000_000
@@ -36,8 +37,11 @@ export interface ImageHeader {
 }
 
 export interface PreparedImage {
+  /** The whole image's size (after EXIF orientation), also when only a region was prepared. */
   width: number
   height: number
+  /** The region the tensor shows (region.ts); absent: the whole image. */
+  region?: Region | null
   /** [1,3,1024,1024] float32, normalised. */
   tensor: Float32Array
 }
@@ -189,8 +193,10 @@ export function toEncoderTensor(
 export async function preprocessImage(
   input: string | Buffer,
   maxPixels = MAX_IMAGE_PIXELS,
+  region: Region | null = null,
 ): Promise<PreparedImage & { header: ImageHeader }> {
   const header = await readImageHeader(input, maxPixels)
+  if (region) checkRegion(region, header.width, header.height)
   let data: Buffer
   try {
     let source = sharp(input, { limitInputPixels: maxPixels, autoOrient: true })
@@ -209,9 +215,16 @@ export async function preprocessImage(
         raw: { width: flat.info.width, height: flat.info.height, channels: flat.info.channels },
       })
     }
+    source = source.removeAlpha().toColourspace('srgb')
+    // Cut before the resize (sharp orders extract-then-resize that way), in oriented pixels.
+    if (region)
+      source = source.extract({
+        left: region.x0,
+        top: region.y0,
+        width: regionWidth(region),
+        height: regionHeight(region),
+      })
     const result = await source
-      .removeAlpha()
-      .toColourspace('srgb')
       // Linear (triangle) filter, scaled by the reduction factor: the antialiased bilinear
       // resize torchvision applies upstream.
       .resize(MODEL_SIZE, MODEL_SIZE, { fit: 'fill', kernel: 'linear' })
@@ -228,5 +241,53 @@ export async function preprocessImage(
     if (err instanceof UserError) throw err
     throw sharpError(input, err)
   }
-  return { width: header.width, height: header.height, tensor: toEncoderTensor(data), header }
+  return { width: header.width, height: header.height, region, tensor: toEncoderTensor(data), header }
+}
+
+/** An image decoded once to 8-bit sRGB RGB (oriented, alpha dropped): regions are cut from it. */
+export interface DecodedImage {
+  width: number
+  height: number
+  rgb: Buffer
+}
+
+/**
+ * Decodes the whole image to RGB pixels as preprocessImage reads them, for callers that
+ * prepare many regions of one image (the click simulator: one region per object).
+ */
+export async function decodeImage(input: string | Buffer, maxPixels = MAX_IMAGE_PIXELS): Promise<DecodedImage> {
+  const header = await readImageHeader(input, maxPixels)
+  try {
+    let source = sharp(input, { limitInputPixels: maxPixels, autoOrient: true })
+    if ((header.format as string) === 'bmp') {
+      const bmp = decodeBmp(typeof input === 'string' ? readWhole(input) : input, describeInput(input))
+      source = sharp(bmp.data, { raw: { width: bmp.width, height: bmp.height, channels: 3 } })
+    }
+    const out = await source
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true })
+    if (out.info.channels !== 3)
+      throw new UserError('image-unreadable', `${describeInput(input)}: expected 3 colour channels after conversion`)
+    return { width: out.info.width, height: out.info.height, rgb: out.data }
+  } catch (err) {
+    if (err instanceof UserError) throw err
+    throw sharpError(input, err)
+  }
+}
+
+/** The encoder tensor of a region (null: the whole image) of a decoded image. */
+export async function prepareDecoded(image: DecodedImage, region: Region | null): Promise<PreparedImage> {
+  if (region) checkRegion(region, image.width, image.height)
+  let source = sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
+  if (region)
+    source = source.extract({
+      left: region.x0,
+      top: region.y0,
+      width: regionWidth(region),
+      height: regionHeight(region),
+    })
+  const data = await source.resize(MODEL_SIZE, MODEL_SIZE, { fit: 'fill', kernel: 'linear' }).raw().toBuffer()
+  return { width: image.width, height: image.height, region, tensor: toEncoderTensor(data) }
 }

@@ -13,12 +13,16 @@ import { LOW_RES_SIZE, MASK_LOGIT_CLAMP, MODEL_SIZE, POINT_LABEL } from './model
 import type { DecoderVariant, ModelRunner } from './model.ts'
 import { MAX_PROMPT_POINTS } from '../../../src-preload/contract/limits.ts'
 import type { PromptBox, PromptPoint, PromptRecord } from '../../../src-preload/contract/schemas.ts'
+import { frameOf, regionKey, type Region } from './region.ts'
 
-/** Encoder outputs for one image, plus the size they were computed from. */
+/** Encoder outputs for one image (or one region of it), plus the image's size. */
 export interface Embedding {
   modelId: string
+  /** The whole image's size after EXIF orientation, also for a region's embedding. */
   width: number
   height: number
+  /** The region the encoder saw (region.ts); absent: the whole image. */
+  region?: Region | null
   imageEmbed: Float32Array // [1,256,64,64]
   highResFeats0: Float32Array // [1,32,256,256]
   highResFeats1: Float32Array // [1,64,128,128]
@@ -80,6 +84,24 @@ export function checkPrompt(prompt: PromptRecord, width: number, height: number)
     throw new UserError('empty-prompt', 'a prompt needs at least one point or a box')
 }
 
+/**
+ * Refuses a prompt reaching outside the region an embedding was computed on: the model has
+ * seen nothing there (a point or box corner on the region's edge is inside).
+ */
+export function checkPromptInRegion(prompt: PromptRecord, region: Region): void {
+  const inside = (x: number, y: number) => x >= region.x0 && x <= region.x1 && y >= region.y0 && y <= region.y1
+  prompt.points.forEach((p, i) => {
+    if (!inside(p.x, p.y))
+      throw new UserError('bad-point', `point ${i + 1}: ${p.x},${p.y} is outside the region ${regionKey(region)}`)
+  })
+  const b = prompt.box
+  if (b && !(inside(b.x0, b.y0) && inside(b.x1, b.y1)))
+    throw new UserError(
+      'bad-box',
+      `box ${b.x0},${b.y0},${b.x1},${b.y1}: reaches outside the region ${regionKey(region)}`,
+    )
+}
+
 /** Index of the highest score (first on ties). */
 export function bestCandidate(scores: readonly number[]): number {
   let best = 0
@@ -125,9 +147,10 @@ export class Decoder {
     maskInput: Float32Array | null,
   ): Promise<Omit<DecodedState, 'prompt' | 'chosen' | 'restored'>> {
     const t0 = performance.now()
-    const { width, height } = this.embedding
-    const sx = MODEL_SIZE / width
-    const sy = MODEL_SIZE / height
+    // A region's embedding sees only the region, stretched to the model's square.
+    const frame = frameOf(this.embedding)
+    const sx = MODEL_SIZE / (frame.x1 - frame.x0)
+    const sy = MODEL_SIZE / (frame.y1 - frame.y0)
     const n = prompt.points.length + (prompt.box ? 2 : 0)
     const coords = new Float32Array(n * 2)
     const labels = new Float32Array(n)
@@ -139,14 +162,14 @@ export class Decoder {
         [Math.max(b.x0, b.x1), Math.max(b.y0, b.y1), POINT_LABEL.boxBottomRight],
       ]
       for (const [x, y, label] of corners) {
-        coords[2 * k] = (x - 0.5) * sx
-        coords[2 * k + 1] = (y - 0.5) * sy
+        coords[2 * k] = (x - frame.x0 - 0.5) * sx
+        coords[2 * k + 1] = (y - frame.y0 - 0.5) * sy
         labels[k++] = label
       }
     }
     for (const p of prompt.points) {
-      coords[2 * k] = (p.x - 0.5) * sx
-      coords[2 * k + 1] = (p.y - 0.5) * sy
+      coords[2 * k] = (p.x - frame.x0 - 0.5) * sx
+      coords[2 * k + 1] = (p.y - frame.y0 - 0.5) * sy
       labels[k++] = p.label === 1 ? POINT_LABEL.positive : POINT_LABEL.negative
     }
     let mask = this.noMask
@@ -216,8 +239,9 @@ export class PromptHistory {
   }
 
   async decode(prompt: PromptRecord, candidate?: number): Promise<DecodedState> {
-    const { width, height } = this.decoder.embedding
+    const { width, height, region } = this.decoder.embedding
     checkPrompt(prompt, width, height)
+    if (region) checkPromptInRegion(prompt, region)
     const snapshot: PromptRecord = {
       points: prompt.points.map((p) => ({ ...p })),
       box: prompt.box ? { ...prompt.box } : null,
