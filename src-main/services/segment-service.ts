@@ -47,8 +47,8 @@ export class SegmentService {
     private readonly geometry: GeometryPool,
   ) {
     // The prompt history keeps the logits (they feed the next click), so the worker gets a copy.
-    this.postprocess = (logits, width, height, options) =>
-      geometry.run('shapeOf', [logits.slice(), LOW_RES_SIZE, LOW_RES_SIZE, width, height, options])
+    this.postprocess = (logits, width, height, options, region) =>
+      geometry.run('shapeOf', [logits.slice(), LOW_RES_SIZE, LOW_RES_SIZE, width, height, options, region ?? null])
     projects.onClosing(async () => {
       this.prompt = null
       await this.decoding.catch(() => {})

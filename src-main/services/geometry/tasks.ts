@@ -5,6 +5,7 @@
 // the Electron main thread that would freeze every window and IPC answer meanwhile.
 import { logitsToShape, type LogitsToShapeOptions } from '../../core/segment/mask-geometry.ts'
 import { combineSegmentations, outlineOf, segmentationToLowResLogits } from '../../core/segment/mask-ops.ts'
+import { regionShapeGeometry, type Region } from '../../core/segment/region.ts'
 import {
   polygonGeometry,
   toCocoSegmentation,
@@ -14,7 +15,10 @@ import {
 import type { OutlinePart, Segmentation } from '../../../src-preload/contract/schemas.ts'
 
 export const geometryTasks = {
-  /** One candidate's low-resolution logits → its outline and COCO geometry (Engine.shapeOf). */
+  /**
+   * One candidate's low-resolution logits → its outline and COCO geometry (Engine.shapeOf);
+   * with `region`, logits of a region's embedding, the geometry in full-image pixels.
+   */
   shapeOf(
     logits: Float32Array,
     gridW: number,
@@ -22,7 +26,9 @@ export const geometryTasks = {
     width: number,
     height: number,
     options: LogitsToShapeOptions,
+    region: Region | null = null,
   ): ShapeGeometry {
+    if (region !== null) return regionShapeGeometry(logits, region, width, height, options)
     const shape = logitsToShape(logits, gridW, gridH, width, height, options)
     return { shape, ...toCocoSegmentation(shape, width, height) }
   },
