@@ -712,6 +712,11 @@ export class Project {
     }
   }
 
+  /** One image's annotation geometry in id order: what the YOLO export writes, an image at a time. */
+  annotationGeometryOf(imageId: number): AnnotationGeometry[] {
+    return this.read(() => this.annotations.geometryForImage(imageId))
+  }
+
   /**
    * Runs `fn` as one transaction: the writes it makes through `tx` commit together or not at
    * all (the CLI's annotate: a save that fails takes the category it created with it). `fn` may
