@@ -74,6 +74,51 @@ export async function mapLimit<T, R>(
   return out
 }
 
+/** Resolves after the event loop has run, once `sliceMs` have passed since the last time it did. */
+export function slicer(sliceMs = 8): () => Promise<void> {
+  let slice = performance.now()
+  return async () => {
+    if (performance.now() - slice <= sliceMs) return
+    await new Promise((done) => setImmediate(done))
+    slice = performance.now()
+  }
+}
+
+/**
+ * Sorts `items` (in place, stable) like Array.prototype.sort, yielding to the event loop between
+ * runs of work: sorting 100,000 paths by natural order takes far longer than a frame.
+ */
+export async function sortYielding<T>(items: T[], compare: (a: T, b: T) => number, sliceMs = 8): Promise<T[]> {
+  const pause = slicer(sliceMs)
+  // Bottom-up merge sort: runs of 32 sorted directly, then merged pairwise.
+  const RUN = 32
+  for (let i = 0; i < items.length; i += RUN) {
+    const run = items.slice(i, i + RUN).sort(compare)
+    for (let k = 0; k < run.length; k++) items[i + k] = run[k]
+    if (i % 1024 === 0) await pause()
+  }
+  let from = items
+  let to = new Array<T>(items.length)
+  for (let width = RUN; width < items.length; width *= 2) {
+    for (let lo = 0; lo < items.length; lo += 2 * width) {
+      const mid = Math.min(lo + width, items.length)
+      const hi = Math.min(lo + 2 * width, items.length)
+      let a = lo
+      let b = mid
+      let k = lo
+      while (a < mid && b < hi) {
+        to[k++] = compare(from[b], from[a]) < 0 ? from[b++] : from[a++]
+        if ((k & 1023) === 0) await pause()
+      }
+      while (a < mid) to[k++] = from[a++]
+      while (b < hi) to[k++] = from[b++]
+    }
+    ;[from, to] = [to, from]
+  }
+  if (from !== items) for (let k = 0; k < items.length; k++) items[k] = from[k]
+  return items
+}
+
 /** A name's bytes as text: valid UTF-8 decoded, every other byte written as `\xFF`. */
 export function describeNameBytes(bytes: Uint8Array): string {
   let out = ''

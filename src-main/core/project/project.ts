@@ -29,7 +29,16 @@ import {
   sqliteFailure,
   type Synchronous,
 } from './database.ts'
-import { findImageFiles, mapLimit, naturalCompare, readHeader, sampleFile, type FoundFile } from './image-files.ts'
+import {
+  findImageFiles,
+  mapLimit,
+  naturalCompare,
+  readHeader,
+  sampleFile,
+  slicer,
+  sortYielding,
+  type FoundFile,
+} from './image-files.ts'
 import { ImportRepository } from './import-repo.ts'
 import { ImagesRepository, type PendingImage, type StoredHeader, type StoredImage } from './images-repo.ts'
 import { readMeta } from './meta-repo.ts'
@@ -97,6 +106,9 @@ export interface ImportStage {
   /** Drops what was staged, writing nothing. Safe to call more than once, and after commit. */
   discard(): void
 }
+
+/** Rows a scan reads, inserts or renumbers per step (between steps the event loop runs). */
+const SCAN_BATCH = 2000
 
 /** First pause between attempts at a busy write, doubled each time up to MAX_PAUSE_MS. */
 const FIRST_PAUSE_MS = 2
@@ -361,17 +373,29 @@ export class Project {
   // --- images -------------------------------------------------------------------------------
 
   /**
-   * Lists the folder and reconciles it with the store in one transaction. Cheap: a walk and a
-   * stat per file; fingerprints are computed here only for new files whose size matches a
-   * vanished row (the files that might be moves).
+   * Lists the folder and reconciles it with the store. Cheap: a walk and a stat per file;
+   * fingerprints are computed here only for new files whose size matches a vanished row (the
+   * files that might be moves). A folder that has not changed costs one read of the known rows
+   * and no write at all. The work is sliced (the rows read a page at a time, sorting and writing
+   * in batches) so the app's main process never stalls for long, even at 100,000 images. New
+   * files are inserted in batches of SCAN_BATCH, each its own transaction: a scan cut short
+   * leaves rows the next scan agrees with.
    */
   async scan(options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ScanSummary> {
     const started = performance.now()
+    const pause = slicer()
     const { files: found, skipped } = await findImageFiles(this.folder)
-    found.sort((a, b) => naturalCompare(a.path, b.path))
     options.onProgress?.(0, found.length)
 
-    const snapshot = this.read(() => this.images.allForScan())
+    const snapshot: StoredImage[] = []
+    for (let after = 0; ;) {
+      const page = this.read(() => this.images.scanPage(after, SCAN_BATCH))
+      for (const row of page) snapshot.push(row)
+      if (page.length < SCAN_BATCH) break
+      after = page[page.length - 1].id
+      await pause()
+    }
+    await pause()
     const foundPaths = new Set(found.map((f) => f.path))
     const knownPaths = new Set(snapshot.map((s) => s.path))
     const vanishedSizes = new Set(snapshot.filter((s) => !foundPaths.has(s.path)).map((s) => s.size))
@@ -385,29 +409,38 @@ export class Project {
         // unreadable now: it is inserted as new and readPendingHeaders records why
       }
     })
-
-    const now = new Date().toISOString()
-    const plan = await this.write(() => {
-      // Planned against the rows as they are now, under the write lock.
-      const p = planScan(this.images.allForScan(), found, fingerprints)
-      for (const image of p.returned) this.images.setMissing(image.id, false)
-      for (const { image, file } of p.changed) this.images.markChanged(image.id, file.size, file.mtimeMs)
-      for (const r of p.relinks)
-        this.images.relink(r.id, {
-          path: r.file.path,
-          size: r.file.size,
-          mtimeMs: r.file.mtimeMs,
-          fingerprint: r.fingerprint,
+    await pause()
+    const plan = planScan(snapshot, found, fingerprints)
+    const changes =
+      plan.inserts.length + plan.relinks.length + plan.markMissing.length + plan.returned.length + plan.changed.length
+    if (changes > 0) {
+      // Planned outside the lock: each write is one that a concurrent scan cannot make wrong
+      // (an insert or relink onto a path taken meanwhile is dropped by the store).
+      const now = new Date().toISOString()
+      await this.write(() => {
+        for (const image of plan.returned) this.images.setMissing(image.id, false)
+        for (const { image, file } of plan.changed) this.images.markChanged(image.id, file.size, file.mtimeMs)
+        for (const r of plan.relinks)
+          this.images.relink(r.id, {
+            path: r.file.path,
+            size: r.file.size,
+            mtimeMs: r.file.mtimeMs,
+            fingerprint: r.fingerprint,
+          })
+        for (const id of plan.markMissing) this.images.setMissing(id, true)
+      })
+      // Ids in natural order, as the first scan of a folder gives them.
+      const inserts = await sortYielding(plan.inserts, (a, b) => naturalCompare(a.file.path, b.file.path))
+      for (let i = 0; i < inserts.length; i += SCAN_BATCH) {
+        await pause()
+        await this.write(() => {
+          for (const { file, fingerprint } of inserts.slice(i, i + SCAN_BATCH))
+            this.images.insertIfNew({ ...file, fingerprint }, now)
         })
-      for (const id of p.markMissing) this.images.setMissing(id, true)
-      for (const { file, fingerprint } of p.inserts) this.images.insert({ ...file, fingerprint }, now)
-      const rows = this.images.allForScan().sort((a, b) => naturalCompare(a.path, b.path))
-      this.images.setOrder(
-        rows.map((r) => r.id),
-        this.images.sortIndexes(),
-      )
-      return p
-    })
+        options.onProgress?.(Math.min(i + SCAN_BATCH, inserts.length), found.length)
+      }
+      if (inserts.length > 0 || plan.relinks.length > 0) await this.renumber(pause)
+    }
     options.onProgress?.(found.length, found.length)
     return {
       found: found.length,
@@ -419,6 +452,29 @@ export class Project {
       pendingHeaders: this.read(() => this.images.countPending()),
       skipped,
       durationMs: performance.now() - started,
+    }
+  }
+
+  /** Writes the natural order of paths as the display order; only positions that change are written. */
+  private async renumber(pause: () => Promise<void>): Promise<void> {
+    const rows: { id: number; path: string; sortIndex: number }[] = []
+    for (let after = 0; ;) {
+      const page = this.read(() => this.images.orderPage(after, SCAN_BATCH))
+      for (const row of page) rows.push(row)
+      if (page.length < SCAN_BATCH) break
+      after = page[page.length - 1].id
+      await pause()
+    }
+    await sortYielding(rows, (a, b) => naturalCompare(a.path, b.path))
+    const moves: [number, number][] = []
+    rows.forEach((row, index) => {
+      if (row.sortIndex !== index) moves.push([row.id, index])
+    })
+    for (let i = 0; i < moves.length; i += SCAN_BATCH) {
+      await pause()
+      await this.write(() => {
+        for (const [id, index] of moves.slice(i, i + SCAN_BATCH)) this.images.setSortIndex(id, index)
+      })
     }
   }
 
