@@ -23,6 +23,7 @@
 //   holds the windows or the lock for long; the commit is a few set-based statements. A failure
 //   or a cancel (`signal`) leaves no trace, not even a category.
 
+import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
 import { CancelledError, UserError } from '../errors.ts'
 import type { ImportStage } from '../project/project.ts'
@@ -89,6 +90,14 @@ const SLICE_MS = 8
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((done) => setImmediate(done))
+}
+
+/**
+ * What duplicates are compared by: a digest of category and segmentation, not the text itself,
+ * which at a million annotations held hundreds of MB for the whole import.
+ */
+function sameKey(text: string): string {
+  return createHash('sha1').update(text).digest('base64')
 }
 
 /** The key two category names must not share, exactly as the store compares them. */
@@ -246,7 +255,7 @@ export async function importCoco(
       keys = new Set(
         project
           .listAnnotations(imageId)
-          .map((a) => `${keyOfCategory.get(a.categoryId)}|${JSON.stringify(a.segmentation)}`),
+          .map((a) => sameKey(`${keyOfCategory.get(a.categoryId)}|${JSON.stringify(a.segmentation)}`)),
       )
       existingKeys.set(imageId, keys)
     }
@@ -308,7 +317,7 @@ export async function importCoco(
     }
     const category = categoryFor.get(a.categoryId) as { position: number; key: string }
     const keys = keysFor(image.id)
-    const key = `${category.key}|${JSON.stringify(prepared.segmentation)}`
+    const key = sameKey(`${category.key}|${JSON.stringify(prepared.segmentation)}`)
     if (keys.has(key)) {
       result.skippedAnnotations.duplicates++
       return
