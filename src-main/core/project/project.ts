@@ -111,7 +111,7 @@ export interface ImportStage {
 const STAGE_BATCH = 500
 
 /** Rows a scan reads, inserts or renumbers per step (between steps the event loop runs). */
-const SCAN_BATCH = 2000
+const SCAN_BATCH = 1000
 
 /** First pause between attempts at a busy write, doubled each time up to MAX_PAUSE_MS. */
 const FIRST_PAUSE_MS = 2
@@ -169,12 +169,24 @@ interface ScanPlan {
  * whose header was never read has no fingerprint, and is re-linked only to the single new
  * file with exactly its size and modification time (a rename or move keeps both).
  */
-function planScan(stored: StoredImage[], found: FoundFile[], fingerprints: ReadonlyMap<string, string>): ScanPlan {
-  const byPath = new Map(stored.map((s) => [s.path, s]))
-  const foundPaths = new Set(found.map((f) => f.path))
+async function planScan(
+  stored: StoredImage[],
+  found: FoundFile[],
+  fingerprints: ReadonlyMap<string, string>,
+  pause: () => Promise<void>,
+): Promise<ScanPlan> {
+  const byPath = new Map<string, StoredImage>()
+  for (let i = 0; i < stored.length; i++) {
+    byPath.set(stored[i].path, stored[i])
+    if ((i & 4095) === 0) await pause()
+  }
+  const foundPaths = new Set<string>()
   const plan: ScanPlan = { inserts: [], relinks: [], markMissing: [], returned: [], changed: [] }
   const fresh: FoundFile[] = []
-  for (const file of found) {
+  for (let i = 0; i < found.length; i++) {
+    if ((i & 4095) === 0) await pause()
+    const file = found[i]
+    foundPaths.add(file.path)
     const image = byPath.get(file.path)
     if (!image) fresh.push(file)
     else {
@@ -222,6 +234,28 @@ function planScan(stored: StoredImage[], found: FoundFile[], fingerprints: Reado
     .filter((f) => !taken.has(f.path))
     .map((file) => ({ file, fingerprint: fingerprints.get(file.path) ?? null }))
   return plan
+}
+
+/** New files whose size matches a vanished row's: the files that might be moves, to fingerprint. */
+async function movedSuspects(
+  stored: StoredImage[],
+  found: FoundFile[],
+  pause: () => Promise<void>,
+): Promise<FoundFile[]> {
+  const foundPaths = new Set<string>()
+  for (let i = 0; i < found.length; i++) {
+    foundPaths.add(found[i].path)
+    if ((i & 4095) === 0) await pause()
+  }
+  const knownPaths = new Set<string>()
+  const vanishedSizes = new Set<number>()
+  for (let i = 0; i < stored.length; i++) {
+    knownPaths.add(stored[i].path)
+    if (!foundPaths.has(stored[i].path)) vanishedSizes.add(stored[i].size)
+    if ((i & 4095) === 0) await pause()
+  }
+  if (vanishedSizes.size === 0) return []
+  return found.filter((f) => !knownPaths.has(f.path) && vanishedSizes.has(f.size))
 }
 
 /** Maps SQLite failures the user can act on to UserErrors naming the database file. */
@@ -399,11 +433,7 @@ export class Project {
       await pause()
     }
     await pause()
-    const foundPaths = new Set(found.map((f) => f.path))
-    const knownPaths = new Set(snapshot.map((s) => s.path))
-    const vanishedSizes = new Set(snapshot.filter((s) => !foundPaths.has(s.path)).map((s) => s.size))
-    const suspects =
-      vanishedSizes.size > 0 ? found.filter((f) => !knownPaths.has(f.path) && vanishedSizes.has(f.size)) : []
+    const suspects = await movedSuspects(snapshot, found, pause)
     const fingerprints = new Map<string, string>()
     await mapLimit(suspects, 8, async (file) => {
       try {
@@ -413,7 +443,7 @@ export class Project {
       }
     })
     await pause()
-    const plan = planScan(snapshot, found, fingerprints)
+    const plan = await planScan(snapshot, found, fingerprints, pause)
     const changes =
       plan.inserts.length + plan.relinks.length + plan.markMissing.length + plan.returned.length + plan.changed.length
     if (changes > 0) {
