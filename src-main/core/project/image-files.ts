@@ -17,7 +17,8 @@
 
 import { isUtf8 } from 'node:buffer'
 import { createHash } from 'node:crypto'
-import { open, readdir, realpath, stat } from 'node:fs/promises'
+import { statSync } from 'node:fs'
+import { open, readdir, realpath } from 'node:fs/promises'
 import { extname, join, sep } from 'node:path'
 import sharp from 'sharp'
 import { isUserError } from '../errors.ts'
@@ -226,19 +227,24 @@ export async function findImageFiles(folder: string): Promise<FoundImages> {
     }
   })
   const all = [...files, ...outsideLinks.filter((rel): rel is string => rel !== null)]
-  const stats = await mapLimit(all, 64, async (rel) => {
+  // Stat'ed in this thread, in slices that yield to the event loop: a local stat costs a few µs,
+  // while a promise per file through libuv's pool cost 30+ µs of this thread's time each, which
+  // made a rescan of 100,000 unchanged files cost most of a first scan.
+  const pause = slicer()
+  const stated: FoundFile[] = []
+  for (const rel of all) {
+    await pause()
     try {
-      const st = await stat(join(folder, ...rel.split('/')))
-      return st.isFile() ? { path: rel, size: st.size, mtimeMs: st.mtimeMs } : null
+      const st = statSync(join(folder, ...rel.split('/')))
+      if (st.isFile()) stated.push({ path: rel, size: st.size, mtimeMs: st.mtimeMs })
     } catch (err) {
       // vanished between listing and stat, or a dangling link: nothing there to list
       if (!isGone(err))
         skipped.push({ path: rel, reason: 'unreadable-file', detail: `cannot read the file (${failure(err)})` })
-      return null
     }
-  })
+  }
   skipped.sort((a, b) => naturalCompare(a.path, b.path))
-  return { files: stats.filter((f): f is FoundFile => f !== null), skipped }
+  return { files: stated, skipped }
 }
 
 export interface FileSample {
