@@ -6,7 +6,17 @@
 // A section of `npm run bench`; `npx tsx bench/coco.ts` runs it alone.
 
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,6 +26,7 @@ import type { Category } from '../src-main/core/project/types.ts'
 import { toCocoSegmentation } from '../src-main/core/segment/segmentation.ts'
 import { exportCoco } from '../src-main/core/coco/export-coco.ts'
 import { importCoco } from '../src-main/core/coco/import-coco.ts'
+import { exportYolo } from '../src-main/core/coco/export-yolo.ts'
 import type { SegmentationMode } from '../src-main/core/coco/geometry.ts'
 import { mulberry32, randomShape, syntheticSource } from '../tests/helpers/synthetic.ts'
 
@@ -222,6 +233,155 @@ export async function benchImport(
   }
 }
 
+export interface ScaleBenchResult {
+  images: number
+  annotations: number
+  fileMb: number
+  /** Building the project and writing the file: not part of the targets. */
+  setupMs: number
+  /** One row per step, each in its own child process (peak RSS is that process's own). */
+  steps: {
+    step: 'import --coco' | 'export --coco' | 'export --yolo'
+    ms: number
+    peakRssMb: number
+    maxStallMs: number
+  }[]
+}
+
+/**
+ * Writes a COCO file of `annotations` compact polygons (16 vertices, ~300 bytes an entry) over
+ * `images` images, a slice at a time: the bench never holds the file either.
+ */
+export function writeCompactCoco(
+  file: string,
+  images: number,
+  annotations: number,
+  width: number,
+  height: number,
+): void {
+  const fd = openSync(file, 'w')
+  try {
+    const rand = mulberry32(11)
+    const out = (text: string) => writeSync(fd, text)
+    out('{"info": {"description": "bench"},\n"images": [\n')
+    const list: string[] = []
+    for (let i = 0; i < images; i++)
+      list.push(
+        `{"id":${i + 1},"file_name":"batch${Math.floor(i / 1000)}/img${i + 1}.png","width":${width},"height":${height}}`,
+      )
+    out(`${list.join(',\n')}\n],\n"categories": [\n`)
+    out(
+      `${Array.from({ length: 8 }, (_, i) => `{"id":${i + 1},"name":"category ${i + 1}"}`).join(',\n')}\n],\n"annotations": [\n`,
+    )
+    let batch: string[] = []
+    for (let i = 0; i < annotations; i++) {
+      const cx = 40 + rand() * (width - 80)
+      const cy = 40 + rand() * (height - 80)
+      const r = 8 + rand() * 25
+      const ring: string[] = []
+      for (let k = 0; k < 16; k++) {
+        const a = (k / 16) * 2 * Math.PI
+        const rr = r * (0.7 + 0.3 * rand())
+        ring.push((cx + rr * Math.cos(a)).toFixed(2), (cy + rr * Math.sin(a)).toFixed(2))
+      }
+      batch.push(
+        `{"id":${i + 1},"image_id":${1 + Math.floor((i * images) / annotations)},"category_id":${1 + (i % 8)},"segmentation":[[${ring.join(',')}]],"area":${Math.round(Math.PI * r * r)},"bbox":[${(cx - r).toFixed(2)},${(cy - r).toFixed(2)},${(2 * r).toFixed(2)},${(2 * r).toFixed(2)}],"iscrowd":0}`,
+      )
+      if (batch.length === 10_000 || i === annotations - 1) {
+        out(`${batch.join(',\n')}${i === annotations - 1 ? '\n' : ',\n'}`)
+        batch = []
+      }
+    }
+    out(']}\n')
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/**
+ * The dataset-scale case: a COCO file of 1,000,000 annotations (200+ MB) imported into a project
+ * of 10,000 real images, then exported as COCO and as YOLO; each step in its own process, with its
+ * peak RSS and the longest event-loop stall it caused.
+ */
+export async function benchScale(
+  options: { images?: number; annotations?: number; dir?: string } = {},
+): Promise<ScaleBenchResult> {
+  const images = options.images ?? 10_000
+  const annotations = options.annotations ?? 1_000_000
+  const root = mkdtempSync(join(options.dir ?? tmpdir(), 'sam-bench-scale-'))
+  try {
+    const t = performance.now()
+    const png = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#5a7896' } })
+      .png()
+      .toBuffer()
+    const folder = join(root, 'images')
+    for (let i = 0; i < images; i++) {
+      const sub = join(folder, `batch${Math.floor(i / 1000)}`)
+      if (i % 1000 === 0) mkdirSync(sub, { recursive: true })
+      writeFileSync(join(sub, `img${i + 1}.png`), png)
+    }
+    const file = join(root, 'in.json')
+    writeCompactCoco(file, images, annotations, 640, 480)
+    const project = Project.open(folder, { synchronous: 'NORMAL' })
+    try {
+      await project.scan()
+      await project.readPendingHeaders()
+    } finally {
+      project.close()
+    }
+    const setupMs = performance.now() - t
+    const steps: ScaleBenchResult['steps'] = []
+    for (const [step, target] of [
+      ['import --coco', file],
+      ['export --coco', join(root, 'out.json')],
+      ['export --yolo', join(root, 'yolo')],
+    ] as const) {
+      const child = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', fileURLToPath(import.meta.url), 'scale-child', step, folder, target],
+        { encoding: 'utf8', maxBuffer: 1 << 20 },
+      )
+      if (child.status !== 0) throw new Error(`${step} child failed (${child.status}): ${child.stderr}`)
+      const report = JSON.parse(child.stdout.trim().split('\n').pop() as string) as {
+        ms: number
+        peakRssMb: number
+        maxStallMs: number
+        count: number
+      }
+      if (report.count !== annotations)
+        throw new Error(`bench: ${step} handled ${report.count} of ${annotations} annotations`)
+      steps.push({ step, ms: report.ms, peakRssMb: report.peakRssMb, maxStallMs: report.maxStallMs })
+    }
+    return { images, annotations, fileMb: statSync(file).size / 1e6, setupMs, steps }
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+}
+
+async function scaleChild(step: string, folder: string, target: string): Promise<void> {
+  const project = Project.open(folder, { synchronous: 'NORMAL' })
+  let last = performance.now()
+  let maxStallMs = 0
+  const timer = setInterval(() => {
+    const now = performance.now()
+    maxStallMs = Math.max(maxStallMs, now - last)
+    last = now
+  }, 1)
+  const t = performance.now()
+  let count: number
+  try {
+    if (step === 'import --coco') count = (await importCoco(project, target)).imported
+    else if (step === 'export --coco') count = (await exportCoco(project, target)).annotations
+    else count = (await exportYolo(project, target, { imagesFolder: project.folder })).annotations
+  } finally {
+    clearInterval(timer)
+  }
+  const ms = performance.now() - t
+  maxStallMs = Math.max(maxStallMs, performance.now() - last)
+  project.close()
+  process.stdout.write(`${JSON.stringify({ ms, peakRssMb: peakRssMb(), maxStallMs, count })}\n`)
+}
+
 /**
  * This process's own peak resident size, MB. Linux carries getrusage's maxrss across fork and
  * exec, so a child of a bench that already ran the engine would report the parent's peak;
@@ -255,6 +415,11 @@ async function child(args: string[]): Promise<void> {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv[2] === 'child') {
     await child(process.argv.slice(3))
+  } else if (process.argv[2] === 'scale-child') {
+    await scaleChild(process.argv[3], process.argv[4], process.argv[5])
+  } else if (process.argv[2] === 'scale') {
+    const r = await benchScale({ annotations: Number(process.argv[3] ?? 1_000_000) })
+    console.log(JSON.stringify(r))
   } else {
     const source = process.argv.includes('--synthetic') ? 'synthetic' : 'project'
     for (const r of await benchExport({ source, modes: ['auto', 'rle', 'polygon'] })) {

@@ -93,6 +93,69 @@ export async function benchScan(n: number, options: { saves?: number; dir?: stri
   }
 }
 
+export interface ScanScaleBench {
+  images: number
+  /** First scan of the folder (walk, stat, insert, order). */
+  scanMs: number
+  scanStallMs: number
+  /** The same folder again, nothing changed. */
+  rescanMs: number
+  rescanStallMs: number
+  /** Heap in use after the scans, MB (a rough bound on what a project of this size holds). */
+  heapMb: number
+}
+
+/** Runs `work` under a 1 ms timer; the longest gap between its ticks is the longest stall. */
+async function stalls<T>(work: () => Promise<T>): Promise<{ ms: number; stallMs: number }> {
+  let last = performance.now()
+  let stallMs = 0
+  const timer = setInterval(() => {
+    const now = performance.now()
+    stallMs = Math.max(stallMs, now - last)
+    last = now
+  }, 1)
+  const t = performance.now()
+  try {
+    await work()
+  } finally {
+    clearInterval(timer)
+  }
+  stallMs = Math.max(stallMs, performance.now() - last)
+  return { ms: performance.now() - t, stallMs }
+}
+
+/**
+ * Opening a folder of `n` tiny images (100 sub-folders): the first scan, then a rescan with
+ * nothing changed, each with the longest event-loop stall it caused. Headers are not read (that
+ * is readPendingHeaders, in the background).
+ */
+export async function benchScanScale(n: number, options: { dir?: string } = {}): Promise<ScanScaleBench> {
+  const root = mkdtempSync(join(options.dir ?? tmpdir(), 'sam-bench-scan-scale-'))
+  try {
+    const [seed] = await seedImages(1)
+    for (let i = 0; i < 100; i++) mkdirSync(join(root, `set${i}`))
+    for (let i = 0; i < n; i++) writeFileSync(join(root, `set${i % 100}`, `img${i}.png`), seed)
+    const project = Project.open(root, { synchronous: 'NORMAL' })
+    try {
+      const first = await stalls(() => project.scan())
+      const again = await stalls(() => project.scan())
+      if (project.counts().images !== n) throw new Error(`bench: ${project.counts().images} of ${n} images listed`)
+      return {
+        images: n,
+        scanMs: first.ms,
+        scanStallMs: first.stallMs,
+        rescanMs: again.ms,
+        rescanStallMs: again.stallMs,
+        heapMb: process.memoryUsage().heapUsed / 1e6,
+      }
+    } finally {
+      project.close()
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+}
+
 export interface BulkImportBench {
   /** Annotations imported onto the one image. */
   annotations: number

@@ -57,7 +57,7 @@ const SHOW_DEPTH = 3
  * length on purpose: a file may hold a segmentation nested thousands of levels deep, which
  * JSON.stringify (and String(), its fallback) would recurse through until the stack overflows.
  */
-function showValue(value: unknown, source: string | undefined, path: JsonPath): string {
+export function showValue(value: unknown, source: string | undefined, path: JsonPath): string {
   const start = source === undefined ? -1 : locateJsonValue(source, path)
   const s = start >= 0 ? jsonSourcePreview(source as string, start, SHOW_CHARS, SHOW_DEPTH) : preview(value, 0)
   return s.length > SHOW_CHARS ? `${s.slice(0, SHOW_CHARS - 3)}...` : s
@@ -105,7 +105,7 @@ function isSize(v: unknown): v is number {
 }
 
 /** Names the encoding a byte-order mark (or zero bytes between characters) shows, or null. */
-function otherEncoding(bytes: Uint8Array): string | null {
+export function otherEncoding(bytes: Uint8Array): string | null {
   const [a, b, c, d] = bytes
   if (a === 0xff && b === 0xfe && c === 0 && d === 0) return 'UTF-32 (little-endian, with a byte-order mark)'
   if (a === 0 && b === 0 && c === 0xfe && d === 0xff) return 'UTF-32 (big-endian, with a byte-order mark)'
@@ -117,7 +117,7 @@ function otherEncoding(bytes: Uint8Array): string | null {
 }
 
 /** Offset of the first byte that does not belong to a valid UTF-8 sequence (only called when there is one). */
-function firstInvalidUtf8(bytes: Uint8Array): number {
+export function firstInvalidUtf8(bytes: Uint8Array): number {
   let i = 0
   while (i < bytes.length) {
     const c = bytes[i]
@@ -165,36 +165,37 @@ export function parseCocoText(text: string, file: string): CocoDocument {
   return parseCoco(data, file, text)
 }
 
-/**
- * Checks a parsed COCO document. `source`, the text it was parsed from, lets error lines show
- * values as written (see showValue()).
- */
-export function parseCoco(data: unknown, file: string, source?: string): CocoDocument {
-  const show = (value: unknown, ...path: JsonPath): string => showValue(value, source, path)
-  const fail = (where: string, what: string): UserError => new UserError('coco-invalid', `${file}: ${where}: ${what}`)
-  if (!isObject(data)) throw new UserError('coco-invalid', `${file}: not a COCO file (the top level is not an object)`)
-  for (const key of ['images', 'categories', 'annotations'] as const) {
-    if (data[key] === undefined)
-      throw fail(key, 'missing (a COCO instance file has images, categories and annotations)')
-    if (!Array.isArray(data[key])) throw fail(key, `is ${show(data[key], key)}, not a list`)
+/** A value of the entry being checked, by its path inside the entry, for an error line. */
+type Show = (value: unknown, ...path: JsonPath) => string
+
+/** The checks of one entry of each list: shared by the whole-document and the streaming reader. */
+export class CocoChecker {
+  readonly images: CocoImageEntry[] = []
+  readonly imageById = new Map<number, CocoImageEntry>()
+  readonly categories: CocoCategoryEntry[] = []
+  readonly categoryById = new Map<number, CocoCategoryEntry>()
+  private readonly annotationIds = new Map<number, number>()
+
+  constructor(private readonly file: string) {}
+
+  private fail(where: string, what: string): UserError {
+    return new UserError('coco-invalid', `${this.file}: ${where}: ${what}`)
   }
 
-  const images: CocoImageEntry[] = []
-  const imageById = new Map<number, CocoImageEntry>()
-  ;(data.images as unknown[]).forEach((raw, index) => {
+  image(raw: unknown, index: number, show: Show): CocoImageEntry {
     const where = `images[${index}]`
-    if (!isObject(raw)) throw fail(where, `${show(raw, 'images', index)} is not an object`)
-    if (!isId(raw.id)) throw fail(where, `id ${show(raw.id, 'images', index, 'id')} is not an integer`)
+    if (!isObject(raw)) throw this.fail(where, `${show(raw)} is not an object`)
+    if (!isId(raw.id)) throw this.fail(where, `id ${show(raw.id, 'id')} is not an integer`)
     const at = `${where} (id ${raw.id})`
-    if (imageById.has(raw.id)) throw fail(at, `id ${raw.id} is also used by images[${imageById.get(raw.id)?.index}]`)
+    if (this.imageById.has(raw.id))
+      throw this.fail(at, `id ${raw.id} is also used by images[${this.imageById.get(raw.id)?.index}]`)
     if (typeof raw.file_name !== 'string' || raw.file_name.trim() === '')
-      throw fail(at, `file_name ${show(raw.file_name, 'images', index, 'file_name')} is missing or empty`)
+      throw this.fail(at, `file_name ${show(raw.file_name, 'file_name')} is missing or empty`)
     const width = raw.width ?? null
     const height = raw.height ?? null
-    if (width !== null && !isSize(width))
-      throw fail(at, `width ${show(width, 'images', index, 'width')} is not a positive integer`)
+    if (width !== null && !isSize(width)) throw this.fail(at, `width ${show(width, 'width')} is not a positive integer`)
     if (height !== null && !isSize(height))
-      throw fail(at, `height ${show(height, 'images', index, 'height')} is not a positive integer`)
+      throw this.fail(at, `height ${show(height, 'height')} is not a positive integer`)
     const entry: CocoImageEntry = {
       index,
       id: raw.id,
@@ -202,62 +203,86 @@ export function parseCoco(data: unknown, file: string, source?: string): CocoDoc
       width: width as number | null,
       height: height as number | null,
     }
-    images.push(entry)
-    imageById.set(entry.id, entry)
-  })
+    this.images.push(entry)
+    this.imageById.set(entry.id, entry)
+    return entry
+  }
 
-  const categories: CocoCategoryEntry[] = []
-  const categoryById = new Map<number, CocoCategoryEntry>()
-  ;(data.categories as unknown[]).forEach((raw, index) => {
+  category(raw: unknown, index: number, show: Show): CocoCategoryEntry {
     const where = `categories[${index}]`
-    if (!isObject(raw)) throw fail(where, `${show(raw, 'categories', index)} is not an object`)
-    if (!isId(raw.id)) throw fail(where, `id ${show(raw.id, 'categories', index, 'id')} is not an integer`)
+    if (!isObject(raw)) throw this.fail(where, `${show(raw)} is not an object`)
+    if (!isId(raw.id)) throw this.fail(where, `id ${show(raw.id, 'id')} is not an integer`)
     const at = `${where} (id ${raw.id})`
-    if (categoryById.has(raw.id))
-      throw fail(at, `id ${raw.id} is also used by categories[${categoryById.get(raw.id)?.index}]`)
-    if (raw.name === undefined || raw.name === null) throw fail(at, 'name missing')
+    if (this.categoryById.has(raw.id))
+      throw this.fail(at, `id ${raw.id} is also used by categories[${this.categoryById.get(raw.id)?.index}]`)
+    if (raw.name === undefined || raw.name === null) throw this.fail(at, 'name missing')
     if (typeof raw.name !== 'string' || raw.name.trim() === '')
-      throw fail(at, `name ${show(raw.name, 'categories', index, 'name')} is not a non-empty text`)
+      throw this.fail(at, `name ${show(raw.name, 'name')} is not a non-empty text`)
     const sc = raw.supercategory
     if (sc !== undefined && sc !== null && typeof sc !== 'string')
-      throw fail(at, `supercategory ${show(sc, 'categories', index, 'supercategory')} is not text`)
+      throw this.fail(at, `supercategory ${show(sc, 'supercategory')} is not text`)
     const entry: CocoCategoryEntry = {
       index,
       id: raw.id,
       name: raw.name.trim(),
       supercategory: typeof sc === 'string' && sc.trim() !== '' ? sc.trim() : null,
     }
-    categories.push(entry)
-    categoryById.set(entry.id, entry)
-  })
+    this.categories.push(entry)
+    this.categoryById.set(entry.id, entry)
+    return entry
+  }
 
-  const annotations: CocoAnnotationEntry[] = []
-  const annotationIds = new Map<number, number>()
-  ;(data.annotations as unknown[]).forEach((raw, index) => {
+  /** After every image and category: they are what image_id and category_id must name. */
+  annotation(raw: unknown, index: number, show: Show): CocoAnnotationEntry {
     const where = `annotations[${index}]`
-    const showHere = (value: unknown, ...path: JsonPath) => show(value, 'annotations', index, ...path)
-    if (!isObject(raw)) throw fail(where, `${showHere(raw)} is not an object`)
-    if (raw.id !== undefined && !isId(raw.id)) throw fail(where, `id ${showHere(raw.id, 'id')} is not an integer`)
+    if (!isObject(raw)) throw this.fail(where, `${show(raw)} is not an object`)
+    if (raw.id !== undefined && !isId(raw.id)) throw this.fail(where, `id ${show(raw.id, 'id')} is not an integer`)
     const id = raw.id === undefined ? null : (raw.id as number)
     const at = id === null ? where : `${where} (id ${id})`
     if (id !== null) {
-      const earlier = annotationIds.get(id)
-      if (earlier !== undefined) throw fail(at, `id ${id} is also used by annotations[${earlier}]`)
-      annotationIds.set(id, index)
+      const earlier = this.annotationIds.get(id)
+      if (earlier !== undefined) throw this.fail(at, `id ${id} is also used by annotations[${earlier}]`)
+      this.annotationIds.set(id, index)
     }
-    if (!isId(raw.image_id)) throw fail(at, `image_id ${showHere(raw.image_id, 'image_id')} is not an integer`)
-    const image = imageById.get(raw.image_id)
-    if (!image) throw fail(at, `image_id ${showHere(raw.image_id, 'image_id')} not in images`)
+    if (!isId(raw.image_id)) throw this.fail(at, `image_id ${show(raw.image_id, 'image_id')} is not an integer`)
+    const image = this.imageById.get(raw.image_id)
+    if (!image) throw this.fail(at, `image_id ${show(raw.image_id, 'image_id')} not in images`)
     if (!isId(raw.category_id))
-      throw fail(at, `category_id ${showHere(raw.category_id, 'category_id')} is not an integer`)
-    if (!categoryById.has(raw.category_id))
-      throw fail(at, `category_id ${showHere(raw.category_id, 'category_id')} not in categories`)
+      throw this.fail(at, `category_id ${show(raw.category_id, 'category_id')} is not an integer`)
+    if (!this.categoryById.has(raw.category_id))
+      throw this.fail(at, `category_id ${show(raw.category_id, 'category_id')} not in categories`)
     const iscrowd = raw.iscrowd === 1 || raw.iscrowd === true
-    const geometry = parseGeometry(raw, image, (what) => fail(at, what), showHere)
-    annotations.push({ index, id, imageId: raw.image_id, categoryId: raw.category_id, geometry, iscrowd })
-  })
+    const geometry = parseGeometry(raw, image, (what) => this.fail(at, what), show)
+    return { index, id, imageId: raw.image_id, categoryId: raw.category_id, geometry, iscrowd }
+  }
 
-  return { images, categories, annotations }
+  /** A top-level list that is missing or not a list. */
+  checkList(key: string, present: boolean, value: unknown, show: Show): void {
+    if (!present) throw this.fail(key, 'missing (a COCO instance file has images, categories and annotations)')
+    if (!Array.isArray(value)) throw this.fail(key, `is ${show(value)}, not a list`)
+  }
+}
+
+export const COCO_LISTS = ['images', 'categories', 'annotations'] as const
+
+/**
+ * Checks a parsed COCO document. `source`, the text it was parsed from, lets error lines show
+ * values as written (see showValue()).
+ */
+export function parseCoco(data: unknown, file: string, source?: string): CocoDocument {
+  const showAt =
+    (...prefix: JsonPath): Show =>
+    (value, ...path) =>
+      showValue(value, source, [...prefix, ...path])
+  if (!isObject(data)) throw new UserError('coco-invalid', `${file}: not a COCO file (the top level is not an object)`)
+  const check = new CocoChecker(file)
+  for (const key of COCO_LISTS) check.checkList(key, data[key] !== undefined, data[key], showAt(key))
+  ;(data.images as unknown[]).forEach((raw, index) => check.image(raw, index, showAt('images', index)))
+  ;(data.categories as unknown[]).forEach((raw, index) => check.category(raw, index, showAt('categories', index)))
+  const annotations = (data.annotations as unknown[]).map((raw, index) =>
+    check.annotation(raw, index, showAt('annotations', index)),
+  )
+  return { images: check.images, categories: check.categories, annotations }
 }
 
 function parseGeometry(

@@ -23,6 +23,10 @@
 // writes is replaced, as any export into that folder always has), and anything else in
 // `outDir` is never touched.
 //
+// Streamed like the COCO export: one image's annotations at a time (YoloSource), its label file
+// written before the next is read, so memory does not grow with the dataset; the work yields to
+// the event loop every few ms, so an export in the app's main process never holds the windows.
+//
 // Every path the export will write or unlink is checked before the first one is touched, so a
 // refused export leaves the disk as it was: none may be a project image, the database or its
 // folder (write-guard.ts). One overlap is welcome: the usual layout `dataset/images` (the
@@ -47,6 +51,15 @@ import { MANIFEST, StagedFolder } from './staging.ts'
 import { outerPolygons } from './geometry.ts'
 import type { ExportAnnotation, ExportImage, ExportSource, ProgressCallback } from './source.ts'
 import { WriteGuard } from './write-guard.ts'
+
+/** What the YOLO export reads: a `Project` is one. */
+export interface YoloSource extends ExportSource {
+  /** One image's annotations, in id order. */
+  annotationGeometryOf(imageId: number): Iterable<ExportAnnotation>
+}
+
+/** Work between two yields to the event loop. */
+const SLICE_MS = 8
 
 export interface YoloExportOptions {
   /** Where the project's images are (Project.folder): linked under images/, and never written over. */
@@ -127,7 +140,7 @@ function makeFolder(dir: string): () => void {
 }
 
 export async function exportYolo(
-  source: ExportSource,
+  source: YoloSource,
   outDir: string,
   options: YoloExportOptions,
 ): Promise<YoloExportResult> {
@@ -152,10 +165,12 @@ export async function exportYolo(
   }
 
   const listed = source.listImages()
+  const skipped: ExportImage[] = []
   const images = listed.filter((image) => {
     if (image.width === null || image.height === null || !(image.width > 0 && image.height > 0)) {
       result.skippedImages++
       if (result.skippedImagePaths.length < SKIPPED_PATHS_SHOWN) result.skippedImagePaths.push(image.path)
+      skipped.push(image)
       return false
     }
     if (!safeRelative(image.path))
@@ -200,7 +215,7 @@ export async function exportYolo(
     throw fileError(root, 'create the export folder', err)
   }
   try {
-    await writeDataset(staging, result, images, source, options, imagesMode)
+    await writeDataset(staging, result, images, skipped, source, options, imagesMode)
   } catch (err) {
     staging.abort()
     removeMadeFolders()
@@ -210,39 +225,22 @@ export async function exportYolo(
   return result
 }
 
-/** Writes the dataset into the staging folder, then swaps it in. */
-async function writeDataset(
-  staging: StagedFolder,
+/** The label file's lines for one image's annotations, counting what is left out. */
+function labelLines(
+  annotations: Iterable<ExportAnnotation>,
+  image: ExportImage,
+  classOf: ReadonlyMap<number, number>,
   result: YoloExportResult,
-  images: ExportImage[],
-  source: ExportSource,
-  options: YoloExportOptions,
-  imagesMode: 'link' | 'copy',
-): Promise<void> {
-  const root = result.outDir
-  const labelRel = (image: { path: string }): string => `labels/${labelPath(image.path)}`
-  const imageRel = (image: { path: string }): string => `images/${image.path}`
-  const inStaging = (rel: string): string => join(staging.path, ...rel.split('/'))
-  const categories = [...source.listCategories()].sort((a, b) => a.order - b.order || a.id - b.id)
-  const classOf = new Map(categories.map((c, i) => [c.id, i]))
-
-  // Label lines grouped per image. Lines are short strings (~ 0.5 KB per annotation), so even
-  // 100,000 annotations stay well within memory; files are then written one image at a time.
-  const lines = new Map<number, string[]>()
-  const sizes = new Map(images.map((i) => [i.id, i]))
-  const total = source.counts?.().annotations ?? 0
-  let seen = 0
-  options.onProgress?.(0, total)
-  for (const annotation of source.iterateAnnotationGeometry() as Iterable<ExportAnnotation>) {
-    if (++seen % 1000 === 0) options.onProgress?.(seen, Math.max(total, seen))
-    const image = sizes.get(annotation.imageId)
+): string[] {
+  const lines: string[] = []
+  const w = image.width as number,
+    h = image.height as number
+  for (const annotation of annotations) {
     const cls = classOf.get(annotation.categoryId)
-    if (!image || cls === undefined) {
+    if (cls === undefined) {
       result.skippedAnnotations++
       continue
     }
-    const w = image.width as number,
-      h = image.height as number
     const seg = annotation.segmentation
     if (!Array.isArray(seg) && (seg.size[0] !== h || seg.size[1] !== w)) {
       result.skippedAnnotations++
@@ -266,20 +264,56 @@ async function writeDataset(
       result.annotationsWithHolesDropped++
       result.holesDropped += droppedHoles
     }
-    let list = lines.get(image.id)
-    if (!list) lines.set(image.id, (list = []))
     for (const ring of polygons) {
       const values = new Array<string>(ring.length)
       for (let i = 0; i < ring.length; i += 2) {
         values[i] = (ring[i] / w).toFixed(6)
         values[i + 1] = (ring[i + 1] / h).toFixed(6)
       }
-      list.push(`${cls} ${values.join(' ')}`)
+      lines.push(`${cls} ${values.join(' ')}`)
       result.polygons++
     }
     result.annotations++
   }
+  return lines
+}
 
+/** Writes the dataset into the staging folder, then swaps it in. */
+async function writeDataset(
+  staging: StagedFolder,
+  result: YoloExportResult,
+  images: ExportImage[],
+  skipped: ExportImage[],
+  source: YoloSource,
+  options: YoloExportOptions,
+  imagesMode: 'link' | 'copy',
+): Promise<void> {
+  const root = result.outDir
+  const labelRel = (image: { path: string }): string => `labels/${labelPath(image.path)}`
+  const imageRel = (image: { path: string }): string => `images/${image.path}`
+  const inStaging = (rel: string): string => join(staging.path, ...rel.split('/'))
+  const categories = [...source.listCategories()].sort((a, b) => a.order - b.order || a.id - b.id)
+  const classOf = new Map(categories.map((c, i) => [c.id, i]))
+
+  const total = source.counts?.().annotations ?? 0
+  let seen = 0
+  let slice = performance.now()
+  const pause = async (): Promise<void> => {
+    if (performance.now() - slice <= SLICE_MS) return
+    await new Promise((done) => setImmediate(done))
+    slice = performance.now()
+  }
+  options.onProgress?.(0, total)
+  // The annotations of images left out are counted, as left out, and nothing more.
+  for (const image of skipped) {
+    await pause()
+    for (const _ of source.annotationGeometryOf(image.id)) {
+      result.skippedAnnotations++
+      seen++
+    }
+  }
+
+  // The manifest lists every file written: two short strings per image, not the labels.
   const files: string[] = []
   const madeDirs = new Set<string>()
   const ensureDir = (dir: string): void => {
@@ -290,15 +324,20 @@ async function writeDataset(
   ensureDir(inStaging('labels'))
   if (!result.imagesInPlace) ensureDir(inStaging('images'))
   for (const image of images) {
+    await pause()
+    const annotations = [...source.annotationGeometryOf(image.id)]
+    const before = seen
+    seen += annotations.length
+    if (Math.floor(seen / 1000) > Math.floor(before / 1000)) options.onProgress?.(seen, Math.max(total, seen))
+    const lines = labelLines(annotations, image, classOf, result)
     // Errors name the file where it would have landed: the staging folder is gone by then.
     let rel = labelRel(image)
     try {
       const labelFile = inStaging(rel)
       ensureDir(dirname(labelFile))
-      const list = lines.get(image.id)
       // No temp file and no fsync per label: the staging folder is the temp, and a failure
       // anywhere before the swap removes it whole.
-      writeFileSync(labelFile, list ? `${list.join('\n')}\n` : '', { flag: 'wx' })
+      writeFileSync(labelFile, lines.length > 0 ? `${lines.join('\n')}\n` : '', { flag: 'wx' })
       files.push(rel)
       if (!result.imagesInPlace) {
         rel = imageRel(image)

@@ -1,6 +1,8 @@
 // COCO import: labels made elsewhere land in a project, to be refined here.
 //
-// - The whole file is read and checked first (coco-parse.ts); a malformed file changes nothing.
+// - The file is read in chunks and checked entry by entry (coco-read.ts): memory holds its images
+//   and categories, never all its annotations nor the whole text. A malformed file changes
+//   nothing, wherever in the file the fault is.
 // - Images are matched by file_name as a path relative to the project folder, else by its base
 //   name when exactly one project image has it. A '\' in file_name is first taken literally (on
 //   Linux it is an ordinary character of a file name, and `export --coco` writes names as they
@@ -21,7 +23,7 @@
 //   holds the windows or the lock for long; the commit is a few set-based statements. A failure
 //   or a cancel (`signal`) leaves no trace, not even a category.
 
-import { readFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
 import { CancelledError, UserError } from '../errors.ts'
 import type { ImportStage } from '../project/project.ts'
@@ -29,7 +31,8 @@ import type { StoredAnnotation, Category, ProjectImage, Segmentation } from '../
 import { nameKey } from '../project/validate.ts'
 import { rasterizeShape, rleToString } from '../segment/rle.ts'
 import { checkRasterCost, maskMeasures } from '../segment/segmentation.ts'
-import { decodeCocoBytes, parseCocoText, type CocoAnnotationEntry, type CocoGeometry } from './coco-parse.ts'
+import type { CocoAnnotationEntry, CocoCategoryEntry, CocoGeometry, CocoImageEntry } from './coco-parse.ts'
+import { isEntryError, readCocoFile } from './coco-read.ts'
 import { cleanRing, polygonsToShape } from './geometry.ts'
 import type { ProgressCallback } from './source.ts'
 
@@ -47,6 +50,8 @@ export interface CocoImportOptions {
   modelId?: string
   /** Stops the import between slices; nothing is written. */
   signal?: AbortSignal
+  /** Bytes read from the file at a time (coco-read.ts; default 1 MiB). */
+  chunkSize?: number
 }
 
 export interface SkippedImage {
@@ -85,6 +90,14 @@ const SLICE_MS = 8
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((done) => setImmediate(done))
+}
+
+/**
+ * What duplicates are compared by: a digest of category and segmentation, not the text itself,
+ * which at a million annotations held hundreds of MB for the whole import.
+ */
+function sameKey(text: string): string {
+  return createHash('sha1').update(text).digest('base64')
 }
 
 /** The key two category names must not share, exactly as the store compares them. */
@@ -174,18 +187,6 @@ export async function importCoco(
   options: CocoImportOptions = {},
 ): Promise<CocoImportResult> {
   const started = performance.now()
-  let text: string
-  try {
-    // Bytes first: the encoding is checked before decoding (coco-parse.ts decodeCocoBytes). The
-    // bytes are dropped as soon as the text exists, so the peak is what readFile(file, 'utf8') had.
-    text = decodeCocoBytes(await readFile(file), file)
-  } catch (err) {
-    if (err instanceof UserError) throw err
-    throw new UserError('coco-file', `${file}: cannot read the COCO file (${readFailure(err)})`, { cause: err })
-  }
-  const doc = parseCocoText(text, file)
-  // eslint-disable-next-line no-useless-assignment -- lets the file's text (up to ~512 MB) be freed early
-  text = ''
   const modelId = options.modelId ?? 'coco-import'
 
   const result: CocoImportResult = {
@@ -200,50 +201,50 @@ export async function importCoco(
     durationMs: 0,
   }
 
-  // Match images: exact relative path first, then a base name shared by exactly one image.
-  const projectImages = project.listImages()
-  const byPath = new Map(projectImages.map((i) => [i.path, i]))
-  const byBase = new Map<string, ProjectImage | null>()
-  for (const image of projectImages) {
-    const base = posix.basename(image.path)
-    byBase.set(base, byBase.has(base) ? null : image)
-  }
+  /** COCO image id -> project image, for the matched ones. */
   const target = new Map<number, ProjectImage>()
-  for (const entry of doc.images) {
-    const image = matchImage(entry.fileName, byPath, byBase)
-    if (!image) {
-      result.skippedImages.push({
-        fileName: entry.fileName,
-        reason: 'not-in-project',
-        detail: 'no image with this path (or this unique file name) in the project',
-      })
-      continue
+  const matchImages = (images: readonly CocoImageEntry[]): void => {
+    // Exact relative path first, then a base name shared by exactly one image.
+    const projectImages = project.listImages()
+    const byPath = new Map(projectImages.map((i) => [i.path, i]))
+    const byBase = new Map<string, ProjectImage | null>()
+    for (const image of projectImages) {
+      const base = posix.basename(image.path)
+      byBase.set(base, byBase.has(base) ? null : image)
     }
-    if (image.width === null || image.height === null) {
-      result.skippedImages.push({
-        fileName: entry.fileName,
-        reason: 'size-unknown',
-        detail: `${image.path}: ${image.error ?? 'size not read yet'}`,
-      })
-      continue
+    for (const entry of images) {
+      const image = matchImage(entry.fileName, byPath, byBase)
+      if (!image) {
+        result.skippedImages.push({
+          fileName: entry.fileName,
+          reason: 'not-in-project',
+          detail: 'no image with this path (or this unique file name) in the project',
+        })
+        continue
+      }
+      if (image.width === null || image.height === null) {
+        result.skippedImages.push({
+          fileName: entry.fileName,
+          reason: 'size-unknown',
+          detail: `${image.path}: ${image.error ?? 'size not read yet'}`,
+        })
+        continue
+      }
+      if (
+        (entry.width !== null && entry.width !== image.width) ||
+        (entry.height !== null && entry.height !== image.height)
+      ) {
+        result.skippedImages.push({
+          fileName: entry.fileName,
+          reason: 'size-differs',
+          detail: `${entry.width}x${entry.height} in the file, ${image.width}x${image.height} in the project (EXIF-oriented)`,
+        })
+        continue
+      }
+      target.set(entry.id, image)
     }
-    if (
-      (entry.width !== null && entry.width !== image.width) ||
-      (entry.height !== null && entry.height !== image.height)
-    ) {
-      result.skippedImages.push({
-        fileName: entry.fileName,
-        reason: 'size-differs',
-        detail: `${entry.width}x${entry.height} in the file, ${image.width}x${image.height} in the project (EXIF-oriented)`,
-      })
-      continue
-    }
-    target.set(entry.id, image)
+    result.matchedImages = target.size
   }
-  result.matchedImages = target.size
-
-  const total = doc.annotations.length
-  options.onProgress?.(0, total)
 
   // Duplicates are found by category name, not id: a category of the file may not exist yet.
   const keyOfCategory = new Map(project.listCategories().map((c) => [c.id, categoryKey(c.name)]))
@@ -254,7 +255,7 @@ export async function importCoco(
       keys = new Set(
         project
           .listAnnotations(imageId)
-          .map((a) => `${keyOfCategory.get(a.categoryId)}|${JSON.stringify(a.segmentation)}`),
+          .map((a) => sameKey(`${keyOfCategory.get(a.categoryId)}|${JSON.stringify(a.segmentation)}`)),
       )
       existingKeys.set(imageId, keys)
     }
@@ -272,11 +273,16 @@ export async function importCoco(
     slice = performance.now()
   }
 
-  const stage = project.stageImport()
-  try {
-    // Categories: merged by name; every category of the file exists afterwards.
-    const categoryFor = new Map<number, { position: number; key: string }>()
-    for (const c of doc.categories) {
+  // The count of annotations is known only at the end: progress estimates it from the bytes read.
+  let bytesRead = 0
+  let fileSize = 0
+  let done = 0
+  const estimate = (): number => (bytesRead > 0 ? Math.max(done, Math.round((done * fileSize) / bytesRead)) : done)
+  const categoryFor = new Map<number, { position: number; key: string }>()
+
+  const addCategories = async (stage: ImportStage, categories: readonly CocoCategoryEntry[]): Promise<void> => {
+    // Merged by name; every category of the file exists afterwards.
+    for (const c of categories) {
       if (sliceOver()) await nextSlice()
       try {
         const position = stage.addCategory({ name: c.name, supercategory: c.supercategory })
@@ -289,60 +295,96 @@ export async function importCoco(
         throw err
       }
     }
+  }
 
-    let done = 0
-    for (const a of doc.annotations) {
-      if (sliceOver()) await nextSlice()
-      if (++done % PROGRESS_EVERY === 0) options.onProgress?.(done, total)
-      const image = target.get(a.imageId)
-      if (!image) {
-        result.skippedAnnotations.onSkippedImages++
-        continue
-      }
-      let prepared: Prepared | null
-      try {
-        prepared = prepare(a.geometry, image.width as number, image.height as number)
-      } catch (err) {
-        if (err instanceof UserError)
-          throw new UserError(err.code, `${file}: ${entryName(a)}: ${err.message}`, { cause: err })
-        throw err
-      }
-      if (!prepared) {
-        result.skippedAnnotations.empty++
-        continue
-      }
-      const category = categoryFor.get(a.categoryId) as { position: number; key: string }
-      const keys = keysFor(image.id)
-      const key = `${category.key}|${JSON.stringify(prepared.segmentation)}`
-      if (keys.has(key)) {
-        result.skippedAnnotations.duplicates++
-        continue
-      }
-      try {
-        stage.addAnnotation({
-          imageId: image.id,
-          categoryId: category.position,
-          ...prepared,
-          score: null,
-          prompt: null,
-          modelId,
-        })
-      } catch (err) {
-        if (err instanceof UserError)
-          throw new UserError(err.code, `${file}: ${entryName(a)}: ${err.message}`, { cause: err })
-        throw err
-      }
-      keys.add(key)
-      result.imported++
-      if (a.geometry.kind === 'bbox') result.fromBbox++
-      if (a.iscrowd) result.crowd++
+  const addAnnotation = (stage: ImportStage, a: CocoAnnotationEntry): void => {
+    const image = target.get(a.imageId)
+    if (!image) {
+      result.skippedAnnotations.onSkippedImages++
+      return
     }
+    let prepared: Prepared | null
+    try {
+      prepared = prepare(a.geometry, image.width as number, image.height as number)
+    } catch (err) {
+      if (err instanceof UserError)
+        throw new UserError(err.code, `${file}: ${entryName(a)}: ${err.message}`, { cause: err })
+      throw err
+    }
+    if (!prepared) {
+      result.skippedAnnotations.empty++
+      return
+    }
+    const category = categoryFor.get(a.categoryId) as { position: number; key: string }
+    const keys = keysFor(image.id)
+    const key = sameKey(`${category.key}|${JSON.stringify(prepared.segmentation)}`)
+    if (keys.has(key)) {
+      result.skippedAnnotations.duplicates++
+      return
+    }
+    try {
+      stage.addAnnotation({
+        imageId: image.id,
+        categoryId: category.position,
+        ...prepared,
+        score: null,
+        prompt: null,
+        modelId,
+      })
+    } catch (err) {
+      if (err instanceof UserError)
+        throw new UserError(err.code, `${file}: ${entryName(a)}: ${err.message}`, { cause: err })
+      throw err
+    }
+    keys.add(key)
+    result.imported++
+    if (a.geometry.kind === 'bbox') result.fromBbox++
+    if (a.iscrowd) result.crowd++
+  }
+
+  const stage = project.stageImport()
+  try {
+    // The first fault of an entry is held while the rest of the file is read: broken JSON or a
+    // missing list further on is what the whole-document parser reported, and still is.
+    let failure: UserError | null = null
+    try {
+      const events = readCocoFile(file, {
+        chunkSize: options.chunkSize,
+        onRead: (bytes, size) => {
+          bytesRead = bytes
+          fileSize = size
+        },
+      })
+      for await (const event of events) {
+        if (sliceOver()) await nextSlice()
+        if (failure) continue
+        try {
+          if (event.kind === 'head') {
+            matchImages(event.images)
+            options.onProgress?.(0, estimate())
+            await addCategories(stage, event.categories)
+            continue
+          }
+          if (++done % PROGRESS_EVERY === 0) options.onProgress?.(done, estimate())
+          addAnnotation(stage, event.entry)
+        } catch (err) {
+          if (!(err instanceof UserError) || err instanceof CancelledError) throw err
+          failure = err
+        }
+      }
+    } catch (err) {
+      if (failure && isEntryError(err)) throw failure
+      // Only a failure to read the file is about the file; anything else keeps its own message.
+      if (err instanceof UserError || !(err as NodeJS.ErrnoException)?.syscall) throw err
+      throw new UserError('coco-file', `${file}: cannot read the COCO file (${readFailure(err)})`, { cause: err })
+    }
+    if (failure) throw failure
     cancelled()
     result.categoriesCreated = (await stage.commit()).categoriesCreated
   } finally {
     stage.discard()
   }
-  options.onProgress?.(total, total)
+  options.onProgress?.(done, done)
   result.durationMs = performance.now() - started
   return result
 }

@@ -73,6 +73,18 @@ export function annotationValues(a: AnnotationInput): AnnotationValues {
   ]
 }
 
+function toGeometry(r: GeometryRecord): AnnotationGeometry {
+  return {
+    id: r.id,
+    imageId: r.image_id,
+    categoryId: r.category_id,
+    segmentation: JSON.parse(r.segmentation) as Segmentation,
+    segmentationJson: r.segmentation,
+    bbox: [r.bbox_x, r.bbox_y, r.bbox_w, r.bbox_h],
+    area: r.area,
+  }
+}
+
 const COLUMNS =
   'id, image_id, category_id, segmentation, bbox_x, bbox_y, bbox_w, bbox_h, area, score, prompt, model_id, created_at, updated_at'
 
@@ -85,6 +97,7 @@ export class AnnotationsRepository {
   private readonly byImage: Statement<[number], AnnotationRecord>
   private readonly pageStmt: Statement<[number, number], AnnotationRecord>
   private readonly geometryPageStmt: Statement<[number, number], GeometryRecord>
+  private readonly geometryByImageStmt: Statement<[number], GeometryRecord>
   private readonly countStmt: Statement<[], { n: number }>
   private readonly perCategoryStmt: Statement<[], { name: string; count: number }>
 
@@ -102,6 +115,9 @@ export class AnnotationsRepository {
     this.pageStmt = db.prepare(`SELECT ${COLUMNS} FROM annotations WHERE id > ? ORDER BY id LIMIT ?`)
     this.geometryPageStmt = db.prepare(
       'SELECT id, image_id, category_id, segmentation, bbox_x, bbox_y, bbox_w, bbox_h, area FROM annotations WHERE id > ? ORDER BY id LIMIT ?',
+    )
+    this.geometryByImageStmt = db.prepare(
+      'SELECT id, image_id, category_id, segmentation, bbox_x, bbox_y, bbox_w, bbox_h, area FROM annotations WHERE image_id = ? ORDER BY id',
     )
     this.countStmt = db.prepare('SELECT count(*) AS n FROM annotations')
     this.perCategoryStmt = db.prepare(`SELECT c.name AS name, count(a.id) AS count FROM categories c
@@ -156,20 +172,15 @@ export class AnnotationsRepository {
     let after = 0
     for (;;) {
       const page = this.geometryPageStmt.all(after, pageSize)
-      for (const r of page) {
-        yield {
-          id: r.id,
-          imageId: r.image_id,
-          categoryId: r.category_id,
-          segmentation: JSON.parse(r.segmentation) as Segmentation,
-          segmentationJson: r.segmentation,
-          bbox: [r.bbox_x, r.bbox_y, r.bbox_w, r.bbox_h],
-          area: r.area,
-        }
-      }
+      for (const r of page) yield toGeometry(r)
       if (page.length < pageSize) return
       after = page[page.length - 1].id
     }
+  }
+
+  /** One image's annotations in id order, only what an export writes (see iterateGeometry). */
+  geometryForImage(imageId: number): AnnotationGeometry[] {
+    return this.geometryByImageStmt.all(imageId).map(toGeometry)
   }
 
   count(): number {

@@ -107,7 +107,6 @@ export class ImagesRepository {
   private readonly byId: Statement<[number], ImageRecord>
   private readonly byPath: Statement<[string], ImageRecord>
   private readonly setStatusStmt: Statement<[ImageStatus, number]>
-  private readonly insertStmt: Statement<[string, number, number, string | null, string]>
   private readonly relinkStmt: Statement<[string, number, number, string | null, number]>
   private readonly markMissingStmt: Statement<[number, number]>
   private readonly changedStmt: Statement<[number, number, number]>
@@ -115,6 +114,20 @@ export class ImagesRepository {
   private readonly headerStmt: Statement<[number | null, number | null, string, number, string | null, number, string]>
   private readonly promoteStmt: Statement<[number]>
   private readonly statements = new Map<string, Statement>()
+  private readonly scanPageStmt: Statement<
+    [number, number],
+    {
+      id: number
+      path: string
+      size: number
+      mtime_ms: number
+      fingerprint: string | null
+      missing: number
+      header_read: number
+    }
+  >
+  private readonly orderPageStmt: Statement<[number, number], { id: number; path: string; sortIndex: number }>
+  private readonly insertIfNewStmt: Statement<[string, number, number, string | null, string]>
 
   constructor(private readonly db: Database) {
     db.function(PATH_HAS, { deterministic: true }, (path: unknown, needle: unknown) =>
@@ -123,12 +136,10 @@ export class ImagesRepository {
     this.byId = db.prepare(`${SELECT_ROW} WHERE i.id = ?`)
     this.byPath = db.prepare(`${SELECT_ROW} WHERE i.path = ?`)
     this.setStatusStmt = db.prepare('UPDATE images SET status = ? WHERE id = ?')
-    this.insertStmt = db.prepare(
-      'INSERT INTO images (path, size, mtime_ms, fingerprint, added_at) VALUES (?, ?, ?, ?, ?)',
-    )
     // A re-linked row keeps its id, status and annotations; its header is read again only
     // when it had none (a fingerprint match means the same bytes, hence the same header).
-    this.relinkStmt = db.prepare(`UPDATE images SET path = ?, size = ?, mtime_ms = ?, missing = 0,
+    // OR IGNORE: a concurrent scan may have inserted the path meanwhile (scans plan outside the lock).
+    this.relinkStmt = db.prepare(`UPDATE OR IGNORE images SET path = ?, size = ?, mtime_ms = ?, missing = 0,
       fingerprint = coalesce(?, fingerprint) WHERE id = ?`)
     this.markMissingStmt = db.prepare('UPDATE images SET missing = ? WHERE id = ?')
     this.changedStmt = db.prepare(`UPDATE images SET size = ?, mtime_ms = ?, missing = 0, width = NULL, height = NULL,
@@ -137,6 +148,15 @@ export class ImagesRepository {
     // Guarded by path: if a concurrent scan moved the row, this stale result is dropped.
     this.headerStmt = db.prepare(`UPDATE images SET width = ?, height = ?, fingerprint = ?, size = ?, error = ?,
       header_read = 1 WHERE id = ? AND path = ?`)
+    this.scanPageStmt = db.prepare(
+      'SELECT id, path, size, mtime_ms, fingerprint, missing, header_read FROM images WHERE id > ? ORDER BY id LIMIT ?',
+    )
+    this.orderPageStmt = db.prepare(
+      'SELECT id, path, sort_index AS sortIndex FROM images WHERE id > ? ORDER BY id LIMIT ?',
+    )
+    this.insertIfNewStmt = db.prepare(
+      'INSERT OR IGNORE INTO images (path, size, mtime_ms, fingerprint, added_at) VALUES (?, ?, ?, ?, ?)',
+    )
     this.promoteStmt = db.prepare(`UPDATE images SET status = 'in_progress' WHERE id = ? AND status = 'new'`)
   }
 
@@ -202,18 +222,9 @@ export class ImagesRepository {
     this.promoteStmt.run(id)
   }
 
-  allForScan(): StoredImage[] {
-    const rows = this.db
-      .prepare('SELECT id, path, size, mtime_ms, fingerprint, missing, header_read FROM images')
-      .all() as {
-      id: number
-      path: string
-      size: number
-      mtime_ms: number
-      fingerprint: string | null
-      missing: number
-      header_read: number
-    }[]
+  /** What a scan needs of the rows with id > `afterId`, a page at a time (a read of 100,000 rows in one go holds the thread). */
+  scanPage(afterId: number, limit: number): StoredImage[] {
+    const rows = this.scanPageStmt.all(afterId, limit)
     return rows.map((r) => ({
       id: r.id,
       path: r.path,
@@ -225,10 +236,14 @@ export class ImagesRepository {
     }))
   }
 
-  insert(image: NewImage, addedAt: string): number {
-    return Number(
-      this.insertStmt.run(image.path, image.size, image.mtimeMs, image.fingerprint, addedAt).lastInsertRowid,
-    )
+  /** Path and display position of the rows with id > `afterId`, a page at a time. */
+  orderPage(afterId: number, limit: number): { id: number; path: string; sortIndex: number }[] {
+    return this.orderPageStmt.all(afterId, limit)
+  }
+
+  /** A new file; false when a concurrent scan inserted its path first. */
+  insertIfNew(image: NewImage, addedAt: string): boolean {
+    return this.insertIfNewStmt.run(image.path, image.size, image.mtimeMs, image.fingerprint, addedAt).changes > 0
   }
 
   relink(id: number, image: NewImage): void {
@@ -243,16 +258,9 @@ export class ImagesRepository {
     this.changedStmt.run(size, mtimeMs, id)
   }
 
-  /** Writes the natural order; `ids` is every row in display order. Only changed positions are written. */
-  setOrder(ids: readonly number[], current: ReadonlyMap<number, number>): void {
-    ids.forEach((id, index) => {
-      if (current.get(id) !== index) this.sortStmt.run(index, id)
-    })
-  }
-
-  sortIndexes(): Map<number, number> {
-    const rows = this.db.prepare('SELECT id, sort_index FROM images').all() as { id: number; sort_index: number }[]
-    return new Map(rows.map((r) => [r.id, r.sort_index]))
+  /** Moves one row to a display position. */
+  setSortIndex(id: number, index: number): void {
+    this.sortStmt.run(index, id)
   }
 
   pending(limit: number, afterId: number): PendingImage[] {

@@ -74,9 +74,9 @@ export class ImportRepository {
     this.addCategoryStmt.run(position, name, key, supercategory)
   }
 
-  /** `a.categoryId` is a position given to addCategory. */
-  addAnnotation(a: AnnotationInput): void {
-    this.addAnnotationStmt.run(...annotationValues(a))
+  /** `categoryId` of each is a position given to addCategory. */
+  addAnnotations(list: readonly AnnotationInput[]): void {
+    for (const a of list) this.addAnnotationStmt.run(...annotationValues(a))
   }
 
   /** Inside the commit's transaction: names of the staged categories the project lacks, in staging order. */

@@ -29,7 +29,16 @@ import {
   sqliteFailure,
   type Synchronous,
 } from './database.ts'
-import { findImageFiles, mapLimit, naturalCompare, readHeader, sampleFile, type FoundFile } from './image-files.ts'
+import {
+  findImageFiles,
+  mapLimit,
+  naturalCompare,
+  readHeader,
+  sampleFile,
+  slicer,
+  sortYielding,
+  type FoundFile,
+} from './image-files.ts'
 import { ImportRepository } from './import-repo.ts'
 import {
   ImagesRepository,
@@ -104,6 +113,12 @@ export interface ImportStage {
   discard(): void
 }
 
+/** Annotations an import stage writes into its TEMP table at a time. */
+const STAGE_BATCH = 500
+
+/** Rows a scan reads, inserts or renumbers per step (between steps the event loop runs). */
+const SCAN_BATCH = 1000
+
 /** First pause between attempts at a busy write, doubled each time up to MAX_PAUSE_MS. */
 const FIRST_PAUSE_MS = 2
 const MAX_PAUSE_MS = 50
@@ -160,12 +175,24 @@ interface ScanPlan {
  * whose header was never read has no fingerprint, and is re-linked only to the single new
  * file with exactly its size and modification time (a rename or move keeps both).
  */
-function planScan(stored: StoredImage[], found: FoundFile[], fingerprints: ReadonlyMap<string, string>): ScanPlan {
-  const byPath = new Map(stored.map((s) => [s.path, s]))
-  const foundPaths = new Set(found.map((f) => f.path))
+async function planScan(
+  stored: StoredImage[],
+  found: FoundFile[],
+  fingerprints: ReadonlyMap<string, string>,
+  pause: () => Promise<void>,
+): Promise<ScanPlan> {
+  const byPath = new Map<string, StoredImage>()
+  for (let i = 0; i < stored.length; i++) {
+    byPath.set(stored[i].path, stored[i])
+    if ((i & 4095) === 0) await pause()
+  }
+  const foundPaths = new Set<string>()
   const plan: ScanPlan = { inserts: [], relinks: [], markMissing: [], returned: [], changed: [] }
   const fresh: FoundFile[] = []
-  for (const file of found) {
+  for (let i = 0; i < found.length; i++) {
+    if ((i & 4095) === 0) await pause()
+    const file = found[i]
+    foundPaths.add(file.path)
     const image = byPath.get(file.path)
     if (!image) fresh.push(file)
     else {
@@ -213,6 +240,28 @@ function planScan(stored: StoredImage[], found: FoundFile[], fingerprints: Reado
     .filter((f) => !taken.has(f.path))
     .map((file) => ({ file, fingerprint: fingerprints.get(file.path) ?? null }))
   return plan
+}
+
+/** New files whose size matches a vanished row's: the files that might be moves, to fingerprint. */
+async function movedSuspects(
+  stored: StoredImage[],
+  found: FoundFile[],
+  pause: () => Promise<void>,
+): Promise<FoundFile[]> {
+  const foundPaths = new Set<string>()
+  for (let i = 0; i < found.length; i++) {
+    foundPaths.add(found[i].path)
+    if ((i & 4095) === 0) await pause()
+  }
+  const knownPaths = new Set<string>()
+  const vanishedSizes = new Set<number>()
+  for (let i = 0; i < stored.length; i++) {
+    knownPaths.add(stored[i].path)
+    if (!foundPaths.has(stored[i].path)) vanishedSizes.add(stored[i].size)
+    if ((i & 4095) === 0) await pause()
+  }
+  if (vanishedSizes.size === 0) return []
+  return found.filter((f) => !knownPaths.has(f.path) && vanishedSizes.has(f.size))
 }
 
 /** Maps SQLite failures the user can act on to UserErrors naming the database file. */
@@ -367,22 +416,30 @@ export class Project {
   // --- images -------------------------------------------------------------------------------
 
   /**
-   * Lists the folder and reconciles it with the store in one transaction. Cheap: a walk and a
-   * stat per file; fingerprints are computed here only for new files whose size matches a
-   * vanished row (the files that might be moves).
+   * Lists the folder and reconciles it with the store. Cheap: a walk and a stat per file;
+   * fingerprints are computed here only for new files whose size matches a vanished row (the
+   * files that might be moves). A folder that has not changed costs one read of the known rows
+   * and no write at all. The work is sliced (the rows read a page at a time, sorting and writing
+   * in batches) so the app's main process never stalls for long, even at 100,000 images. New
+   * files are inserted in batches of SCAN_BATCH, each its own transaction: a scan cut short
+   * leaves rows the next scan agrees with.
    */
   async scan(options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ScanSummary> {
     const started = performance.now()
+    const pause = slicer()
     const { files: found, skipped } = await findImageFiles(this.folder)
-    found.sort((a, b) => naturalCompare(a.path, b.path))
     options.onProgress?.(0, found.length)
 
-    const snapshot = this.read(() => this.images.allForScan())
-    const foundPaths = new Set(found.map((f) => f.path))
-    const knownPaths = new Set(snapshot.map((s) => s.path))
-    const vanishedSizes = new Set(snapshot.filter((s) => !foundPaths.has(s.path)).map((s) => s.size))
-    const suspects =
-      vanishedSizes.size > 0 ? found.filter((f) => !knownPaths.has(f.path) && vanishedSizes.has(f.size)) : []
+    const snapshot: StoredImage[] = []
+    for (let after = 0; ;) {
+      const page = this.read(() => this.images.scanPage(after, SCAN_BATCH))
+      for (const row of page) snapshot.push(row)
+      if (page.length < SCAN_BATCH) break
+      after = page[page.length - 1].id
+      await pause()
+    }
+    await pause()
+    const suspects = await movedSuspects(snapshot, found, pause)
     const fingerprints = new Map<string, string>()
     await mapLimit(suspects, 8, async (file) => {
       try {
@@ -391,29 +448,38 @@ export class Project {
         // unreadable now: it is inserted as new and readPendingHeaders records why
       }
     })
-
-    const now = new Date().toISOString()
-    const plan = await this.write(() => {
-      // Planned against the rows as they are now, under the write lock.
-      const p = planScan(this.images.allForScan(), found, fingerprints)
-      for (const image of p.returned) this.images.setMissing(image.id, false)
-      for (const { image, file } of p.changed) this.images.markChanged(image.id, file.size, file.mtimeMs)
-      for (const r of p.relinks)
-        this.images.relink(r.id, {
-          path: r.file.path,
-          size: r.file.size,
-          mtimeMs: r.file.mtimeMs,
-          fingerprint: r.fingerprint,
+    await pause()
+    const plan = await planScan(snapshot, found, fingerprints, pause)
+    const changes =
+      plan.inserts.length + plan.relinks.length + plan.markMissing.length + plan.returned.length + plan.changed.length
+    if (changes > 0) {
+      // Planned outside the lock: each write is one that a concurrent scan cannot make wrong
+      // (an insert or relink onto a path taken meanwhile is dropped by the store).
+      const now = new Date().toISOString()
+      await this.write(() => {
+        for (const image of plan.returned) this.images.setMissing(image.id, false)
+        for (const { image, file } of plan.changed) this.images.markChanged(image.id, file.size, file.mtimeMs)
+        for (const r of plan.relinks)
+          this.images.relink(r.id, {
+            path: r.file.path,
+            size: r.file.size,
+            mtimeMs: r.file.mtimeMs,
+            fingerprint: r.fingerprint,
+          })
+        for (const id of plan.markMissing) this.images.setMissing(id, true)
+      })
+      // Ids in natural order, as the first scan of a folder gives them.
+      const inserts = await sortYielding(plan.inserts, (a, b) => naturalCompare(a.file.path, b.file.path))
+      for (let i = 0; i < inserts.length; i += SCAN_BATCH) {
+        await pause()
+        await this.write(() => {
+          for (const { file, fingerprint } of inserts.slice(i, i + SCAN_BATCH))
+            this.images.insertIfNew({ ...file, fingerprint }, now)
         })
-      for (const id of p.markMissing) this.images.setMissing(id, true)
-      for (const { file, fingerprint } of p.inserts) this.images.insert({ ...file, fingerprint }, now)
-      const rows = this.images.allForScan().sort((a, b) => naturalCompare(a.path, b.path))
-      this.images.setOrder(
-        rows.map((r) => r.id),
-        this.images.sortIndexes(),
-      )
-      return p
-    })
+        options.onProgress?.(Math.min(i + SCAN_BATCH, inserts.length), found.length)
+      }
+      if (inserts.length > 0 || plan.relinks.length > 0) await this.renumber(pause)
+    }
     options.onProgress?.(found.length, found.length)
     return {
       found: found.length,
@@ -425,6 +491,29 @@ export class Project {
       pendingHeaders: this.read(() => this.images.countPending()),
       skipped,
       durationMs: performance.now() - started,
+    }
+  }
+
+  /** Writes the natural order of paths as the display order; only positions that change are written. */
+  private async renumber(pause: () => Promise<void>): Promise<void> {
+    const rows: { id: number; path: string; sortIndex: number }[] = []
+    for (let after = 0; ;) {
+      const page = this.read(() => this.images.orderPage(after, SCAN_BATCH))
+      for (const row of page) rows.push(row)
+      if (page.length < SCAN_BATCH) break
+      after = page[page.length - 1].id
+      await pause()
+    }
+    await sortYielding(rows, (a, b) => naturalCompare(a.path, b.path))
+    const moves: [number, number][] = []
+    rows.forEach((row, index) => {
+      if (row.sortIndex !== index) moves.push([row.id, index])
+    })
+    for (let i = 0; i < moves.length; i += SCAN_BATCH) {
+      await pause()
+      await this.write(() => {
+        for (const [id, index] of moves.slice(i, i + SCAN_BATCH)) this.images.setSortIndex(id, index)
+      })
     }
   }
 
@@ -739,6 +828,11 @@ export class Project {
     }
   }
 
+  /** One image's annotation geometry in id order: what the YOLO export writes, an image at a time. */
+  annotationGeometryOf(imageId: number): AnnotationGeometry[] {
+    return this.read(() => this.annotations.geometryForImage(imageId))
+  }
+
   /**
    * Runs `fn` as one transaction: the writes it makes through `tx` commit together or not at
    * all (the CLI's annotate: a save that fails takes the category it created with it). `fn` may
@@ -760,7 +854,17 @@ export class Project {
     const images = new Map<number, ProjectImage>()
     let annotations = 0
     let open = true
+    // Rows go into the TEMP table a batch at a time, in one transaction each: one per row cost
+    // SQLite a journalled commit of the temp file each, 100+ µs a row once it outgrew its cache.
+    // A transaction that writes only TEMP tables takes no lock on the project file.
+    const pending: AnnotationInput[] = []
+    const flush = (): void => {
+      if (pending.length === 0) return
+      this.read(() => this.db.transaction(() => repo.addAnnotations(pending))())
+      pending.length = 0
+    }
     const discard = (): void => {
+      pending.length = 0
       if (open && this.db.open) this.read(() => repo.drop())
       open = false
     }
@@ -790,13 +894,15 @@ export class Project {
           let image = images.get(checked.imageId)
           if (!image) images.set(checked.imageId, (image = this.requireImage(checked.imageId)))
           this.checkImageReference(image, checked)
-          repo.addAnnotation(checked)
         })
+        pending.push(checked)
+        if (pending.length >= STAGE_BATCH) flush()
         annotations++
       },
       commit: async () => {
         requireOpen()
         try {
+          flush()
           return await this.write(() => {
             const categoriesCreated = repo.missingCategories()
             repo.insertCategories(PALETTE)

@@ -1,11 +1,11 @@
 // YOLO segmentation export from a real project: label files read back and rasterised
 // (pycocotools port) against the saved masks, class indices, data.yaml, image links.
 
-import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import yaml from 'js-yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { exportYolo, labelPath } from '../../../src-main/core/coco/export-yolo.ts'
+import { exportYolo, labelPath, type YoloSource } from '../../../src-main/core/coco/export-yolo.ts'
 import type { Project } from '../../../src-main/core/project/project.ts'
 import { frPolygons, iou, merge } from '../../helpers/pycocotools.ts'
 import { BROKEN, IMAGES, makeFolder, minIou, openScanned, savedMask, seedAnnotations, type Saved } from './helpers.ts'
@@ -113,5 +113,98 @@ describe('exportYolo', () => {
           modelId: a.modelId,
         })
     }
+  })
+})
+
+describe('exportYolo streams', () => {
+  let many: Project
+  let manyFolder: string
+
+  beforeAll(async () => {
+    manyFolder = await makeFolder(
+      Array.from({ length: 120 }, (_, i) => ({ path: `m/img${i}.png`, width: 16, height: 12 })),
+      false,
+    )
+    many = await openScanned(manyFolder)
+    const category = await many.ensureCategory('thing')
+    await many.transaction((tx) => {
+      for (const image of many.listImages())
+        tx.saveAnnotation({
+          imageId: image.id,
+          categoryId: category.id,
+          segmentation: [[1, 1, 10, 1, 10, 8]],
+          bbox: [1, 1, 9, 7],
+          area: 30,
+          score: null,
+          prompt: null,
+          modelId: 'test',
+        })
+    })
+  })
+
+  afterAll(() => {
+    many?.close()
+    if (manyFolder) rmSync(manyFolder, { recursive: true, force: true })
+  })
+
+  /** `many` read an image at a time, `delayMs` of work per image, failing at image `failAt`. */
+  function source(out: string, delayMs: number, failAt = -1, order: number[] = []): YoloSource {
+    return {
+      folder: many.folder,
+      dbPath: many.dbPath,
+      listImages: () => many.listImages(),
+      listCategories: () => many.listCategories(),
+      counts: () => many.counts(),
+      iterateAnnotationGeometry: () => {
+        throw new Error('the YOLO export reads an image at a time')
+      },
+      annotationGeometryOf: (imageId) => {
+        // The label of the image before is on disk already: nothing is held back until the end.
+        const staging = readdirSync(out).find((n) => n.startsWith('.sam-annotator-staging-'))
+        const previous = many.listImages().find((i) => i.id === order[order.length - 1])
+        if (previous && staging)
+          expect(existsSync(join(out, staging, 'labels', ...labelPath(previous.path).split('/')))).toBe(true)
+        order.push(imageId)
+        if (order.length === failAt) throw new Error('disk gone')
+        const until = performance.now() + delayMs
+        while (performance.now() < until); // work that holds the thread, as a large image's labels do
+        return many.annotationGeometryOf(imageId)
+      },
+    }
+  }
+
+  it('writes each label before reading the next image, and yields to the event loop meanwhile', async () => {
+    const out = join(manyFolder, 'yolo-stream')
+    let ticks = 0
+    let last = performance.now()
+    let maxGapMs = 0
+    const timer = setInterval(() => {
+      const now = performance.now()
+      maxGapMs = Math.max(maxGapMs, now - last)
+      last = now
+      ticks++
+    }, 2)
+    const order: number[] = []
+    try {
+      const result = await exportYolo(source(out, 3, -1, order), out, { imagesFolder: many.folder })
+      expect(result.annotations).toBe(120)
+      expect(result.labelFiles).toBe(120)
+    } finally {
+      clearInterval(timer)
+    }
+    expect(order.length).toBe(120)
+    // 120 x 3 ms of work: in one go that was one gap of 360 ms with no tick.
+    expect(maxGapMs).toBeLessThan(100)
+    expect(ticks).toBeGreaterThan(20)
+    expect(readFileSync(join(out, 'labels', 'm', 'img7.txt'), 'utf8')).toMatch(/^0 0\.0625/)
+  })
+
+  it('stays all or nothing: a failure half-way leaves the previous export as it was', async () => {
+    const out = join(manyFolder, 'yolo-atomic')
+    await exportYolo(many, out, { imagesFolder: many.folder })
+    const before = readFileSync(join(out, 'labels', 'm', 'img7.txt'), 'utf8')
+    await expect(exportYolo(source(out, 0, 60), out, { imagesFolder: many.folder })).rejects.toThrow(/disk gone/)
+    expect(readFileSync(join(out, 'labels', 'm', 'img7.txt'), 'utf8')).toBe(before)
+    expect(readdirSync(out).filter((n) => n.startsWith('.sam-annotator-staging-'))).toEqual([])
   })
 })

@@ -8,6 +8,7 @@ import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { Project } from '../../../src-main/core/project/index.ts'
 import { parseImageHeader, orientedSize } from '../../../src-main/core/project/header-parse.ts'
+import { naturalCompare, sortYielding } from '../../../src-main/core/project/image-files.ts'
 import {
   annotationInput,
   imageBytes,
@@ -444,5 +445,48 @@ describe('readPendingHeaders', () => {
     expect(project.imageByPath('b.png')).toMatchObject({ error: null, width: null })
     await project.scan()
     expect(project.imageByPath('b.png')!.missing).toBe(true)
+  })
+})
+
+describe('scan: a rescan of an unchanged folder', () => {
+  it('writes nothing and reads no file: it goes through while another connection holds the write lock', async () => {
+    const dir = folder()
+    const png = await imageBytes('png')
+    for (let i = 0; i < 30; i++) writeFile(dir, `sub${i % 3}/img${i}.png`, png)
+    const file = join(dir, 'sub0', 'img0.png')
+    const stamp = new Date('2024-01-02T03:04:05Z')
+    utimesSync(file, stamp, stamp)
+    const project = open(dir)
+    await project.scan()
+    await project.readPendingHeaders()
+    const before = project.listImages()
+    // Same size and time, other bytes: only a read of the file could tell.
+    writeFileSync(file, Buffer.alloc(png.length, 7))
+    utimesSync(file, stamp, stamp)
+    const Database = (await import('better-sqlite3')).default
+    const other = new Database(project.dbPath)
+    try {
+      other.exec('BEGIN IMMEDIATE')
+      const summary = await project.scan()
+      expect(summary).toMatchObject({ found: 30, added: 0, missing: 0, returned: 0, relinked: 0, changed: 0 })
+      expect(summary.pendingHeaders).toBe(0)
+      other.exec('COMMIT')
+    } finally {
+      other.close()
+    }
+    expect(project.listImages()).toEqual(before)
+  })
+})
+
+describe('sortYielding', () => {
+  it('sorts as Array.prototype.sort does (stable, natural order), across many merge passes', async () => {
+    let seed = 3
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32
+    const items = Array.from({ length: 5000 }, (_, i) => ({
+      path: `d${Math.floor(rand() * 20)}/img${Math.floor(rand() * 900)}.png`,
+      i,
+    }))
+    const expected = [...items].sort((a, b) => naturalCompare(a.path, b.path))
+    expect(await sortYielding(items, (a, b) => naturalCompare(a.path, b.path), 0)).toEqual(expected)
   })
 })
