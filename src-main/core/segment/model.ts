@@ -375,6 +375,9 @@ function cpuOptions(threads: number): ort.InferenceSession.SessionOptions {
     executionMode: 'sequential',
     enableCpuMemArena: true,
     logSeverityLevel: 3,
+    // onnxruntime's pool threads otherwise spin after each run, waiting for the next one: right
+    // after a decoder run they took the cores that mask → polygons needs, on 2 cores.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   }
 }
 
