@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import sharp from 'sharp'
 import { Engine } from '../src-main/core/segment/engine.ts'
+import type { Embedding } from '../src-main/core/segment/prompt.ts'
 import { workerRunners } from '../src-main/services/inference/inference-client.ts'
 import { drawScene, SINGLE_CLICK_SCENES } from '../tests/helpers/demo-scenes.ts'
 import { benchAppSwitch } from './app-switch.ts'
@@ -42,8 +43,11 @@ interface ClickRow {
 }
 
 /** Clicks on one image: the decoder run, what is around it, and mask → polygons (in line). */
-async function clicks(engine: Engine, file: string, width: number, height: number): Promise<ClickRow> {
-  const { embedding } = await engine.encode(file)
+async function clicks(engine: Engine, embedding: Embedding, width: number, height: number): Promise<ClickRow> {
+  // Untimed: V8 tiers the geometry code up over its first calls, and the app warms its
+  // geometry workers when an image becomes current.
+  const warm = await engine.prompt(embedding).decode({ points: [{ x: width / 2, y: height / 3, label: 1 }], box: null })
+  engine.shapeOf(warm, embedding.width, embedding.height)
   const run: number[] = []
   const outside: number[] = []
   const post: number[] = []
@@ -74,11 +78,18 @@ async function clicks(engine: Engine, file: string, width: number, height: numbe
   }
 }
 
-/** Postprocess of the demo model's clean masks (its scenes), median over the scenes. */
-async function cleanPostprocess(): Promise<{ median: number; max: number }> {
+/**
+ * Postprocess of clean masks: the demo model's masks on its scenes (the logits are 256x256
+ * whatever the image), turned into polygons at 1024x1024 and at 4000x3000.
+ */
+async function cleanPostprocess(): Promise<{ image: string; median: number; max: number }[]> {
   const engine = await Engine.open({ modelDir: join(import.meta.dirname, '..', 'models', 'demo') })
+  const sizes = [
+    [1024, 1024],
+    [4000, 3000],
+  ]
+  const times = sizes.map((): number[] => [])
   try {
-    const times: number[] = []
     for (const spec of SINGLE_CLICK_SCENES) {
       const scene = await drawScene(spec)
       const image = await sharp(scene.rgb, { raw: { width: scene.width, height: scene.height, channels: 3 } })
@@ -86,17 +97,19 @@ async function cleanPostprocess(): Promise<{ median: number; max: number }> {
         .toBuffer()
       const { embedding } = await engine.encode(image)
       const [x, y] = scene.click
-      for (let i = 0; i < 3; i++) {
-        const state = await engine.prompt(embedding).decode({ points: [{ x, y, label: 1 }], box: null })
-        const t0 = performance.now()
-        engine.shapeOf(state, embedding.width, embedding.height)
-        times.push(performance.now() - t0)
-      }
+      const state = await engine.prompt(embedding).decode({ points: [{ x, y, label: 1 }], box: null })
+      sizes.forEach(([w, h], s) => {
+        for (let i = 0; i < 3; i++) {
+          const t0 = performance.now()
+          engine.shapeOf(state, w, h)
+          times[s].push(performance.now() - t0)
+        }
+      })
     }
-    return { median: median(times), max: Math.max(...times) }
   } finally {
     await engine.close()
   }
+  return sizes.map(([w, h], s) => ({ image: `${w}x${h}`, median: median(times[s]), max: Math.max(...times[s]) }))
 }
 
 export async function heavySection(): Promise<void> {
@@ -120,8 +133,9 @@ export async function heavySection(): Promise<void> {
       ]) {
         const file = join(dir, `photo-${w}x${h}.jpg`)
         writeFileSync(file, await photo(w, h))
-        for (let i = 0; i < 2; i++) encodes.push((await engine.encode(file)).timings.encode)
-        rows.push(await clicks(engine, file, w, h))
+        const { embedding, timings } = await engine.encode(file)
+        encodes.push(timings.encode)
+        rows.push(await clicks(engine, embedding, w, h))
       }
     } finally {
       await engine.close()
@@ -140,13 +154,17 @@ export async function heavySection(): Promise<void> {
         `| ${r.image} fragmented | ${r.decodeRun.toFixed(0)} | ${r.outsideRun.toFixed(1)} (${((100 * r.outsideRun) / r.decodeRun).toFixed(1)} %) | ${r.postprocess.toFixed(0)} | ${r.postprocessMax.toFixed(0)} | ${r.vertices} |`,
       )
     }
-    console.log(`| demo scenes, clean | — | — | ${clean.median.toFixed(1)} | ${clean.max.toFixed(1)} | — |\n`)
+    for (const c of clean) {
+      console.log(`| ${c.image} clean (demo scenes) | — | — | ${c.median.toFixed(1)} | ${c.max.toFixed(1)} | — |`)
+    }
+    console.log('')
     const ok = (v: boolean) => (v ? 'OK' : 'MISSED')
     console.log(
       `target: postprocess of the worst 4000x3000 mask no longer than the decoder run: ${big.postprocessMax.toFixed(0)} vs ${big.decodeRun.toFixed(0)} ms ${ok(big.postprocessMax <= big.decodeRun)}`,
     )
+    const cleanWorst = Math.max(...clean.map((c) => c.median))
     console.log(
-      `target: postprocess of clean masks under 10 % of a decoder run: ${clean.median.toFixed(1)} vs ${(decoder / 10).toFixed(1)} ms ${ok(clean.median < decoder / 10)}`,
+      `target: postprocess of clean masks under 10 % of a decoder run (median, worse of the two sizes): ${cleanWorst.toFixed(1)} vs ${(decoder / 10).toFixed(1)} ms ${ok(cleanWorst < decoder / 10)}`,
     )
     const app = await benchAppSwitch(modelDir)
     console.log(

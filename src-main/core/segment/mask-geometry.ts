@@ -17,7 +17,6 @@
 // short, decides saddles with the bilinear field's value at the saddle point, pins the border
 // strip exactly, and works on typed arrays over the positive samples' bounding box only.
 
-import simplify from 'simplify-js'
 import type { OutlinePart, Ring } from '../../../src-preload/contract/schemas.ts'
 
 export type { Ring }
@@ -173,13 +172,18 @@ function crossing(p0: number, p1: number, v0: number, v1: number): number {
   return p0 + (v0 / (v0 - v1)) * (p1 - p0)
 }
 
-/** The raw traced rings (not simplified), in pixel coordinates, with consecutive duplicates removed. */
+/**
+ * The raw traced rings (not simplified), in pixel coordinates, with consecutive duplicates
+ * removed. Rings whose area is certainly below `minArea` (see ringAreaBound) are left out
+ * before their curve is followed inside the cells: on a fragmented mask most rings are specks.
+ */
 export function traceZeroLevel(
   logits: Float32Array,
   gridW: number,
   gridH: number,
   width: number,
   height: number,
+  minArea = 0,
 ): Ring[] {
   checkGrid(logits, gridW, gridH, width, height)
   let bx0 = gridW,
@@ -254,18 +258,42 @@ export function traceZeroLevel(
   }
 
   const rings: Ring[] = []
+  const chain = new Int32Array(starts.length)
+  const curve: CellCurve = { cx: 0, cy: 0, kappa: 0 }
   for (const start of starts) {
     if (next[start] < 0) continue
-    const ring: Ring = []
-    let e = start
-    while (next[e] >= 0) {
+    let m = 0
+    for (let e = start; next[e] >= 0;) {
+      chain[m++] = e
       const to = next[e]
       next[e] = -1
+      e = to
+    }
+    if (minArea > 0) {
+      // Chord polygon through the edge crossings, and how far the curve can move its area.
+      let chord = 0,
+        bulge = 0
+      let px = edgeX(chain[m - 1]),
+        py = edgeY(chain[m - 1])
+      for (let k = 0; k < m; k++) {
+        const qx = edgeX(chain[k]),
+          qy = edgeY(chain[k])
+        chord += px * qy - qx * py
+        const from = chain[k === 0 ? m - 1 : k - 1]
+        bulge += cellCurve(curve, cellOf[from], values, ax, ay, nx) ? segmentArea(curve, px, py, qx, qy) : 0
+        px = qx
+        py = qy
+      }
+      if (Math.abs(chord / 2) + 1.01 * bulge + 1e-9 < minArea) continue
+    }
+    const ring: Ring = []
+    for (let k = 0; k < m; k++) {
+      const e = chain[k],
+        to = chain[k + 1 < m ? k + 1 : 0]
       const px = edgeX(e),
         py = edgeY(e)
       pushPoint(ring, px, py)
-      refineInCell(ring, cellOf[e], px, py, edgeX(to), edgeY(to), values, ax, ay, nx)
-      e = to
+      if (cellCurve(curve, cellOf[e], values, ax, ay, nx)) subdivide(ring, curve, px, py, edgeX(to), edgeY(to), 0)
     }
     // Drop a closing duplicate of the first point.
     while (ring.length >= 4 && ring[0] === ring[ring.length - 2] && ring[1] === ring[ring.length - 1]) {
@@ -297,19 +325,9 @@ function pushPoint(ring: Ring, x: number, y: number): void {
 
 // Inside a cell the 0-level of the bilinear field is a hyperbola arc, not the chord between
 // the two edge crossings; on large upscales (16+ px per cell) the difference is visible, so
-// insert points on the exact curve until every chord is within CURVE_TOLERANCE of it.
-function refineInCell(
-  ring: Ring,
-  cell: number,
-  px: number,
-  py: number,
-  qx: number,
-  qy: number,
-  values: Float64Array,
-  ax: Axis,
-  ay: Axis,
-  nx: number,
-): void {
+// points on the exact curve are inserted until every chord is within CURVE_TOLERANCE of it.
+/** Fills `out` with the cell's curve and returns true, or false where the chord is exact. */
+function cellCurve(out: CellCurve, cell: number, values: Float64Array, ax: Axis, ay: Axis, nx: number): boolean {
   const k = cell % nx
   const l = (cell - k) / nx
   const X0 = ax.pos[k],
@@ -318,24 +336,41 @@ function refineInCell(
     Y1 = ay.pos[l + 1]
   const cw = X1 - X0,
     ch = Y1 - Y0
-  if (!(cw > 0 && ch > 0)) return
+  if (!(cw > 0 && ch > 0)) return false
   const a = values[cell],
     b = values[cell + 1],
     c = values[cell + nx + 1],
     d = values[cell + nx]
-  if (!(Number.isFinite(a) && Number.isFinite(b) && Number.isFinite(c) && Number.isFinite(d))) return
+  if (!(Number.isFinite(a) && Number.isFinite(b) && Number.isFinite(c) && Number.isFinite(d))) return false
   const e = a - b + c - d
   // A (near-)planar cell has a straight 0-level: the chord is exact.
-  if (Math.abs(e) <= 1e-9 * (Math.abs(a) + Math.abs(b) + Math.abs(c) + Math.abs(d))) return
+  if (Math.abs(e) <= 1e-9 * (Math.abs(a) + Math.abs(b) + Math.abs(c) + Math.abs(d))) return false
   // In pixels relative to the cell's corner: f = a + pX + qY + rXY, i.e. the hyperbola
   // (X - X*)(Y - Y*) = kappa with asymptotes X* = -q/r, Y* = -p/r.
   const p = (b - a) / cw,
     q = (d - a) / ch,
     r = e / (cw * ch)
   const kappa = (p * q - a * r) / (r * r)
-  if (kappa === 0 || !Number.isFinite(kappa)) return
-  const curve: CellCurve = { cx: X0 - q / r, cy: Y0 - p / r, kappa }
-  subdivide(ring, curve, px, py, qx, qy, 0)
+  if (kappa === 0 || !Number.isFinite(kappa)) return false
+  out.cx = X0 - q / r
+  out.cy = Y0 - p / r
+  out.kappa = kappa
+  return true
+}
+
+/**
+ * Area between the chord P-Q and the curve's arc between them: |integral of the curve minus
+ * the chord over x|. Where P and Q are not on one branch (rounding at an asymptote) it falls
+ * back to the chord's bounding box, which holds the arc of a monotone branch.
+ */
+function segmentArea(f: CellCurve, px: number, py: number, qx: number, qy: number): number {
+  const box = Math.abs((qx - px) * (qy - py))
+  const sp = px - f.cx,
+    sq = qx - f.cx
+  if (px === qx) return 0
+  if (sp === 0 || sq === 0 || Math.sign(sp) !== Math.sign(sq)) return box
+  const area = Math.abs(f.cy * (qx - px) + f.kappa * Math.log(sq / sp) - ((py + qy) / 2) * (qx - px))
+  return Number.isFinite(area) ? Math.min(area, box) : box
 }
 
 /** A cell's 0-level: (x - cx)(y - cy) = kappa, in image pixels. */
@@ -404,7 +439,7 @@ export function logitsToShape(
   if (!(tolerance >= 0 && Number.isFinite(tolerance))) throw new RangeError(`tolerance must be >= 0, got ${tolerance}`)
   if (!(minArea >= 0 && Number.isFinite(minArea))) throw new RangeError(`minArea must be >= 0, got ${minArea}`)
 
-  const raw = traceZeroLevel(logits, gridW, gridH, width, height)
+  const raw = traceZeroLevel(logits, gridW, gridH, width, height, minArea)
   const outers: RingInfo[] = []
   const holes: RingInfo[] = []
   for (const ring of raw) {
@@ -560,50 +595,93 @@ function bandedContains(ring: Ring, bands: EdgeBands, x: number, y: number): boo
   return inside
 }
 
-interface IndexedPoint {
-  x: number
-  y: number
-  i: number
-}
-
 /**
  * Douglas–Peucker on a closed ring. The ring is split at two mutually distant vertices (likely
  * corners) that are always kept: DP keeps its end points, and an arbitrary start vertex in the
- * middle of a side would otherwise cost a corner. Returns the kept vertices' indices.
+ * middle of a side would otherwise cost a corner. Returns the kept vertices' indices, in ring
+ * order from the first split vertex.
+ *
+ * Written on the flat ring (the same decisions as simplify-js's high-quality mode): a
+ * fragmented mask has 10^5 vertices, simplified several times each while the area budget or a
+ * crossing asks for a smaller tolerance, and a point object per vertex per attempt made the
+ * garbage collector the largest cost of the whole step.
  */
 function simplifyIndices(ring: Ring, tolerance: number): number[] {
   const n = ring.length >> 1
   if (tolerance <= 0 || n <= 3) return Array.from({ length: n }, (_, i) => i)
-  const farthest = (from: number): number => {
-    let best = from,
-      bestD = -1
-    const fx = ring[2 * from],
-      fy = ring[2 * from + 1]
-    for (let i = 0; i < n; i++) {
-      const d = (ring[2 * i] - fx) ** 2 + (ring[2 * i + 1] - fy) ** 2
-      if (d > bestD) {
-        bestD = d
-        best = i
-      }
-    }
-    return best
-  }
-  const i1 = farthest(0)
-  const i2 = farthest(i1)
+  const i1 = farthestVertex(ring, 0)
+  const i2 = farthestVertex(ring, i1)
   const a = Math.min(i1, i2),
     b = Math.max(i1, i2)
   if (a === b) return Array.from({ length: n }, (_, i) => i)
-  const pt = (i: number): IndexedPoint => ({ x: ring[2 * i], y: ring[2 * i + 1], i })
-  const first: IndexedPoint[] = []
-  for (let i = a; i <= b; i++) first.push(pt(i))
-  const second: IndexedPoint[] = []
-  for (let i = b; i <= a + n; i++) second.push(pt(i % n))
-  const s1 = simplify(first, tolerance, true) as IndexedPoint[]
-  const s2 = simplify(second, tolerance, true) as IndexedPoint[]
+  const keep = new Uint8Array(n)
+  keep[a] = 1
+  keep[b] = 1
+  const sqTolerance = tolerance * tolerance
+  douglasPeucker(ring, n, a, b, sqTolerance, keep)
+  douglasPeucker(ring, n, b, a + n, sqTolerance, keep)
   const kept: number[] = []
-  for (let k = 0; k < s1.length - 1; k++) kept.push(s1[k].i)
-  for (let k = 0; k < s2.length - 1; k++) kept.push(s2[k].i)
+  for (let k = a; k < a + n; k++) if (keep[k % n]) kept.push(k % n)
   return kept
+}
+
+function farthestVertex(ring: Ring, from: number): number {
+  let best = from,
+    bestD = -1
+  const fx = ring[2 * from],
+    fy = ring[2 * from + 1]
+  for (let i = 0; i < ring.length; i += 2) {
+    const d = (ring[i] - fx) ** 2 + (ring[i + 1] - fy) ** 2
+    if (d > bestD) {
+      bestD = d
+      best = i >> 1
+    }
+  }
+  return best
+}
+
+/** Marks in `keep` the vertices DP keeps strictly between `first` and `last` (indices taken mod n). */
+function douglasPeucker(ring: Ring, n: number, first: number, last: number, sqTolerance: number, keep: Uint8Array) {
+  const stack = [first, last]
+  while (stack.length > 0) {
+    const l = stack.pop() as number
+    const f = stack.pop() as number
+    if (l - f < 2) continue
+    const ax = ring[2 * (f % n)],
+      ay = ring[2 * (f % n) + 1]
+    const bx = ring[2 * (l % n)],
+      by = ring[2 * (l % n) + 1]
+    const dx = bx - ax,
+      dy = by - ay
+    const len2 = dx * dx + dy * dy
+    let maxSq = sqTolerance,
+      index = -1
+    for (let i = f + 1; i < l; i++) {
+      const m = i % n
+      let px = ax,
+        py = ay
+      if (len2 !== 0) {
+        const t = ((ring[2 * m] - ax) * dx + (ring[2 * m + 1] - ay) * dy) / len2
+        if (t > 1) {
+          px = bx
+          py = by
+        } else if (t > 0) {
+          px += dx * t
+          py += dy * t
+        }
+      }
+      const ex = ring[2 * m] - px,
+        ey = ring[2 * m + 1] - py
+      const d = ex * ex + ey * ey
+      if (d > maxSq) {
+        maxSq = d
+        index = i
+      }
+    }
+    if (index < 0) continue
+    keep[index % n] = 1
+    stack.push(f, index, index, l)
+  }
 }
 
 /**

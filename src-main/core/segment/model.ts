@@ -1,12 +1,21 @@
 // Loads a SAM 2.1 encoder/decoder pair from a model folder, checks it against the model interface
 // before first use, and picks the execution provider (GPU where it works, CPU otherwise).
 //
-// Session options, chosen deliberately:
-// - graphOptimizationLevel 'all': constant folding and fusions; the one-time cost is paid at
-//   load and every encode/decode afterwards is faster.
-// - intraOpNumThreads = the cores Node may use: the encoder is one big sequential graph, so
-//   parallelism inside operators is what helps; interOpNumThreads 1 with executionMode
-//   'sequential' avoids two thread pools fighting over 2 cores.
+// Session options, from measuring the SAM 2.1-S encoder (1024x1024 input, three runs per
+// setting, one process) on the 2-core build machine while other jobs loaded it (load ~9, so
+// run times spread 15-35 s and only large differences count; figures in the README):
+// - graphOptimizationLevel 'all': constant folding, fusions and layout changes. 'extended'
+//   ran no faster (15-23 s vs 15-17 s); its quicker session create (2.0 s vs 4.5 s) is within
+//   what the file cache alone changes between runs, and a session is created once per start.
+// - intraOpNumThreads = physical cores (physicalCores): parallelism inside operators is what
+//   helps a sequential graph; a core's second hardware thread shares its FPU, so it is not
+//   counted. On the loaded machine 1 thread was no slower than 2 (11-20 s): a busy machine
+//   takes the cores away, not the threads; on an idle one the cores are there to use.
+//   interOpNumThreads 1 with executionMode 'sequential' keeps to one thread pool.
+// - No CPU memory arena for the encoder: with it the process held about 0.9 GB more between
+//   encodes (RSS 1670 MB vs 765 MB after three runs) and ran no faster; the encoder allocates
+//   large tensors once per image, not many small ones per click. The decoder keeps its arena:
+//   it runs on every click with small buffers.
 // - The decoder always runs on CPU (the model interface: it is small, and GPU transfers of the
 //   16 MB of features per click would cost more than they save) and is run once at load, because
 //   the first run() of a session is slow (lazy initialisation); that run also checks its shapes.
@@ -109,7 +118,7 @@ export interface LoadedModel {
 export interface LoadModelOptions {
   /** Providers to try for the encoder, in order; default: the platform's GPU provider, then CPU. */
   providers?: ProviderName[]
-  /** Threads for CPU sessions; default: the cores Node may use. */
+  /** Threads for CPU sessions; default: the physical cores Node may use (physicalCores). */
   threads?: number
   /** Where the model runs; default: onnxruntime sessions in this thread. */
   runners?: RunnerFactory
@@ -329,6 +338,34 @@ async function probe(
   }
 }
 
+/**
+ * Physical cores this process may use: on Linux the distinct (package, core) pairs of
+ * /proc/cpuinfo, at most what Node may use (affinity, cgroup quota); elsewhere what Node may
+ * use (Apple silicon has one thread per core; a Windows machine with SMT gets twice its cores,
+ * which costs some speed, not correctness).
+ */
+export function physicalCores(): number {
+  const usable = availableParallelism()
+  if (process.platform !== 'linux') return usable
+  try {
+    const cores = new Set<string>()
+    let pkg = '0'
+    for (const line of readFileSync('/proc/cpuinfo', 'utf8').split('\n')) {
+      const [key, value] = line.split(':').map((part) => part.trim())
+      if (key === 'physical id') pkg = value
+      else if (key === 'core id') cores.add(`${pkg}/${value}`)
+    }
+    return cores.size > 0 ? Math.min(usable, cores.size) : usable
+  } catch {
+    return usable
+  }
+}
+
+/** The encoder's CPU options: no memory arena (see the top of this file). */
+function encoderCpuOptions(threads: number): ort.InferenceSession.SessionOptions {
+  return { ...cpuOptions(threads), enableCpuMemArena: false }
+}
+
 function cpuOptions(threads: number): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: ['cpu'],
@@ -338,6 +375,9 @@ function cpuOptions(threads: number): ort.InferenceSession.SessionOptions {
     executionMode: 'sequential',
     enableCpuMemArena: true,
     logSeverityLevel: 3,
+    // onnxruntime's pool threads otherwise spin after each run, waiting for the next one: right
+    // after a decoder run they took the cores that mask → polygons needs, on 2 cores.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   }
 }
 
@@ -444,7 +484,7 @@ export async function loadModel(dirArg: string, options: LoadModelOptions = {}):
   const encoderFile = requireFile(dir, ENCODER_FILE)
   const decoderFile = requireFile(dir, DECODER_FILE)
   const config = readConfig(dir)
-  const threads = Math.max(1, options.threads ?? availableParallelism())
+  const threads = Math.max(1, options.threads ?? physicalCores())
 
   const gpu = platformGpuProvider()
   const providers = options.providers ?? (gpu ? [gpu, 'cpu'] : ['cpu'])
@@ -459,11 +499,11 @@ export async function loadModel(dirArg: string, options: LoadModelOptions = {}):
       continue
     }
     if (p === 'cpu') {
-      encoder = await createSession(create, encoderFile, cpuOptions(threads))
+      encoder = await createSession(create, encoderFile, encoderCpuOptions(threads))
     } else {
       try {
         encoder = await create(encoderFile, {
-          ...cpuOptions(threads),
+          ...encoderCpuOptions(threads),
           // CoreML rejects some Hiera shapes and DirectML some LayerNorm/Resize nodes: those
           // nodes fall back to CPU inside the same session, which is what we want.
           executionProviders: [p, 'cpu'],
@@ -479,7 +519,7 @@ export async function loadModel(dirArg: string, options: LoadModelOptions = {}):
   }
   if (!encoder) {
     // Every requested provider failed; CPU is the floor even if it was not asked for.
-    encoder = await createSession(create, encoderFile, cpuOptions(threads))
+    encoder = await createSession(create, encoderFile, encoderCpuOptions(threads))
     provider = 'cpu'
     attempts.push({ provider: 'cpu', ok: true, reason: 'cpu: fallback after the other providers failed' })
   }

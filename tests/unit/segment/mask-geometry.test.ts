@@ -10,6 +10,7 @@ import {
   DEFAULT_MIN_AREA,
   logitsToShape,
   ringArea,
+  traceZeroLevel,
   type Ring,
   type Shape,
 } from '../../../src-main/core/segment/mask-geometry.ts'
@@ -603,5 +604,29 @@ describe('fragmented masks (the random-weight model): bounded indexes give the a
     }
     expect(brute.size).toBeGreaterThan(5)
     expect([...crossingRings(rings)].sort((a, b) => a - b)).toEqual([...brute].sort((a, b) => a - b))
+  })
+
+  it('leaves out specks below minArea before following their curve, and only those', () => {
+    // 4000x3000: cells of ~16x12 px, where the curve inside a cell adds vertices; 300x200:
+    // cells of ~1 px. Both on noise with many rings near the threshold.
+    for (const [W, H, minArea] of [
+      [4000, 3000, 400],
+      [300, 200, 4],
+    ]) {
+      const logits = noise(3)
+      const all = traceZeroLevel(logits, 256, 256, W, H)
+      const early = traceZeroLevel(logits, 256, 256, W, H, minArea)
+      const key = (r: Ring) => r.join(',')
+      const earlyKeys = new Set(early.map(key))
+      // Every ring the minimum area keeps is traced exactly as without it...
+      const needed = all.filter((r) => Math.abs(ringArea(r)) >= minArea)
+      for (const r of needed) expect(earlyKeys.has(key(r))).toBe(true)
+      // ...nothing new appears, and most of the specks were never traced in full.
+      const allKeys = new Set(all.map(key))
+      for (const r of early) expect(allKeys.has(key(r))).toBe(true)
+      const specks = all.length - needed.length
+      expect(specks).toBeGreaterThan(100)
+      expect(all.length - early.length).toBeGreaterThan(0.8 * specks)
+    }
   })
 })

@@ -237,6 +237,27 @@ describe('rasterizeShape', () => {
     }
   })
 
+  it('matches brute force with many parts crossing each column (long columns are sorted in place)', () => {
+    const rand = mulberry32(12)
+    const w = 60,
+      h = 50
+    const parts = Array.from({ length: 80 }, () => {
+      const cx = rand() * w,
+        cy = rand() * h,
+        n = 3 + Math.floor(rand() * 9)
+      const outer: Ring = []
+      for (let i = 0; i < n; i++) {
+        const a = (i / n) * 2 * Math.PI,
+          r = 1 + rand() * 6
+        outer.push(cx + r * Math.cos(a), cy + r * Math.sin(a))
+      }
+      return { outer, holes: [] }
+    })
+    const shape: Shape = { parts }
+    const rle = rasterizeShape(shape, w, h)
+    expect(rleDecode(rle)).toEqual(bruteRasterize(shape, w, h))
+  })
+
   it('agrees with pycocotools rleFrPoly on polygons', () => {
     const rand = mulberry32(5)
     for (let t = 0; t < 20; t++) {
