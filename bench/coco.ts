@@ -29,6 +29,7 @@ import { importCoco } from '../src-main/core/coco/import-coco.ts'
 import { exportYolo } from '../src-main/core/coco/export-yolo.ts'
 import type { SegmentationMode } from '../src-main/core/coco/geometry.ts'
 import { mulberry32, randomShape, syntheticSource } from '../tests/helpers/synthetic.ts'
+import { watchEventLoop } from '../tests/helpers/event-loop.ts'
 
 export interface ExportBenchOptions {
   images?: number
@@ -209,22 +210,8 @@ export async function benchImport(
     try {
       await project.scan()
       await project.readPendingHeaders()
-      let last = performance.now()
-      let maxStallMs = 0
-      const timer = setInterval(() => {
-        const now = performance.now()
-        maxStallMs = Math.max(maxStallMs, now - last)
-        last = now
-      }, 1)
-      const t = performance.now()
-      try {
-        await importCoco(project, file)
-      } finally {
-        clearInterval(timer)
-      }
-      const importMs = performance.now() - t
-      maxStallMs = Math.max(maxStallMs, performance.now() - last)
-      return { categories, annotations, importMs, maxStallMs }
+      const watched = await watchEventLoop(() => importCoco(project, file), 1)
+      return { categories, annotations, importMs: watched.tookMs, maxStallMs: watched.maxGapMs }
     } finally {
       project.close()
     }
@@ -360,24 +347,12 @@ export async function benchScale(
 
 async function scaleChild(step: string, folder: string, target: string): Promise<void> {
   const project = Project.open(folder, { synchronous: 'NORMAL' })
-  let last = performance.now()
-  let maxStallMs = 0
-  const timer = setInterval(() => {
-    const now = performance.now()
-    maxStallMs = Math.max(maxStallMs, now - last)
-    last = now
+  const watched = await watchEventLoop(async () => {
+    if (step === 'import --coco') return (await importCoco(project, target)).imported
+    if (step === 'export --coco') return (await exportCoco(project, target)).annotations
+    return (await exportYolo(project, target, { imagesFolder: project.folder })).annotations
   }, 1)
-  const t = performance.now()
-  let count: number
-  try {
-    if (step === 'import --coco') count = (await importCoco(project, target)).imported
-    else if (step === 'export --coco') count = (await exportCoco(project, target)).annotations
-    else count = (await exportYolo(project, target, { imagesFolder: project.folder })).annotations
-  } finally {
-    clearInterval(timer)
-  }
-  const ms = performance.now() - t
-  maxStallMs = Math.max(maxStallMs, performance.now() - last)
+  const { value: count, tookMs: ms, maxGapMs: maxStallMs } = watched
   project.close()
   process.stdout.write(`${JSON.stringify({ ms, peakRssMb: peakRssMb(), maxStallMs, count })}\n`)
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { importCoco } from '../src-main/core/coco/import-coco.ts'
 import { Project } from '../src-main/core/project/project.ts'
+import { watchEventLoop } from '../tests/helpers/event-loop.ts'
 
 export interface ScanBench {
   images: number
@@ -107,21 +108,8 @@ export interface ScanScaleBench {
 
 /** Runs `work` under a 1 ms timer; the longest gap between its ticks is the longest stall. */
 async function stalls<T>(work: () => Promise<T>): Promise<{ ms: number; stallMs: number }> {
-  let last = performance.now()
-  let stallMs = 0
-  const timer = setInterval(() => {
-    const now = performance.now()
-    stallMs = Math.max(stallMs, now - last)
-    last = now
-  }, 1)
-  const t = performance.now()
-  try {
-    await work()
-  } finally {
-    clearInterval(timer)
-  }
-  stallMs = Math.max(stallMs, performance.now() - last)
-  return { ms: performance.now() - t, stallMs }
+  const { tookMs, maxGapMs } = await watchEventLoop(work, 1)
+  return { ms: tookMs, stallMs: maxGapMs }
 }
 
 /**

@@ -9,6 +9,7 @@ import { exportYolo, labelPath, type YoloSource } from '../../../src-main/core/c
 import type { Project } from '../../../src-main/core/project/project.ts'
 import { frPolygons, iou, merge } from '../../helpers/pycocotools.ts'
 import { BROKEN, IMAGES, makeFolder, minIou, openScanned, savedMask, seedAnnotations, type Saved } from './helpers.ts'
+import { watchEventLoop } from '../../helpers/event-loop.ts'
 
 let folder: string
 let project: Project
@@ -175,23 +176,14 @@ describe('exportYolo streams', () => {
 
   it('writes each label before reading the next image, and yields to the event loop meanwhile', async () => {
     const out = join(manyFolder, 'yolo-stream')
-    let ticks = 0
-    let last = performance.now()
-    let maxGapMs = 0
-    const timer = setInterval(() => {
-      const now = performance.now()
-      maxGapMs = Math.max(maxGapMs, now - last)
-      last = now
-      ticks++
-    }, 2)
     const order: number[] = []
-    try {
-      const result = await exportYolo(source(out, 3, -1, order), out, { imagesFolder: many.folder })
-      expect(result.annotations).toBe(120)
-      expect(result.labelFiles).toBe(120)
-    } finally {
-      clearInterval(timer)
-    }
+    const {
+      value: result,
+      ticks,
+      maxGapMs,
+    } = await watchEventLoop(() => exportYolo(source(out, 3, -1, order), out, { imagesFolder: many.folder }))
+    expect(result.annotations).toBe(120)
+    expect(result.labelFiles).toBe(120)
     expect(order.length).toBe(120)
     // 120 x 3 ms of work: in one go that was one gap of 360 ms with no tick.
     expect(maxGapMs).toBeLessThan(100)

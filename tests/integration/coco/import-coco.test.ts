@@ -13,6 +13,7 @@ import type { Project } from '../../../src-main/core/project/project.ts'
 import { rleEncode, rleToString } from '../../../src-main/core/segment/rle.ts'
 import { frPolygons, iou, type CocoRle } from '../../helpers/pycocotools.ts'
 import { decodeRleString, makeFolder, minIou, openScanned, seedAnnotations } from './helpers.ts'
+import { watchEventLoop } from '../../helpers/event-loop.ts'
 
 let work: string
 let folder: string
@@ -361,26 +362,6 @@ describe('importCoco', () => {
     }
   })
 })
-
-/** Counts timer ticks and the longest gap between two while `work` runs. */
-async function watchEventLoop<T>(work: () => Promise<T>): Promise<{ value: T; ticks: number; maxGapMs: number }> {
-  let ticks = 0
-  let last = performance.now()
-  let maxGapMs = 0
-  const timer = setInterval(() => {
-    const now = performance.now()
-    maxGapMs = Math.max(maxGapMs, now - last)
-    last = now
-    ticks++
-  }, 2)
-  try {
-    const value = await work()
-    maxGapMs = Math.max(maxGapMs, performance.now() - last)
-    return { value, ticks, maxGapMs }
-  } finally {
-    clearInterval(timer)
-  }
-}
 
 /** `n` distinct rectangles on a.png (640x480) over two categories, one of them new. */
 function manyAnnotations(n: number): ReturnType<typeof base> {

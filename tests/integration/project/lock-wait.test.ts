@@ -13,6 +13,7 @@ import { importCoco } from '../../../src-main/core/coco/import-coco.ts'
 import { UserError } from '../../../src-main/core/errors.ts'
 import { Project } from '../../../src-main/core/project/index.ts'
 import { annotationInput, cleanupAfterEach, imageBytes, writeFile } from '../../helpers/project-fixtures.ts'
+import { watchEventLoop } from '../../helpers/event-loop.ts'
 
 const { cleanups, temp } = cleanupAfterEach()
 
@@ -57,26 +58,6 @@ async function holdLock(dbPath: string, holdMs: number): Promise<{ child: ChildP
     await Promise.race([once(child.stdout!, 'data'), released])
   }
   return { child, released }
-}
-
-/** Counts timer ticks and the longest gap between two while `work` runs. */
-async function watchEventLoop<T>(work: () => Promise<T>): Promise<{ value: T; ticks: number; maxGapMs: number }> {
-  let ticks = 0
-  let last = performance.now()
-  let maxGapMs = 0
-  const timer = setInterval(() => {
-    const now = performance.now()
-    maxGapMs = Math.max(maxGapMs, now - last)
-    last = now
-    ticks++
-  }, 5)
-  try {
-    const value = await work()
-    maxGapMs = Math.max(maxGapMs, performance.now() - last)
-    return { value, ticks, maxGapMs }
-  } finally {
-    clearInterval(timer)
-  }
 }
 
 describe('a write while another process holds the write lock', () => {

@@ -9,6 +9,7 @@ import { logitsToShape } from '../../../src-main/core/segment/mask-geometry.ts'
 import { rleEncode, rleToString } from '../../../src-main/core/segment/rle.ts'
 import { toCocoSegmentation } from '../../../src-main/core/segment/segmentation.ts'
 import { GeometryPool } from '../../../src-main/services/geometry/geometry-pool.ts'
+import { watchEventLoop } from '../../helpers/event-loop.ts'
 
 const pools: GeometryPool[] = []
 function pool(options?: ConstructorParameters<typeof GeometryPool>[0]): GeometryPool {
@@ -58,19 +59,14 @@ describe('geometry pool', () => {
 
   it("keeps main's event loop turning while a worker traces a fragmented 4000x3000 mask", async () => {
     const geometry = pool()
-    let ticks = 0
-    let maxGap = 0
-    let last = performance.now()
-    const timer = setInterval(() => {
-      const now = performance.now()
-      maxGap = Math.max(maxGap, now - last)
-      last = now
-      ticks++
-    }, 2)
-    const t0 = performance.now()
-    const result = await geometry.run('shapeOf', [fragmentedLogits(1), LOW_RES_SIZE, LOW_RES_SIZE, 4000, 3000, {}])
-    const took = performance.now() - t0
-    clearInterval(timer)
+    const {
+      value: result,
+      ticks,
+      maxGapMs: maxGap,
+      tookMs: took,
+    } = await watchEventLoop(() =>
+      geometry.run('shapeOf', [fragmentedLogits(1), LOW_RES_SIZE, LOW_RES_SIZE, 4000, 3000, {}]),
+    )
     expect(result.shape.parts.length).toBeGreaterThan(100)
     // Run on main, the task would be one gap as long as itself, with no tick in it.
     expect(took).toBeGreaterThan(100)

@@ -7,6 +7,7 @@ import { Engine } from '../../../src-main/core/segment/engine.ts'
 import type { PromptRecord } from '../../../src-preload/contract/schemas.ts'
 import { workerRunners } from '../../../src-main/services/inference/inference-client.ts'
 import { DEMO_MODEL, squareImage } from './fixture.ts'
+import { watchEventLoop } from '../../helpers/event-loop.ts'
 
 describe('model sessions in worker threads', () => {
   let local: Engine
@@ -64,20 +65,10 @@ describe('model sessions in worker threads', () => {
   it("keeps main's event loop turning while the encoder runs", async () => {
     const tensor = new Float32Array(3 * 1024 * 1024).fill(0.3)
     const measure = async (engine: Engine) => {
-      let ticks = 0
-      let maxGap = 0
-      let last = performance.now()
-      const timer = setInterval(() => {
-        const now = performance.now()
-        maxGap = Math.max(maxGap, now - last)
-        last = now
-        ticks++
+      const { ticks, maxGapMs, tookMs } = await watchEventLoop(async () => {
+        for (let i = 0; i < 3; i++) await engine.encodeTensor(tensor, 640, 480)
       }, 1)
-      const t0 = performance.now()
-      for (let i = 0; i < 3; i++) await engine.encodeTensor(tensor, 640, 480)
-      const took = performance.now() - t0
-      clearInterval(timer)
-      return { took, ticks, maxGap }
+      return { took: tookMs, ticks, maxGap: maxGapMs }
     }
     const inThread = await measure(local)
     const inWorker = await measure(remote)
