@@ -325,7 +325,13 @@ export class ImageNavigation {
       this.replace({
         ...image,
         annotationCount: count,
-        status: image.status === 'new' && count > 0 ? 'in_progress' : image.status,
+        // Main's rule, mirrored: a first annotation makes a new image in progress, the last one gone makes it new.
+        status:
+          image.status === 'new' && count > 0
+            ? 'in_progress'
+            : image.status === 'in_progress' && count === 0
+              ? 'new'
+              : image.status,
       })
   }
 }
