@@ -82,6 +82,12 @@ export class DocumentState {
     this.canRedo = history?.canRedo ?? false
   }
 
+  /** Runs an undoable change of image `imageId` that is not an annotation edit (its status). */
+  record(imageId: number, command: Command): Promise<void> {
+    this.assertOpen()
+    return this.historyOf(imageId).run(command)
+  }
+
   refOf(id: number): AnnotationRef {
     let ref = this.refs.get(id)
     if (ref === undefined) {

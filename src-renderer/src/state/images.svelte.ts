@@ -18,6 +18,9 @@ import type { Editor } from './editor.svelte.ts'
 
 export type StatusFilter = ImageStatus | 'all'
 
+/** How long after the warning about an unsaved mask the same move goes ahead and drops it. */
+export const LEAVE_CONFIRM_MS = 4_000
+
 const NO_STATUSES: Readonly<Record<ImageStatus, number>> = { new: 0, in_progress: 0, done: 0, skipped: 0 }
 
 export class ImageNavigation {
@@ -48,6 +51,8 @@ export class ImageNavigation {
   embeddingStates = $state.raw<Map<number, EmbeddingState>>(new Map())
 
   private rows: ProjectImage[] = []
+  /** When the last move was held back by a live mask (performance.now), and which move it was. */
+  private warned: { at: number; move: string } | null = null
   private positions = new Map<number, number>()
   /** Counts list loads; a page for an earlier load is dropped. */
   private loads = 0
@@ -150,8 +155,35 @@ export class ImageNavigation {
     await this.editor.messages.guard(() => this.reload())
   }
 
-  /** Opens the image at `position` of the list. */
+  /**
+   * Whether a move to another image (`move`: the key or click that asked) may go ahead now. A
+   * live mask would be lost without a word: the first move only says so and stays; the same move
+   * again within LEAVE_CONFIRM_MS goes on and drops it. Keeping it as a draft instead would
+   * leave a mask nobody accepted on an image nobody looks at any more; asking twice costs one
+   * key press and loses nothing.
+   */
+  private mayLeave(move: string): boolean {
+    const { prompt, messages } = this.editor
+    if (!prompt.active) return true
+    const now = performance.now()
+    const warned = this.warned
+    if (warned !== null && warned.move === move && now - warned.at < LEAVE_CONFIRM_MS) {
+      this.warned = null
+      return true
+    }
+    this.warned = { at: now, move }
+    messages.say(`Unsaved mask: Enter saves it, Escape drops it, ${move} again moves on`, 'error')
+    return false
+  }
+
+  /** A click on a row of the list: opens it (held back once by a live mask). */
   goTo(position: number): Promise<void> {
+    if (this.rows[position]?.id !== this.current?.id && !this.mayLeave('the same click')) return Promise.resolve()
+    return this.open(position)
+  }
+
+  /** Opens the image at `position` of the list. */
+  private open(position: number): Promise<void> {
     const image = this.rows[position]
     if (image === undefined) return Promise.resolve()
     return this.show(image)
@@ -185,6 +217,7 @@ export class ImageNavigation {
 
   /** D / A: the next or previous image of the list (of the filters), clamped at its ends. */
   async step(delta: 1 | -1): Promise<void> {
+    if (!this.mayLeave(delta === 1 ? 'D' : 'A')) return
     let position = this.index
     if (position < 0) {
       // The current image is not in the list: step from where it would stand in list order.
@@ -198,7 +231,7 @@ export class ImageNavigation {
     if (position >= this.length && this.length < this.total) {
       await this.whole()
     }
-    return this.goTo(Math.min(this.length - 1, Math.max(0, position)))
+    return this.open(Math.min(this.length - 1, Math.max(0, position)))
   }
 
   /**
@@ -222,12 +255,14 @@ export class ImageNavigation {
 
   /** Home / End: the first or last image of the list. */
   async first(): Promise<void> {
-    return this.goTo(0)
+    if (!this.mayLeave('Home')) return
+    return this.open(0)
   }
 
   async last(): Promise<void> {
+    if (!this.mayLeave('End')) return
     await this.whole()
-    return this.goTo(this.length - 1)
+    return this.open(this.length - 1)
   }
 
   /** Go to image `n` (1-based, as "image n of m" counts) of the list. */
@@ -237,8 +272,9 @@ export class ImageNavigation {
       this.editor.messages.say(`There is no image ${n}: the list has ${this.total}`, 'error')
       return
     }
+    if (!this.mayLeave('Go to')) return
     if (n > this.length) await this.whole()
-    return this.goTo(n - 1)
+    return this.open(n - 1)
   }
 
   askNumber(): void {
@@ -258,7 +294,7 @@ export class ImageNavigation {
       if (seq !== this.editor.projects.seq) return
       position = this.findUnfinished(0)
     }
-    return this.goTo(Math.max(0, position))
+    return this.open(Math.max(0, position))
   }
 
   private findUnfinished(from: number): number {
@@ -270,25 +306,47 @@ export class ImageNavigation {
   }
 
   async nextUnannotated(): Promise<void> {
+    if (!this.mayLeave('Shift+D')) return
     await this.whole()
     const n = this.rows.length
     for (let k = 1; k <= n; k++) {
       const position = (this.index + k + n) % n
       if (this.rows[position].annotationCount === 0 && this.rows[position].status !== 'skipped')
-        return this.goTo(position)
+        return this.open(position)
     }
     this.editor.messages.say('Every image has annotations')
   }
 
+  /**
+   * Ctrl+D / Ctrl+Shift+S: marks the current image done or skipped; on an image already so
+   * marked it takes the mark off (in progress, or new without annotations). Either way it is a
+   * command on the image's undo history, so Ctrl+Z puts the status back.
+   */
   async setStatus(status: ImageStatus): Promise<void> {
     const image = this.current
     if (image === null) return
     const { api, projects, messages } = this.editor
+    const doc = this.editor.doc
     const seq = projects.seq
-    await messages.guard(async () => {
-      const updated = await api.images.setStatus({ imageId: image.id, status })
+    const before = image.status
+    const after: ImageStatus = before !== status ? status : image.annotationCount > 0 ? 'in_progress' : 'new'
+    const put = async (to: ImageStatus) => {
+      const updated = await api.images.setStatus({ imageId: image.id, status: to })
       if (seq === projects.seq) this.replace(updated)
+    }
+    const label = before === status ? `Un-mark ${status}` : `Mark ${status}`
+    const done = await messages.guard(async () => {
+      await doc.record(image.id, { label, apply: () => put(after), revert: () => put(before) })
+      return true
     })
+    if (done === true && seq === projects.seq) {
+      const undo = 'Ctrl+Z undoes'
+      messages.say(
+        before === status
+          ? `Image ${after === 'new' ? 'new' : 'in progress'} again · ${undo}`
+          : `Marked ${status} · ${undo}, ${status === 'done' ? 'Ctrl+D' : 'Ctrl+Shift+S'} again un-marks`,
+      )
+    }
   }
 
   setEmbeddingState(imageId: number, state: EmbeddingState): void {
