@@ -48,9 +48,26 @@ export class ImageNavigation {
   /** Bumped to move the keyboard into the name filter (Ctrl+F). */
   nameFocus = $state(0)
   urls = $state.raw<ImageUrls | null>(null)
+  /**
+   * Why the current image cannot be annotated (its file is unreadable or gone), naming the file;
+   * null when it can. The canvas shows it, and clicks on the image are refused with it.
+   */
+  readonly problem = $derived.by(() => {
+    const image = this.current
+    if (image === null) return null
+    if (image.missing) return `${image.path} is missing from the folder: rescan once it is back`
+    if (image.error !== null) return `${image.path} cannot be read: ${image.error}`
+    return null
+  })
   embeddingStates = $state.raw<Map<number, EmbeddingState>>(new Map())
 
   private rows: ProjectImage[] = []
+  /**
+   * Embedding events received per image. A status reply is main's state when it answered; an
+   * event that arrives while the reply is on its way is newer news, and the reply must not
+   * overwrite it (a stale 'reading' would then stand until the next event, which may never come).
+   */
+  private heard = new Map<number, number>()
   /** When the last move was held back by a live mask (performance.now), and which move it was. */
   private warned: { at: number; move: string } | null = null
   private positions = new Map<number, number>()
@@ -82,6 +99,7 @@ export class ImageNavigation {
     this.statuses = NO_STATUSES
     this.urls = null
     this.embeddingStates = new Map()
+    this.heard = new Map()
     this.loaded = Promise.resolve()
   }
 
@@ -190,7 +208,8 @@ export class ImageNavigation {
   }
 
   /** Opens `image` (a row of the list, or the current image again after a rescan). */
-  async show(image: ProjectImage): Promise<void> {
+  async show(shown: ProjectImage): Promise<void> {
+    let image = shown
     const editor = this.editor
     editor.prompt.discard()
     editor.tools.current.reset()
@@ -201,6 +220,18 @@ export class ImageNavigation {
     await editor.messages.guard(async () => {
       const [urls] = await Promise.all([editor.api.images.urls({ imageId: image.id }), editor.doc.loadImage(image.id)])
       if (seq !== editor.projects.seq || this.current?.id !== image.id) return
+      if (urls.width === null && image.error === null && !image.missing) {
+        // Main read the header just now and could not: its row says why.
+        const fresh = await editor.api.images.get({ imageId: image.id })
+        if (seq !== editor.projects.seq || this.current?.id !== image.id) return
+        this.replace(fresh)
+        image = fresh
+      }
+      if (image.error !== null || image.missing) {
+        // Nothing will encode it: say so rather than leave the last state (queued) standing.
+        this.setEmbeddingState(image.id, 'failed')
+        editor.encoding.update(image.id, 'failed')
+      }
       // The list may predate the header (read in the background after opening): main knows more now.
       const width = image.width ?? urls.width
       const height = image.height ?? urls.height
@@ -209,8 +240,10 @@ export class ImageNavigation {
       const viewport = editor.session.viewport
       if (width !== null && height !== null && viewport.policy === 'fit') viewport.fit({ width, height })
       if (image.error === null && !image.missing) {
+        const heard = this.heard.get(image.id) ?? 0
         const status = await editor.api.segment.setCurrent({ imageId: image.id })
-        if (status !== null && seq === editor.projects.seq) this.setEmbeddingState(status.imageId, status.state)
+        if (status !== null && seq === editor.projects.seq && (this.heard.get(status.imageId) ?? 0) === heard)
+          this.setEmbeddingState(status.imageId, status.state)
       }
     })
   }
@@ -347,6 +380,12 @@ export class ImageNavigation {
           : `Marked ${status} · ${undo}, ${status === 'done' ? 'Ctrl+D' : 'Ctrl+Shift+S'} again un-marks`,
       )
     }
+  }
+
+  /** Main reported a change of an image's embedding: it wins over any status reply asked before it. */
+  embeddingEvent(imageId: number, state: EmbeddingState): void {
+    this.heard.set(imageId, (this.heard.get(imageId) ?? 0) + 1)
+    this.setEmbeddingState(imageId, state)
   }
 
   setEmbeddingState(imageId: number, state: EmbeddingState): void {
