@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import {
   clickImage as clickOn,
+  pixelAt,
   SCENES,
   screenOf,
   settled as settledOn,
@@ -88,6 +89,7 @@ describe('a second look: nothing is lost, everything can be taken back', () => {
     await waitFor(() => statusOf(file) === 'new', 'the undone mark')
     await page.keyboard.press('Control+Shift+Z')
     await waitFor(() => statusOf(file) === 'done', 'the redone mark')
+    await expect.poll(() => page.getByTestId('status-bar').textContent()).toMatch(/· done/)
     await page.keyboard.press('Control+d')
     await waitFor(() => statusOf(file) === 'new', 'the mark taken off')
     await expect.poll(message).toMatch(/new again/)
@@ -102,5 +104,91 @@ describe('a second look: nothing is lost, everything can be taken back', () => {
     await page.keyboard.press('Control+z')
     await waitFor(() => statusOf(file) === 'new', 'new again')
     await expect.poll(() => page.getByTestId('status-bar').textContent()).toMatch(/· new/)
+  })
+
+  it('a status reply that an embedding event overtook does not overwrite it', async () => {
+    const segment = app.bridge.services.segment
+    const real = segment.setCurrent.bind(segment)
+    // Main answers 'reading'; the encoder then finishes and says so before the answer arrives.
+    segment.setCurrent = async (imageId) => {
+      const answer = await real(imageId)
+      if (imageId === null) return answer
+      app.bridge.emit('embedding', { imageId, state: 'ready' })
+      await new Promise((done) => setTimeout(done, 300))
+      return { imageId, state: 'reading' }
+    }
+    try {
+      await page.keyboard.press('d')
+      await showsImage(page, imageOf(SCENES[1].file).id)
+      await waitFor(
+        () => app.bridge.calls.filter((call) => call.channel.endsWith('segment.setCurrent')).length > 0,
+        'setCurrent',
+      )
+      await page.waitForTimeout(600)
+      expect(await page.getByTestId('embedding-state').textContent()).toMatch(/embedding: ready/)
+    } finally {
+      segment.setCurrent = real
+    }
+  })
+
+  it('an unreadable image says so on the canvas, shows its embedding failed and refuses clicks', async () => {
+    await page.keyboard.press('End')
+    const notice = page.getByTestId('image-notice')
+    await expect.poll(() => notice.textContent(), { timeout: 10_000 }).toMatch(/c-broken\.png cannot be read: .+/)
+    await expect.poll(() => page.getByTestId('embedding-state').textContent()).toMatch(/embedding: failed/)
+    const box = (await canvas().boundingBox())!
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
+    await expect.poll(message).toMatch(/c-broken\.png cannot be read/)
+    expect(await attr('data-points')).toBe('0')
+    expect(await attr('data-pending')).toBe('false')
+  })
+
+  it('Select: a drag on empty canvas pans; Space shows a grab cursor, grabbing while dragging', async () => {
+    await page.keyboard.press('Home')
+    await showsImage(page, imageOf(SCENES[0].file).id)
+    await page.keyboard.press('v')
+    const before = Number(await attr('data-x'))
+    // A corner of the image with no annotation on it.
+    const from = await screenOf(page, 760, 470)
+    await page.mouse.move(from.x, from.y)
+    await page.mouse.down()
+    await page.mouse.move(from.x - 80, from.y - 40, { steps: 5 })
+    await page.mouse.up()
+    expect(Number(await attr('data-x'))).toBeCloseTo(before - 80, 0)
+    expect(await attr('data-tool-path')).toBe('select.idle')
+    const cursor = () => canvas().evaluate((el) => getComputedStyle(el).cursor)
+    await page.keyboard.down(' ')
+    await expect.poll(cursor).toBe('grab')
+    await page.mouse.down()
+    await expect.poll(cursor).toBe('grabbing')
+    await page.mouse.up()
+    await page.keyboard.up(' ')
+    await expect.poll(cursor).not.toMatch(/grab/)
+  })
+
+  it('Polygon: a rubber band runs from the last vertex to the cursor; near the first vertex a hint says a click closes it', async () => {
+    await page.keyboard.press('f')
+    await page.keyboard.press('p')
+    const corners: [number, number][] = [
+      [420, 300],
+      [700, 300],
+      [700, 460],
+    ]
+    for (const corner of corners) await clickImage(...corner)
+    expect(await attr('data-tool-path')).toBe('polygon.drawing')
+    // Halfway along the band to a cursor at (420, 460): drawn in the band's colour, not the background.
+    const background = await pixelAt(page, 560, 470)
+    const cursorAt = await screenOf(page, 420, 460)
+    await page.mouse.move(cursorAt.x, cursorAt.y, { steps: 3 })
+    await page.waitForTimeout(100)
+    const band = await pixelAt(page, 560, 460)
+    expect(band).not.toEqual(background)
+    expect(await page.getByTestId('close-hint').count()).toBe(0)
+    const first = await screenOf(page, 420, 300)
+    await page.mouse.move(first.x + 3, first.y + 2, { steps: 3 })
+    await expect.poll(() => page.getByTestId('close-hint').count()).toBe(1)
+    await page.keyboard.press('Escape')
+    await expect.poll(() => page.getByTestId('close-hint').count()).toBe(0)
+    expect(app.errors).toEqual([])
   })
 })

@@ -231,6 +231,8 @@ export class ImageNavigation {
         // Nothing will encode it: say so rather than leave the last state (queued) standing.
         this.setEmbeddingState(image.id, 'failed')
         editor.encoding.update(image.id, 'failed')
+        // No pixels to load: the canvas shows why instead.
+        return
       }
       // The list may predate the header (read in the background after opening): main knows more now.
       const width = image.width ?? urls.width
