@@ -191,4 +191,40 @@ describe('a second look: nothing is lost, everything can be taken back', () => {
     await expect.poll(() => page.getByTestId('close-hint').count()).toBe(0)
     expect(app.errors).toEqual([])
   })
+
+  it('deleting a category its annotations use, on two images, is undone by Ctrl+Z: category and annotations back', async () => {
+    await page.keyboard.press('s')
+    const [first, second] = SCENES
+    const annotationsOf = (file: string) => project().listAnnotations(imageOf(file).id)
+    await clickImage(...first.objects[0].click)
+    await settled(1)
+    await page.keyboard.press('Enter')
+    await waitFor(() => annotationsOf(first.file).length === 1, 'the first annotation')
+    await page.keyboard.press('d')
+    await showsImage(page, imageOf(second.file).id)
+    await clickImage(...second.objects[0].click)
+    await settled(1)
+    await page.keyboard.press('Enter')
+    await waitFor(() => annotationsOf(second.file).length === 1, 'the second annotation')
+    await page.keyboard.press('a')
+    await showsImage(page, imageOf(first.file).id)
+    const category = project().listCategories()[0]
+    const before = [...annotationsOf(first.file), ...annotationsOf(second.file)]
+    page.once('dialog', (dialog) => void dialog.accept())
+    await page.getByTitle(`Delete ${category.name}`).click()
+    await waitFor(() => project().listCategories().length === 0, 'the deletion')
+    await waitFor(() => statusOf(second.file) === 'new', 'the emptied image new again')
+    await page.keyboard.press('Control+z')
+    await waitFor(() => project().listCategories().length === 1, 'the category back')
+    const annotationCount = () => annotationsOf(first.file).length + annotationsOf(second.file).length
+    await waitFor(() => annotationCount() === before.length, 'the annotations back')
+    const restored = project().listCategories()[0]
+    expect({ name: restored.name, color: restored.color }).toEqual({ name: category.name, color: category.color })
+    const after = [...annotationsOf(first.file), ...annotationsOf(second.file)]
+    expect(after.map((a) => [a.imageId, a.categoryId, a.segmentation])).toEqual(
+      before.map((a) => [a.imageId, restored.id, a.segmentation]),
+    )
+    expect(statusOf(second.file)).toBe('in_progress')
+    await expect.poll(() => page.locator('[data-testid="annotation-list"] li').count()).toBe(1)
+  })
 })
