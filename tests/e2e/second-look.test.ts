@@ -89,7 +89,7 @@ describe('a second look: nothing is lost, everything can be taken back', () => {
     await waitFor(() => statusOf(file) === 'new', 'the undone mark')
     await page.keyboard.press('Control+Shift+Z')
     await waitFor(() => statusOf(file) === 'done', 'the redone mark')
-    await expect.poll(() => page.getByTestId('status-bar').textContent()).toMatch(/· done/)
+    await expect.poll(() => page.getByTestId('status-bar').textContent()).toMatch(/· Done/)
     await page.keyboard.press('Control+d')
     await waitFor(() => statusOf(file) === 'new', 'the mark taken off')
     await expect.poll(message).toMatch(/new again/)
@@ -103,7 +103,7 @@ describe('a second look: nothing is lost, everything can be taken back', () => {
     await waitFor(() => statusOf(file) === 'in_progress', 'in progress')
     await page.keyboard.press('Control+z')
     await waitFor(() => statusOf(file) === 'new', 'new again')
-    await expect.poll(() => page.getByTestId('status-bar').textContent()).toMatch(/· new/)
+    await expect.poll(() => page.getByTestId('status-bar').textContent()).toMatch(/· New/)
   })
 
   it('a status reply that an embedding event overtook does not overwrite it', async () => {
