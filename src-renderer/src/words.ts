@@ -14,8 +14,9 @@ const STATE_WORDS: Record<ToolPath, { tool: string; hint: string }> = {
   'sam.prompting': { tool: 'Segment', hint: 'click to refine · Enter saves · Esc clears' },
   'sam.boxArmed': { tool: 'Box', hint: 'drag around the object' },
   'sam.drawingBox': { tool: 'Box', hint: 'release to segment the box' },
-  'select.idle': { tool: 'Select', hint: 'click an annotation to select it' },
+  'select.idle': { tool: 'Select', hint: 'click an annotation to select it · drag empty space to pan' },
   'select.draggingVertex': { tool: 'Select', hint: 'moving a vertex' },
+  'select.panning': { tool: 'Select', hint: 'moving the view' },
   'polygon.idle': { tool: 'Polygon', hint: 'click to place the first vertex' },
   'polygon.drawing': { tool: 'Polygon', hint: 'click to add vertices · Enter saves' },
 }

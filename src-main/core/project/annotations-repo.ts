@@ -93,6 +93,7 @@ export class AnnotationsRepository {
   private readonly updateStmt: Statement<[...AnnotationValues, string, number]>
   private readonly deleteStmt: Statement<[number]>
   private readonly deleteByCategoryStmt: Statement<[number]>
+  private readonly imagesOfCategoryStmt: Statement<[number], { image_id: number }>
   private readonly byId: Statement<[number], AnnotationRecord>
   private readonly byImage: Statement<[number], AnnotationRecord>
   private readonly pageStmt: Statement<[number, number], AnnotationRecord>
@@ -110,6 +111,7 @@ export class AnnotationsRepository {
       bbox_w = ?, bbox_h = ?, area = ?, score = ?, prompt = ?, model_id = ?, updated_at = ? WHERE id = ?`)
     this.deleteStmt = db.prepare('DELETE FROM annotations WHERE id = ?')
     this.deleteByCategoryStmt = db.prepare('DELETE FROM annotations WHERE category_id = ?')
+    this.imagesOfCategoryStmt = db.prepare('SELECT DISTINCT image_id FROM annotations WHERE category_id = ?')
     this.byId = db.prepare(`SELECT ${COLUMNS} FROM annotations WHERE id = ?`)
     this.byImage = db.prepare(`SELECT ${COLUMNS} FROM annotations WHERE image_id = ? ORDER BY id`)
     this.pageStmt = db.prepare(`SELECT ${COLUMNS} FROM annotations WHERE id > ? ORDER BY id LIMIT ?`)
@@ -134,6 +136,11 @@ export class AnnotationsRepository {
 
   delete(id: number): boolean {
     return this.deleteStmt.run(id).changes > 0
+  }
+
+  /** Ids of the images with an annotation of the category. */
+  imagesOf(categoryId: number): number[] {
+    return this.imagesOfCategoryStmt.all(categoryId).map((r) => r.image_id)
   }
 
   deleteByCategory(categoryId: number): number {

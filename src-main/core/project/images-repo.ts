@@ -113,6 +113,7 @@ export class ImagesRepository {
   private readonly sortStmt: Statement<[number, number]>
   private readonly headerStmt: Statement<[number | null, number | null, string, number, string | null, number, string]>
   private readonly promoteStmt: Statement<[number]>
+  private readonly demoteStmt: Statement<[number]>
   private readonly statements = new Map<string, Statement>()
   private readonly scanPageStmt: Statement<
     [number, number],
@@ -158,6 +159,8 @@ export class ImagesRepository {
       'INSERT OR IGNORE INTO images (path, size, mtime_ms, fingerprint, added_at) VALUES (?, ?, ?, ?, ?)',
     )
     this.promoteStmt = db.prepare(`UPDATE images SET status = 'in_progress' WHERE id = ? AND status = 'new'`)
+    this.demoteStmt = db.prepare(`UPDATE images SET status = 'new' WHERE id = ? AND status = 'in_progress'
+      AND NOT EXISTS (SELECT 1 FROM annotations WHERE image_id = images.id)`)
   }
 
   get(id: number): ProjectImage | null {
@@ -220,6 +223,14 @@ export class ImagesRepository {
   /** A first annotation moves a 'new' image to 'in_progress'; other statuses are the user's. */
   promoteToInProgress(id: number): void {
     this.promoteStmt.run(id)
+  }
+
+  /**
+   * The mirror of the promotion: an 'in_progress' image left with no annotation is 'new' again,
+   * so the list's "new" filter finds it; 'done' and 'skipped' stay, they are the user's.
+   */
+  demoteIfEmpty(id: number): void {
+    this.demoteStmt.run(id)
   }
 
   /** What a scan needs of the rows with id > `afterId`, a page at a time (a read of 100,000 rows in one go holds the thread). */

@@ -726,7 +726,11 @@ export class Project {
           `category "${category.name}" is used by ${used} annotation${used === 1 ? '' : 's'}; delete or move them first, or force the deletion`,
         )
       }
-      if (used > 0) this.annotations.deleteByCategory(category.id)
+      if (used > 0) {
+        const touched = this.annotations.imagesOf(category.id)
+        this.annotations.deleteByCategory(category.id)
+        for (const imageId of touched) this.images.demoteIfEmpty(imageId)
+      }
       this.categories.delete(category.id)
       this.categories.list().forEach((c, order) => {
         if (c.order !== order) this.categories.setOrder(c.id, order)
@@ -783,7 +787,10 @@ export class Project {
       const merged = checkAnnotationInput({ ...existing, ...patch })
       this.checkReferences(merged)
       this.annotations.update(existing.id, merged, new Date().toISOString())
-      if (merged.imageId !== existing.imageId) this.images.promoteToInProgress(merged.imageId)
+      if (merged.imageId !== existing.imageId) {
+        this.images.promoteToInProgress(merged.imageId)
+        this.images.demoteIfEmpty(existing.imageId)
+      }
       return this.annotations.get(existing.id) as StoredAnnotation
     })
   }
@@ -792,6 +799,7 @@ export class Project {
     await this.write(() => {
       const annotation = this.requireAnnotation(id)
       this.annotations.delete(annotation.id)
+      this.images.demoteIfEmpty(annotation.imageId)
     })
   }
 

@@ -4,6 +4,7 @@
 // History, so undo and redo also persist. One DocumentState serves one open of a project; the
 // editor makes a new one for the next, and `close()` stops the old one reaching the store.
 import type { Annotation, Api, Category } from '../../../src-preload/contract/index.ts'
+import { MAX_PAGE } from '../../../src-preload/contract/limits.ts'
 import { History, HistoryClosedError, type Command } from './history.ts'
 
 /**
@@ -37,6 +38,9 @@ export class DocumentState {
   readonly activeCategory = $derived(this.categories.find((c) => c.id === this.activeCategoryId) ?? null)
   readonly selected = $derived(this.annotations.find((a) => a.id === this.selectedId) ?? null)
   readonly categoryById = $derived(new Map(this.categories.map((c) => [c.id, c])))
+
+  /** Called when a change reached images other than the current one (their counts and statuses). */
+  onImagesChanged: () => void = () => {}
 
   private readonly histories = new Map<number, History>()
   private readonly refs = new Map<number, AnnotationRef>()
@@ -80,6 +84,12 @@ export class DocumentState {
     const history = this.history
     this.canUndo = history?.canUndo ?? false
     this.canRedo = history?.canRedo ?? false
+  }
+
+  /** Runs an undoable change of image `imageId` that is not an annotation edit (its status). */
+  record(imageId: number, command: Command): Promise<void> {
+    this.assertOpen()
+    return this.historyOf(imageId).run(command)
   }
 
   refOf(id: number): AnnotationRef {
@@ -139,13 +149,78 @@ export class DocumentState {
     this.categories = await this.api.categories.reorder({ categoryIds: ids })
   }
 
-  /** Number of the current image's annotations using it (the store refuses when any image does). */
+  /**
+   * Deletes a category; the store refuses while annotations use it unless `force`, which
+   * deletes them too, on every image. A forced deletion is a command on the current image's
+   * history: undo creates the category again (a new id, same name, colour and place) and saves
+   * each of its annotations again by revision (new ids; commands naming them follow).
+   */
   async deleteCategory(categoryId: number, force: boolean): Promise<void> {
     this.assertOpen()
-    await this.api.categories.delete({ categoryId, force })
+    const imageId = this.imageId
+    if (!force || imageId === null) {
+      await this.api.categories.delete({ categoryId, force })
+      this.forgetCategory(categoryId)
+      return
+    }
+    const category = this.categories.find((c) => c.id === categoryId)
+    if (category === undefined) return
+    const removed = await this.annotationsOf(categoryId)
+    let current = categoryId
+    await this.historyOf(imageId).run({
+      label: `Delete category ${category.name}`,
+      apply: async () => {
+        await this.api.categories.delete({ categoryId: current, force: true })
+        this.forgetCategory(current)
+        this.onImagesChanged()
+      },
+      revert: async () => {
+        const order = this.categories.map((c) => c.id)
+        const again = await this.api.categories.create({
+          name: category.name,
+          color: category.color,
+          supercategory: category.supercategory,
+        })
+        current = again.id
+        order.splice(Math.min(category.order, order.length), 0, again.id)
+        this.categories = await this.api.categories.reorder({ categoryIds: order })
+        if (this.activeCategoryId === null) this.activeCategoryId = again.id
+        for (const annotation of removed) {
+          const ref = this.refOf(annotation.id)
+          const saved = await this.api.annotations.save({
+            imageId: annotation.imageId,
+            categoryId: again.id,
+            revision: annotation.revision,
+          })
+          this.rekey(ref, saved.id)
+          annotation.id = saved.id
+          this.put(saved)
+        }
+        this.onImagesChanged()
+      },
+    })
+  }
+
+  private forgetCategory(categoryId: number): void {
     this.categories = this.categories.filter((c) => c.id !== categoryId)
     this.annotations = this.annotations.filter((a) => a.categoryId !== categoryId)
     if (this.activeCategoryId === categoryId) this.activeCategoryId = this.categories[0]?.id ?? null
+  }
+
+  /** Every annotation of a category with its revision (what restores it), from each image that has annotations. */
+  private async annotationsOf(categoryId: number): Promise<{ id: number; imageId: number; revision: string }[]> {
+    const found: { id: number; imageId: number; revision: string }[] = []
+    let after: number | undefined
+    for (;;) {
+      const page = await this.api.images.list({ limit: MAX_PAGE, ...(after === undefined ? {} : { after }) })
+      for (const image of page.images) {
+        if (image.annotationCount === 0) continue
+        for (const a of await this.api.annotations.list({ imageId: image.id }))
+          if (a.categoryId === categoryId) found.push({ id: a.id, imageId: a.imageId, revision: a.revision })
+      }
+      if (page.next === null) return found
+      after = page.next
+    }
   }
 
   /** Keys 1-9: the n-th category in display order. */

@@ -68,7 +68,7 @@ export class Editor {
   async start(): Promise<void> {
     this.unsubscribe.push(
       this.api.events.on('embedding', ({ imageId, state, expectedMs }) => {
-        this.images.setEmbeddingState(imageId, state)
+        this.images.embeddingEvent(imageId, state)
         this.encoding.update(imageId, state, expectedMs)
       }),
       this.api.events.on('progress', ({ task, done, total }) => this.transfers.progress(task, done, total)),
@@ -108,6 +108,11 @@ export class Editor {
 
   /** Carries out a keymap command (a key or a menu item); false when it means nothing now. */
   run(command: CommandId): boolean {
+    const problem = this.images.problem
+    if (problem !== null && (command === 'prompt.positive' || command === 'prompt.negative')) {
+      this.messages.say(problem, 'error')
+      return true
+    }
     if (this.tools.current.command(command)) return true
     if (isToolCommand(command)) return false
     return this.commands[command]() !== false

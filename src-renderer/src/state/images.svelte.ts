@@ -18,6 +18,9 @@ import type { Editor } from './editor.svelte.ts'
 
 export type StatusFilter = ImageStatus | 'all'
 
+/** How long after the warning about an unsaved mask the same move goes ahead and drops it. */
+export const LEAVE_CONFIRM_MS = 4_000
+
 const NO_STATUSES: Readonly<Record<ImageStatus, number>> = { new: 0, in_progress: 0, done: 0, skipped: 0 }
 
 export class ImageNavigation {
@@ -45,9 +48,28 @@ export class ImageNavigation {
   /** Bumped to move the keyboard into the name filter (Ctrl+F). */
   nameFocus = $state(0)
   urls = $state.raw<ImageUrls | null>(null)
+  /**
+   * Why the current image cannot be annotated (its file is unreadable or gone), naming the file;
+   * null when it can. The canvas shows it, and clicks on the image are refused with it.
+   */
+  readonly problem = $derived.by(() => {
+    const image = this.current
+    if (image === null) return null
+    if (image.missing) return `${image.path} is missing from the folder: rescan once it is back`
+    if (image.error !== null) return `${image.path} cannot be read: ${image.error}`
+    return null
+  })
   embeddingStates = $state.raw<Map<number, EmbeddingState>>(new Map())
 
   private rows: ProjectImage[] = []
+  /**
+   * Embedding events received per image. A status reply is main's state when it answered; an
+   * event that arrives while the reply is on its way is newer news, and the reply must not
+   * overwrite it (a stale 'reading' would then stand until the next event, which may never come).
+   */
+  private heard = new Map<number, number>()
+  /** When the last move was held back by a live mask (performance.now), and which move it was. */
+  private warned: { at: number; move: string } | null = null
   private positions = new Map<number, number>()
   /** Counts list loads; a page for an earlier load is dropped. */
   private loads = 0
@@ -77,6 +99,7 @@ export class ImageNavigation {
     this.statuses = NO_STATUSES
     this.urls = null
     this.embeddingStates = new Map()
+    this.heard = new Map()
     this.loaded = Promise.resolve()
   }
 
@@ -150,15 +173,43 @@ export class ImageNavigation {
     await this.editor.messages.guard(() => this.reload())
   }
 
-  /** Opens the image at `position` of the list. */
+  /**
+   * Whether a move to another image (`move`: the key or click that asked) may go ahead now. A
+   * live mask would be lost without a word: the first move only says so and stays; the same move
+   * again within LEAVE_CONFIRM_MS goes on and drops it. Keeping it as a draft instead would
+   * leave a mask nobody accepted on an image nobody looks at any more; asking twice costs one
+   * key press and loses nothing.
+   */
+  private mayLeave(move: string): boolean {
+    const { prompt, messages } = this.editor
+    if (!prompt.active) return true
+    const now = performance.now()
+    const warned = this.warned
+    if (warned !== null && warned.move === move && now - warned.at < LEAVE_CONFIRM_MS) {
+      this.warned = null
+      return true
+    }
+    this.warned = { at: now, move }
+    messages.say(`Unsaved mask: Enter saves it, Escape drops it, ${move} again moves on`, 'error')
+    return false
+  }
+
+  /** A click on a row of the list: opens it (held back once by a live mask). */
   goTo(position: number): Promise<void> {
+    if (this.rows[position]?.id !== this.current?.id && !this.mayLeave('the same click')) return Promise.resolve()
+    return this.open(position)
+  }
+
+  /** Opens the image at `position` of the list. */
+  private open(position: number): Promise<void> {
     const image = this.rows[position]
     if (image === undefined) return Promise.resolve()
     return this.show(image)
   }
 
   /** Opens `image` (a row of the list, or the current image again after a rescan). */
-  async show(image: ProjectImage): Promise<void> {
+  async show(shown: ProjectImage): Promise<void> {
+    let image = shown
     const editor = this.editor
     editor.prompt.discard()
     editor.tools.current.reset()
@@ -169,6 +220,20 @@ export class ImageNavigation {
     await editor.messages.guard(async () => {
       const [urls] = await Promise.all([editor.api.images.urls({ imageId: image.id }), editor.doc.loadImage(image.id)])
       if (seq !== editor.projects.seq || this.current?.id !== image.id) return
+      if (urls.width === null && image.error === null && !image.missing) {
+        // Main read the header just now and could not: its row says why.
+        const fresh = await editor.api.images.get({ imageId: image.id })
+        if (seq !== editor.projects.seq || this.current?.id !== image.id) return
+        this.replace(fresh)
+        image = fresh
+      }
+      if (image.error !== null || image.missing) {
+        // Nothing will encode it: say so rather than leave the last state (queued) standing.
+        this.setEmbeddingState(image.id, 'failed')
+        editor.encoding.update(image.id, 'failed')
+        // No pixels to load: the canvas shows why instead.
+        return
+      }
       // The list may predate the header (read in the background after opening): main knows more now.
       const width = image.width ?? urls.width
       const height = image.height ?? urls.height
@@ -177,14 +242,17 @@ export class ImageNavigation {
       const viewport = editor.session.viewport
       if (width !== null && height !== null && viewport.policy === 'fit') viewport.fit({ width, height })
       if (image.error === null && !image.missing) {
+        const heard = this.heard.get(image.id) ?? 0
         const status = await editor.api.segment.setCurrent({ imageId: image.id })
-        if (status !== null && seq === editor.projects.seq) this.setEmbeddingState(status.imageId, status.state)
+        if (status !== null && seq === editor.projects.seq && (this.heard.get(status.imageId) ?? 0) === heard)
+          this.setEmbeddingState(status.imageId, status.state)
       }
     })
   }
 
   /** D / A: the next or previous image of the list (of the filters), clamped at its ends. */
   async step(delta: 1 | -1): Promise<void> {
+    if (!this.mayLeave(delta === 1 ? 'D' : 'A')) return
     let position = this.index
     if (position < 0) {
       // The current image is not in the list: step from where it would stand in list order.
@@ -198,7 +266,7 @@ export class ImageNavigation {
     if (position >= this.length && this.length < this.total) {
       await this.whole()
     }
-    return this.goTo(Math.min(this.length - 1, Math.max(0, position)))
+    return this.open(Math.min(this.length - 1, Math.max(0, position)))
   }
 
   /**
@@ -222,12 +290,14 @@ export class ImageNavigation {
 
   /** Home / End: the first or last image of the list. */
   async first(): Promise<void> {
-    return this.goTo(0)
+    if (!this.mayLeave('Home')) return
+    return this.open(0)
   }
 
   async last(): Promise<void> {
+    if (!this.mayLeave('End')) return
     await this.whole()
-    return this.goTo(this.length - 1)
+    return this.open(this.length - 1)
   }
 
   /** Go to image `n` (1-based, as "image n of m" counts) of the list. */
@@ -237,8 +307,9 @@ export class ImageNavigation {
       this.editor.messages.say(`There is no image ${n}: the list has ${this.total}`, 'error')
       return
     }
+    if (!this.mayLeave('Go to')) return
     if (n > this.length) await this.whole()
-    return this.goTo(n - 1)
+    return this.open(n - 1)
   }
 
   askNumber(): void {
@@ -258,7 +329,7 @@ export class ImageNavigation {
       if (seq !== this.editor.projects.seq) return
       position = this.findUnfinished(0)
     }
-    return this.goTo(Math.max(0, position))
+    return this.open(Math.max(0, position))
   }
 
   private findUnfinished(from: number): number {
@@ -270,25 +341,53 @@ export class ImageNavigation {
   }
 
   async nextUnannotated(): Promise<void> {
+    if (!this.mayLeave('Shift+D')) return
     await this.whole()
     const n = this.rows.length
     for (let k = 1; k <= n; k++) {
       const position = (this.index + k + n) % n
       if (this.rows[position].annotationCount === 0 && this.rows[position].status !== 'skipped')
-        return this.goTo(position)
+        return this.open(position)
     }
     this.editor.messages.say('Every image has annotations')
   }
 
+  /**
+   * Ctrl+D / Ctrl+Shift+S: marks the current image done or skipped; on an image already so
+   * marked it takes the mark off (in progress, or new without annotations). Either way it is a
+   * command on the image's undo history, so Ctrl+Z puts the status back.
+   */
   async setStatus(status: ImageStatus): Promise<void> {
     const image = this.current
     if (image === null) return
     const { api, projects, messages } = this.editor
+    const doc = this.editor.doc
     const seq = projects.seq
-    await messages.guard(async () => {
-      const updated = await api.images.setStatus({ imageId: image.id, status })
+    const before = image.status
+    const after: ImageStatus = before !== status ? status : image.annotationCount > 0 ? 'in_progress' : 'new'
+    const put = async (to: ImageStatus) => {
+      const updated = await api.images.setStatus({ imageId: image.id, status: to })
       if (seq === projects.seq) this.replace(updated)
+    }
+    const label = before === status ? `Un-mark ${status}` : `Mark ${status}`
+    const done = await messages.guard(async () => {
+      await doc.record(image.id, { label, apply: () => put(after), revert: () => put(before) })
+      return true
     })
+    if (done === true && seq === projects.seq) {
+      const undo = 'Ctrl+Z undoes'
+      messages.say(
+        before === status
+          ? `Image ${after === 'new' ? 'new' : 'in progress'} again · ${undo}`
+          : `Marked ${status} · ${undo}, ${status === 'done' ? 'Ctrl+D' : 'Ctrl+Shift+S'} again un-marks`,
+      )
+    }
+  }
+
+  /** Main reported a change of an image's embedding: it wins over any status reply asked before it. */
+  embeddingEvent(imageId: number, state: EmbeddingState): void {
+    this.heard.set(imageId, (this.heard.get(imageId) ?? 0) + 1)
+    this.setEmbeddingState(imageId, state)
   }
 
   setEmbeddingState(imageId: number, state: EmbeddingState): void {
@@ -325,7 +424,13 @@ export class ImageNavigation {
       this.replace({
         ...image,
         annotationCount: count,
-        status: image.status === 'new' && count > 0 ? 'in_progress' : image.status,
+        // Main's rule, mirrored: a first annotation makes a new image in progress, the last one gone makes it new.
+        status:
+          image.status === 'new' && count > 0
+            ? 'in_progress'
+            : image.status === 'in_progress' && count === 0
+              ? 'new'
+              : image.status,
       })
   }
 }

@@ -129,6 +129,7 @@ export class Projects {
     editor.tools.resetAll()
     editor.doc.close()
     editor.doc = new DocumentState(editor.api)
+    editor.doc.onImagesChanged = () => void editor.messages.guard(() => editor.images.reload())
     const view = editor.session.viewport.view
     editor.session = new SessionState()
     editor.session.viewport.view = view

@@ -68,4 +68,6 @@ export class SessionState {
   hiddenCategories = $state.raw<ReadonlySet<number>>(new Set())
   helpOpen = $state(false)
   spaceHeld = $state(false)
+  /** A drag moving the view (Space, middle button, or the Select tool on empty canvas): where it began. */
+  panning = $state.raw<{ start: Vec; camera: Camera } | null>(null)
 }

@@ -2,8 +2,10 @@
 // a narrow view of the prompt loop, the annotation edits and the view, so a state machine
 // never reaches the rest of the editor.
 import type { Vec } from '../geometry/geometry.ts'
+import type { ToolPointer } from '../tools/tool.ts'
 import type { Editing } from '../tools/editing.ts'
 import { createPolygonTool, createSamTool, createSelectTool, type AnyTool, type ToolId } from '../tools/index.ts'
+import { CLOSE_RADIUS } from '../tools/polygon/Drawing.ts'
 import type { PolygonTool } from '../tools/polygon/index.ts'
 import type { SamTool } from '../tools/sam/index.ts'
 import type { SelectTool } from '../tools/select/index.ts'
@@ -21,6 +23,15 @@ export class Tools {
     this.id === 'sam' ? this.sam : this.id === 'select' ? this.select : this.polygon,
   )
 
+  /** While a polygon is drawn: whether a click at the cursor would close it (on its first vertex). */
+  readonly polygonClosable = $derived.by(() => {
+    const draft = this.polygonDraft
+    const cursor = this.editor.session.cursor
+    if (draft.length < 3 || cursor === null || this.current.path !== 'polygon.drawing') return false
+    const radius = CLOSE_RADIUS / this.editor.session.viewport.camera.scale
+    return Math.hypot(draft[0].x - cursor.x, draft[0].y - cursor.y) <= radius
+  })
+
   constructor(private readonly editor: Editor) {
     const editing = editingSurface(editor, this)
     this.sam = createSamTool(editing).tool
@@ -35,6 +46,16 @@ export class Tools {
     // A hover highlight belongs to the tool that was pointing at it.
     this.editor.edits.hover(null)
     this.id = id
+  }
+
+  /** A press on the canvas: the current tool's, unless the image cannot be annotated (then why not). */
+  pointerDown(pointer: ToolPointer): void {
+    const problem = this.editor.images.problem
+    if (problem !== null) {
+      this.editor.messages.say(problem, 'error')
+      return
+    }
+    this.current.pointerDown(pointer)
   }
 
   /** B: one box — the next plain drag draws it, then the tool is back to points (BoxArmed). */
@@ -60,6 +81,21 @@ function editingSurface(editor: Editor, tools: Tools): Editing {
       const image = images.current
       if (image === null || image.width === null || image.height === null) return p
       return { x: Math.min(Math.max(p.x, 0), image.width), y: Math.min(Math.max(p.y, 0), image.height) }
+    },
+    panStart: (screen) => {
+      editor.session.panning = { start: screen, camera: editor.session.viewport.camera }
+    },
+    panMove: (screen) => {
+      const pan = editor.session.panning
+      if (pan === null) return
+      editor.session.viewport.set({
+        scale: pan.camera.scale,
+        x: pan.camera.x + screen.x - pan.start.x,
+        y: pan.camera.y + screen.y - pan.start.y,
+      })
+    },
+    panEnd: () => {
+      editor.session.panning = null
     },
     get pixelsPerScreenPixel() {
       return view.pixelsPerScreenPixel

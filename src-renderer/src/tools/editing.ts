@@ -8,6 +8,10 @@ export interface Editing {
   /** Image pixels per screen pixel (hit tolerances are given on screen). */
   readonly pixelsPerScreenPixel: number
   readonly cursor: Vec | null
+  /** A drag that moves the view: where it started on screen, then where the pointer is now. */
+  panStart(screen: Vec): void
+  panMove(screen: Vec): void
+  panEnd(): void
   /** The point moved into the image ([0, W] x [0, H]): vertices outside it are not a polygon of it. */
   clampToImage(p: Vec): Vec
 

@@ -268,4 +268,23 @@ describe('images', () => {
     await project.saveAnnotation(annotationInput(images[1].id, cat.id))
     expect(project.getImage(images[1].id).status).toBe('done')
   })
+
+  it('an image whose last annotation goes is new again, by delete or by deleting its category', async () => {
+    const cat = await project.createCategory({ name: 'cat' })
+    const other = await project.createCategory({ name: 'other' })
+    const a = await project.saveAnnotation(annotationInput(images[0].id, cat.id))
+    const b = await project.saveAnnotation(annotationInput(images[0].id, cat.id))
+    await project.deleteAnnotation(a.id)
+    expect(project.getImage(images[0].id).status).toBe('in_progress')
+    await project.deleteAnnotation(b.id)
+    expect(project.getImage(images[0].id).status).toBe('new')
+    // A forced category deletion empties two images; the one keeping an annotation stays.
+    await project.saveAnnotation(annotationInput(images[0].id, cat.id))
+    await project.saveAnnotation(annotationInput(images[1].id, cat.id))
+    await project.saveAnnotation(annotationInput(images[1].id, other.id))
+    await project.saveAnnotation(annotationInput(images[2].id, cat.id))
+    await project.setImageStatus(images[2].id, 'done')
+    await project.deleteCategory(cat.id, { force: true })
+    expect(images.map((image) => project.getImage(image.id).status)).toEqual(['new', 'in_progress', 'done'])
+  })
 })

@@ -90,6 +90,9 @@ export function recordingEditor(): Editing & { log: string[]; points: { x: numbe
     setEditingRings: (rings: number[][] | null) => void (rings && editor.log.push(`editing ${rings[0].slice(0, 2)}`)),
     commitRings: (_a: Annotation, rings: number[][], label: string) =>
       void editor.log.push(`${label} ${rings[0].length / 2}`),
+    panStart: (screen: Vec) => void editor.log.push(`pan from ${screen.x},${screen.y}`),
+    panMove: (screen: Vec) => void editor.log.push(`pan to ${screen.x},${screen.y}`),
+    panEnd: () => void editor.log.push('pan end'),
     polygonDraft: [] as Vec[],
     savePolygon: async (vertices: Vec[]) => void editor.log.push(`polygon ${vertices.length}`),
   }

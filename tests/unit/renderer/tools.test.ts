@@ -155,6 +155,7 @@ describe('select tool', () => {
     tool.pointerDown(at(50, 1))
     tool.pointerDown(at(0, 0, { alt: true }))
     tool.pointerDown(at(300, 300))
+    tool.pointerUp(at(300, 300))
     expect(editor.log).toEqual([
       'select 7',
       'editing 0,0',
@@ -162,6 +163,32 @@ describe('select tool', () => {
       'Add vertex 5',
       'Remove vertex 3',
       'select null',
+      'pan from 300,300',
+      'pan end',
+    ])
+  })
+
+  it('a drag on empty canvas pans the view (and clears the selection); release or Escape ends it', () => {
+    const editor = recordingEditor()
+    const tool = createSelectTool(editor)
+    tool.pointerDown(at(50, 50))
+    tool.pointerDown(at(300, 300))
+    expect(tool.path).toBe('select.panning')
+    tool.pointerMove(at(320, 290))
+    tool.pointerUp(at(320, 290))
+    expect(tool.path).toBe('select.idle')
+    tool.pointerDown(at(300, 300))
+    tool.command('annotation.cancel')
+    expect(tool.path).toBe('select.idle')
+    expect(editor.log).toEqual([
+      'select 7',
+      'select null',
+      'pan from 300,300',
+      'pan to 320,290',
+      'pan end',
+      'select null',
+      'pan from 300,300',
+      'pan end',
     ])
   })
 
@@ -182,12 +209,21 @@ describe('select tool', () => {
     tool.pointerDown(at(125, 5))
     expect(editor.selectedId).toBe(8)
     tool.pointerDown(at(150, 30)) // inside the hole: nothing there
+    tool.pointerUp(at(150, 30))
     expect(editor.selectedId).toBeNull()
     tool.pointerDown(at(125, 5))
     tool.pointerDown(at(180, 60)) // a vertex of the outer ring
     expect(tool.path).toBe('select.idle')
     tool.pointerDown(at(150, 20)) // an edge of the hole
-    expect(editor.log).toEqual(['select 8', 'select null', 'select 8', 'refuse', 'select 8', 'refuse', 'select 8'])
+    expect(editor.log.filter((line) => !line.startsWith('pan'))).toEqual([
+      'select 8',
+      'select null',
+      'select 8',
+      'refuse',
+      'select 8',
+      'refuse',
+      'select 8',
+    ])
   })
 
   it('Escape during a drag commits nothing', () => {

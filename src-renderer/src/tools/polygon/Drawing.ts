@@ -4,7 +4,8 @@ import type { CommandId } from '../../../../src-preload/contract/keymap.ts'
 import type { ToolPointer, ToolState } from '../tool.ts'
 import type { PolygonContext, PolygonStateId } from './context.ts'
 
-const CLOSE_RADIUS = 8
+/** Screen pixels from the first vertex within which a click closes the polygon. */
+export const CLOSE_RADIUS = 8
 
 export class Drawing implements ToolState<PolygonStateId> {
   readonly id = 'drawing'

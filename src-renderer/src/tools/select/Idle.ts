@@ -1,4 +1,5 @@
-// select.idle: hovering highlights, a click selects (empty space clears the selection). On the
+// select.idle: hovering highlights, a click selects (empty space clears the selection, and a
+// drag from there pans the view). On the
 // selection: dragging a vertex moves it, a click on an edge adds a vertex there, Alt+click on a
 // vertex removes it. A mask without holes is edited through its outline (and becomes a polygon);
 // one with holes shows its vertices but refuses to move them.
@@ -21,6 +22,8 @@ export class Idle implements ToolState<SelectStateId> {
     const hit = editor.hitTest(pointer.image)
     if (hit === null) {
       editor.select(null)
+      editor.panStart(pointer.screen)
+      this.select.tool.transition('panning')
       return
     }
     const annotation = editor.annotationById(hit.id)

@@ -4,9 +4,10 @@ import type { Editing } from '../editing.ts'
 import type { Tool } from '../tool.ts'
 import type { Idle } from './Idle.ts'
 import type { DraggingVertex } from './DraggingVertex.ts'
+import type { Panning } from './Panning.ts'
 
 /** The states' ids, from the state classes themselves: a transition to any other does not compile. */
-export type SelectStateId = (Idle | DraggingVertex)['id']
+export type SelectStateId = (Idle | DraggingVertex | Panning)['id']
 export type SelectTool = Tool<'select', SelectStateId>
 
 export interface SelectContext {
